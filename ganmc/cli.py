@@ -1,0 +1,158 @@
+"""``ganmc train | sample | table``: thin dispatch onto Hydra apps, with one-line errors."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException
+from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
+
+from ganmc.config import register_configs
+from ganmc.errors import GanmcError
+
+USAGE = """usage: ganmc {train,sample,table} [OVERRIDES ...] [--help] [-m]
+
+  ganmc train  dataset=gaussians25 gan=wgan_gp_mlp seed=0     train (or find cached) a GAN
+  ganmc sample dataset=gaussians25 n_samples=10000            sample, measure, write a record
+  ganmc sample +sampler=generator                             add a sampler (none = generator alone)
+  ganmc sample -m seed=0,1,2                                  a sweep: one job per value
+  ganmc table records=outputs                                 list the records under a folder
+
+'ganmc COMMAND --help' lists the config groups and the composed config."""
+
+
+def _run_dir() -> Path:
+    return Path(HydraConfig.get().runtime.output_dir)
+
+
+def _remove_if_empty_run(run_dir: Path) -> None:
+    """After a failed job, remove the run folder if it holds only Hydra's own files."""
+    if not run_dir.is_dir():
+        return
+    entries = list(run_dir.iterdir())
+    if all(e.name == ".hydra" or e.suffix == ".log" for e in entries):
+        for e in entries:
+            shutil.rmtree(e) if e.is_dir() else e.unlink()
+        run_dir.rmdir()
+
+
+_USER_ERRORS = (GanmcError, HydraException, OmegaConfBaseException)
+# Errors of the jobs of this invocation. A job returns normally after a user error (Hydra would
+# otherwise print its own report), and ``main`` turns the first one into the one-line message.
+_FAILED: list[BaseException] = []
+
+
+def _job(fn: Callable[[DictConfig, Path], object]) -> Callable[[DictConfig], None]:
+    def task(cfg: DictConfig) -> None:
+        run_dir = _run_dir()
+        try:
+            fn(cfg, run_dir)
+        except _USER_ERRORS as exc:
+            if os.environ.get("GANMC_DEBUG") == "1":
+                raise
+            _remove_if_empty_run(run_dir)
+            _FAILED.append(exc)
+
+    return task
+
+
+def _train(cfg: DictConfig, run_dir: Path) -> None:
+    from ganmc.pipeline import run_train
+
+    run_train(cfg, run_dir)
+
+
+def _sample(cfg: DictConfig, run_dir: Path) -> None:
+    from ganmc.pipeline import run_sample
+
+    run_sample(cfg, run_dir)
+
+
+def _table(cfg: DictConfig) -> None:
+    from ganmc.tables.records import find_records, summarise
+
+    root = Path(str(cfg.records)).expanduser()
+    print(summarise(find_records(root), root))
+
+
+COMMANDS: dict[str, Callable[[DictConfig], None]] = {
+    "train": _job(_train),
+    "sample": _job(_sample),
+    "table": _table,
+}
+
+
+def one_line(exc: BaseException) -> str:
+    """Fold an error message (Hydra's and OmegaConf's span several lines) into one line."""
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, GanmcError):
+        exc = cause
+    key = None
+    parts: list[str] = []
+    items: list[str] = []
+    for raw in str(exc).splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("object_type", "reference_type", "Set the environment")):
+            continue
+        if line.startswith("full_key:"):
+            key = line.split(":", 1)[1].strip()
+        elif raw.startswith("\t"):
+            items.append(line)
+        else:
+            if items:
+                parts[-1] += " " + ", ".join(items)
+                items = []
+            parts.append(line)
+    if items and parts:
+        parts[-1] += " " + ", ".join(items)
+    message = " ".join(parts) or type(exc).__name__
+    if key and key not in message:
+        message += f" (key: {key})"
+    return message
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``ganmc`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        print(f"ganmc: error: unknown command '{command}' (choose from train, sample, table)", file=sys.stderr)
+        return 2
+    # Let Hydra raise instead of printing its multi-line reports; errors are folded below.
+    debug = os.environ.get("GANMC_DEBUG") == "1"
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    register_configs()
+    app = hydra.main(version_base="1.3", config_path="conf", config_name=command)(COMMANDS[command])
+    saved_argv = sys.argv
+    sys.argv = [f"ganmc {command}", *rest]
+    _FAILED.clear()
+    try:
+        app()
+        if _FAILED:
+            raise _FAILED[0]
+    except _USER_ERRORS as exc:
+        if debug:
+            raise
+        failed = f" ({len(_FAILED)} jobs failed)" if len(_FAILED) > 1 else ""
+        print(f"ganmc {command}: error: {one_line(exc)}{failed}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"ganmc {command}: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        sys.argv = saved_argv
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Hydra configs shipped with ganmc (``conf/`` at the repository root links here)."""

@@ -1,0 +1,209 @@
+"""Typed schemas for every config node, registered in Hydra's ConfigStore.
+
+YAML files under ``ganmc/conf`` start from these dataclasses, so a misspelt key or a value of
+the wrong type fails at composition, before any compute. Value checks that a type cannot
+express (positive sizes, known devices) live in :func:`validate_run`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from ganmc.errors import GanmcError
+
+
+class Loss(Enum):
+    wgan_gp = "wgan_gp"
+    ns = "ns"
+
+
+class PriorKind(Enum):
+    normal = "normal"
+    uniform = "uniform"
+
+
+class Activation(Enum):
+    relu = "relu"
+    leaky_relu = "leaky_relu"
+    tanh = "tanh"
+    elu = "elu"
+
+
+class OptimizerKind(Enum):
+    adam = "adam"
+    sgd = "sgd"
+
+
+class EmdCost(Enum):
+    euclidean = "euclidean"
+    sqeuclidean = "sqeuclidean"
+
+
+# --- datasets (one schema per family; each YAML picks its schema in its defaults list) ---
+@dataclass
+class GridDatasetConfig:
+    _target_: str = "ganmc.data.synthetic.GaussianGrid"
+    name: str = MISSING
+    size: int = 5
+    spacing: float = 2.0
+    std: float = 0.05
+    scale: float = 2.828
+
+
+@dataclass
+class RingDatasetConfig:
+    _target_: str = "ganmc.data.synthetic.GaussianRing"
+    name: str = MISSING
+    n_modes: int = 8
+    scale: float = 10.0
+    std_factor: float = 0.02
+    n_major: int = 2
+    major_ratio: float = 0.9
+
+
+@dataclass
+class MixtureDatasetConfig:
+    _target_: str = "ganmc.data.synthetic.GaussianMixture"
+    name: str = MISSING
+    centres: list[list[float]] = MISSING
+    std: float = MISSING
+    weights: list[float] | None = None
+
+
+@dataclass
+class SwissRollDatasetConfig:
+    _target_: str = "ganmc.data.synthetic.SwissRoll"
+    name: str = MISSING
+    noise: float = 0.25
+    scale: float = 7.5
+
+
+# --- GAN: architecture, loss, training schedule, checkpoint ---
+@dataclass
+class NetConfig:
+    _target_: str = MISSING
+    width: int = 256
+    depth: int = 3
+    activation: Activation = Activation.relu
+
+
+@dataclass
+class TrainConfig:
+    iterations: int = 3000
+    batch_size: int = 256
+    n_critic: int = 5
+    gp_weight: float = 10.0
+    optimizer: OptimizerKind = OptimizerKind.adam
+    lr_g: float = 1e-4
+    lr_d: float = 1e-4
+    betas: list[float] = field(default_factory=lambda: [0.5, 0.9])
+    snapshots: list[int] = field(default_factory=list)
+
+
+@dataclass
+class GanConfig:
+    name: str = MISSING
+    loss: Loss = MISSING
+    latent_dim: int = 2
+    prior: PriorKind = PriorKind.normal
+    generator: NetConfig = MISSING
+    discriminator: NetConfig = MISSING
+    train: TrainConfig = field(default_factory=TrainConfig)
+    checkpoint: str | None = None
+
+
+@dataclass
+class MetricConfig:
+    name: str = MISSING
+    modes: bool = True
+    hq_threshold: float = 4.0
+    emd: bool = True
+    emd_n: int | None = None
+    emd_cost: EmdCost = EmdCost.euclidean
+    emd_floor: bool = False
+
+
+@dataclass
+class RunConfig:
+    """Primary config of ``ganmc train`` and ``ganmc sample``."""
+
+    dataset: Any = MISSING
+    gan: GanConfig = MISSING
+    metric: MetricConfig = MISSING
+    sampler: Any = None
+    seed: int = 0
+    n_samples: int = 10000
+    batch_size: int = 10000
+    device: str = "auto"
+    cache_dir: str = "${oc.env:GANMC_CACHE,'~/.cache/ganmc'}"
+    retrain: bool = False
+    plot: bool = True
+
+
+@dataclass
+class TableConfig:
+    """Primary config of ``ganmc table``."""
+
+    name: str | None = None
+    records: str = "outputs"
+    out_dir: str = "results"
+
+
+def register_configs() -> None:
+    """Store every schema in Hydra's ConfigStore (idempotent)."""
+    cs = ConfigStore.instance()
+    cs.store(name="run_schema", node=RunConfig)
+    cs.store(name="table_schema", node=TableConfig)
+    for name, node in [
+        ("grid", GridDatasetConfig),
+        ("ring", RingDatasetConfig),
+        ("mixture", MixtureDatasetConfig),
+        ("swissroll", SwissRollDatasetConfig),
+    ]:
+        cs.store(group="schema/dataset", name=name, node=node)
+
+
+def _positive(cfg: DictConfig, keys: list[str]) -> None:
+    for key in keys:
+        node, _, leaf = key.rpartition(".")
+        parent = OmegaConf.select(cfg, node) if node else cfg
+        value = parent[leaf]
+        if value is None or value <= 0:
+            raise GanmcError(f"{key} must be positive, got {value}")
+
+
+def validate_run(cfg: DictConfig) -> None:
+    """Check the values a schema cannot: sizes positive, device known, snapshots in range."""
+    _positive(
+        cfg,
+        [
+            "n_samples",
+            "batch_size",
+            "gan.latent_dim",
+            "gan.train.iterations",
+            "gan.train.batch_size",
+            "gan.train.n_critic",
+            "gan.train.lr_g",
+            "gan.train.lr_d",
+            "gan.generator.width",
+            "gan.generator.depth",
+            "gan.discriminator.width",
+            "gan.discriminator.depth",
+            "metric.hq_threshold",
+        ],
+    )
+    if cfg.metric.emd_n is not None and cfg.metric.emd_n <= 0:
+        raise GanmcError(f"metric.emd_n must be positive, got {cfg.metric.emd_n}")
+    if cfg.seed < 0:
+        raise GanmcError(f"seed must be non-negative, got {cfg.seed}")
+    device = str(cfg.device)
+    if device != "auto" and device != "cpu" and not device.startswith("cuda"):
+        raise GanmcError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got '{device}'")
+    bad = [s for s in cfg.gan.train.snapshots if not 0 < s <= cfg.gan.train.iterations]
+    if bad:
+        raise GanmcError(f"gan.train.snapshots {bad} must lie in 1..gan.train.iterations")

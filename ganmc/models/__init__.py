@@ -1,0 +1,1 @@
+"""Generator and discriminator families, latent priors and checkpoint I/O."""

@@ -1,0 +1,105 @@
+"""Checkpoint files: one file per trained GAN, hash-keyed cache, atomic writes, safe loads.
+
+A checkpoint holds the G and D state dicts, the config that built them (JSON), the training
+step, a fingerprint of the training data and the training record. It is loaded with
+``torch.load(weights_only=True)``, so a file can never run code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from ganmc.errors import CheckpointError
+from ganmc.io import sha256_json, write_atomic
+from ganmc.models.gan import GAN, build_gan
+
+FORMAT = "ganmc.checkpoint/1"
+# Fields of the gan config that do not change the trained weights.
+_KEY_EXCLUDE = {"name", "checkpoint"}
+_TRAIN_KEY_EXCLUDE = {"snapshots"}
+
+
+def training_identity(cfg: DictConfig) -> dict[str, Any]:
+    """What determines a trained GAN's weights: dataset, architecture, schedule, seed."""
+    gan = OmegaConf.to_container(cfg.gan, resolve=True, enum_to_str=True)
+    assert isinstance(gan, dict)
+    gan = {k: v for k, v in gan.items() if k not in _KEY_EXCLUDE}
+    gan["train"] = {k: v for k, v in gan["train"].items() if k not in _TRAIN_KEY_EXCLUDE}
+    dataset = OmegaConf.to_container(cfg.dataset, resolve=True, enum_to_str=True)
+    return {"dataset": dataset, "gan": gan, "seed": int(cfg.seed)}
+
+
+def cache_path(cfg: DictConfig, iterations: int | None = None) -> Path:
+    """Cache file of the GAN ``cfg`` describes (or of its snapshot after ``iterations``)."""
+    identity = training_identity(cfg)
+    if iterations is not None:
+        identity["gan"]["train"]["iterations"] = int(iterations)
+    key = sha256_json(identity)[:16]
+    name = f"{cfg.dataset.name}-{cfg.gan.name}-it{identity['gan']['train']['iterations']}"
+    name += f"-s{cfg.seed}-{key}.pt"
+    return Path(str(cfg.cache_dir)).expanduser() / "checkpoints" / name
+
+
+def save_checkpoint(
+    path: str | Path,
+    gan: GAN,
+    cfg: DictConfig,
+    step: int,
+    data_fingerprint: str,
+    record: dict[str, Any],
+    parent: str | None = None,
+) -> Path:
+    """Write the checkpoint atomically (temporary file, then rename)."""
+    identity = training_identity(cfg)
+    identity["gan"]["train"]["iterations"] = int(step)
+    payload = {
+        "format": FORMAT,
+        "generator": {k: v.detach().cpu() for k, v in gan.generator.state_dict().items()},
+        "discriminator": {k: v.detach().cpu() for k, v in gan.discriminator.state_dict().items()},
+        "config": json.dumps(identity, sort_keys=True),
+        "step": int(step),
+        "data_fingerprint": data_fingerprint,
+        "record": json.dumps(record, default=str),
+        "parent": parent or "",
+    }
+    return write_atomic(path, lambda tmp: torch.save(payload, tmp))
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read and check a checkpoint file's structure; one clear error when it is not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"checkpoint {path} is corrupt or not a ganmc checkpoint ({first})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"checkpoint {path} is not a ganmc checkpoint (format {FORMAT!r} expected)")
+    for key in ("generator", "discriminator", "config", "step"):
+        if key not in payload:
+            raise CheckpointError(f"checkpoint {path} lacks '{key}'")
+    return payload
+
+
+def load_gan(path: str | Path, cfg: DictConfig, data_dim: int) -> tuple[GAN, dict[str, Any]]:
+    """Build the configured architecture and load the checkpoint's weights into it."""
+    payload = read_checkpoint(path)
+    gan = build_gan(cfg.gan, data_dim, int(cfg.seed))
+    for part in ("generator", "discriminator"):
+        try:
+            getattr(gan, part).load_state_dict(payload[part], strict=True)
+        except RuntimeError as exc:
+            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+            detail = lines[1] if len(lines) > 1 else lines[0]
+            raise CheckpointError(
+                f"checkpoint {path}: its {part} does not match the configured architecture "
+                f"gan={cfg.gan.name} ({detail})"
+            ) from None
+    return gan, payload

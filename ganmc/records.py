@@ -1,0 +1,60 @@
+"""Run records: ``record.json`` with metrics, resolved config, provenance and timing."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+
+_PACKAGES = ["ganmc", "torch", "torchvision", "numpy", "hydra-core", "omegaconf", "pot",
+             "torch-fidelity", "scikit-learn"]
+
+
+def git_commit() -> dict[str, Any] | None:
+    """Commit of the ganmc source tree (and whether it has uncommitted changes), if in git."""
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--", "."],
+                               capture_output=True, text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "dirty": bool(dirty.strip())}
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed versions of the packages a result depends on."""
+    versions: dict[str, str | None] = {}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def device_info(device: torch.device) -> dict[str, Any]:
+    """The device a run used, with the GPU's name or the CPU thread count."""
+    info: dict[str, Any] = {"device": str(device), "platform": platform.platform(),
+                            "python": platform.python_version()}
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    else:
+        info["cpu_threads"] = torch.get_num_threads()
+    return info
+
+
+def provenance(device: torch.device, checkpoint: str | None, checkpoint_sha256: str | None) -> dict[str, Any]:
+    """Everything needed to tell where a number came from."""
+    return {
+        "git": git_commit(),
+        "checkpoint": checkpoint,
+        "checkpoint_sha256": checkpoint_sha256,
+        "packages": package_versions(),
+        **device_info(device),
+    }

@@ -1,0 +1,77 @@
+"""The sampler interface: ``Sampler(gan, **hparams).sample(n, generator) -> SampleBatch``."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import torch
+from tqdm import tqdm
+
+from ganmc.errors import GanmcError
+from ganmc.models.gan import GAN
+
+
+@dataclass
+class SampleBatch:
+    """Output samples with their latents, statistics and cost.
+
+    ``g_evals`` and ``d_evals`` count network evaluations (forward passes; a backward pass
+    counts as one more) summed over the batch; divide by ``len`` for per-sample cost.
+    """
+
+    samples: torch.Tensor
+    latents: torch.Tensor | None = None
+    stats: dict[str, float] = field(default_factory=dict)
+    g_evals: float = 0.0
+    d_evals: float = 0.0
+
+    def __len__(self) -> int:
+        return int(self.samples.shape[0])
+
+    @staticmethod
+    def concat(parts: list[SampleBatch]) -> SampleBatch:
+        """Join batches; statistics are averaged weighted by batch size."""
+        sizes = [len(p) for p in parts]
+        total = sum(sizes)
+        keys = set().union(*(p.stats for p in parts))
+        stats = {k: sum(p.stats.get(k, 0.0) * s for p, s in zip(parts, sizes)) / total for k in keys}
+        latents = None
+        if all(p.latents is not None for p in parts):
+            latents = torch.cat([p.latents for p in parts])  # type: ignore[misc]
+        return SampleBatch(
+            samples=torch.cat([p.samples for p in parts]),
+            latents=latents,
+            stats=stats,
+            g_evals=sum(p.g_evals for p in parts),
+            d_evals=sum(p.d_evals for p in parts),
+        )
+
+
+class Sampler(ABC):
+    """Base class. Subclasses implement :meth:`sample_batch`; the nets are put in eval mode."""
+
+    name = "sampler"
+
+    def __init__(self, gan: GAN) -> None:
+        self.gan = gan.eval()
+
+    @abstractmethod
+    def sample_batch(self, n: int, generator: torch.Generator) -> SampleBatch:
+        """Produce exactly ``n`` output samples."""
+
+    def sample(self, n: int, generator: torch.Generator, batch_size: int | None = None,
+               progress: bool = False) -> SampleBatch:
+        """Produce ``n`` samples in batches of ``batch_size``; fail on non-finite output."""
+        batch_size = batch_size or n
+        parts = []
+        with tqdm(total=n, desc=f"sample {self.name}", unit="sample",
+                  disable=None if progress else True, dynamic_ncols=True) as bar:
+            while sum(len(p) for p in parts) < n:
+                m = min(batch_size, n - sum(len(p) for p in parts))
+                part = self.sample_batch(m, generator)
+                if not bool(torch.isfinite(part.samples).all()):
+                    raise GanmcError(f"sampler {self.name} produced NaN/inf samples: lower its step size")
+                parts.append(part)
+                bar.update(m)
+        return SampleBatch.concat(parts)

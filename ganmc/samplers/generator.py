@@ -1,0 +1,19 @@
+"""The baseline: draw z from the prior and return G(z)."""
+
+from __future__ import annotations
+
+import torch
+
+from ganmc.samplers.base import SampleBatch, Sampler
+
+
+class GeneratorSampler(Sampler):
+    """Generator alone: one G evaluation per sample, no D."""
+
+    name = "generator"
+
+    @torch.no_grad()
+    def sample_batch(self, n: int, generator: torch.Generator) -> SampleBatch:
+        z = self.gan.prior.sample(n, generator, self.gan.device)
+        x = self.gan.generator(z)
+        return SampleBatch(samples=x, latents=z, g_evals=float(n), d_evals=0.0)

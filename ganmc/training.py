@@ -1,0 +1,113 @@
+"""GAN training: WGAN-GP and non-saturating losses, Adam or SGD, ``n_critic`` D steps.
+
+All randomness (initialisation, data, latents, gradient-penalty mixing) comes from ``seed``,
+so training on CPU is bit-reproducible for a seed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from omegaconf import DictConfig
+from tqdm import tqdm
+
+from ganmc.data.synthetic import SyntheticDataset
+from ganmc.errors import GanmcError
+from ganmc.models.gan import GAN
+
+log = logging.getLogger(__name__)
+
+
+def _optimizer(params: Any, kind: str, lr: float, betas: list[float]) -> torch.optim.Optimizer:
+    if kind == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=(float(betas[0]), float(betas[1])))
+    return torch.optim.SGD(params, lr=lr)
+
+
+def gradient_penalty(discriminator: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                     generator: torch.Generator) -> torch.Tensor:
+    """WGAN-GP penalty: (||grad D(x_hat)|| - 1)^2 on random interpolates of real and fake."""
+    alpha = torch.rand(real.shape[0], 1, generator=generator).to(real.device)
+    x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(discriminator(x_hat).sum(), x_hat, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def d_loss(gan: GAN, real: torch.Tensor, fake: torch.Tensor, gp_weight: float,
+           generator: torch.Generator) -> torch.Tensor:
+    """Discriminator loss of the GAN's objective."""
+    d_real, d_fake = gan.discriminator(real), gan.discriminator(fake)
+    if gan.loss == "wgan_gp":
+        gp = gradient_penalty(gan.discriminator, real, fake, generator)
+        return d_fake.mean() - d_real.mean() + gp_weight * gp
+    return F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+
+
+def g_loss(gan: GAN, fake: torch.Tensor) -> torch.Tensor:
+    """Generator loss: critic value (WGAN) or the non-saturating loss."""
+    d_fake = gan.discriminator(fake)
+    if gan.loss == "wgan_gp":
+        return -d_fake.mean()
+    return F.softplus(-d_fake).mean()
+
+
+def train_gan(
+    gan: GAN,
+    dataset: SyntheticDataset,
+    train_cfg: DictConfig,
+    seed: int,
+    progress: bool = True,
+    on_snapshot: Callable[[int, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Train ``gan`` in place for ``train_cfg.iterations`` generator steps; return a record.
+
+    ``on_snapshot(step, record)`` is called after each step listed in ``train_cfg.snapshots``.
+    """
+    device = gan.device
+    rng = torch.Generator().manual_seed(seed)
+    kind = str(getattr(train_cfg.optimizer, "value", train_cfg.optimizer))
+    opt_g = _optimizer(gan.generator.parameters(), kind, train_cfg.lr_g, list(train_cfg.betas))
+    opt_d = _optimizer(gan.discriminator.parameters(), kind, train_cfg.lr_d, list(train_cfg.betas))
+    batch, snapshots = int(train_cfg.batch_size), set(int(s) for s in train_cfg.snapshots)
+    history: list[dict[str, float]] = []
+    log_every = max(1, int(train_cfg.iterations) // 100)
+    gan.generator.train()
+    gan.discriminator.train()
+    start = time.perf_counter()
+    bar = tqdm(range(1, int(train_cfg.iterations) + 1), desc=f"train {gan.loss}",
+               disable=None if progress else True, dynamic_ncols=True)
+    for step in bar:
+        for _ in range(int(train_cfg.n_critic)):
+            real = dataset.sample(batch, rng).to(device)
+            with torch.no_grad():
+                fake = gan.generator(gan.prior.sample(batch, rng, device))
+            loss_d = d_loss(gan, real, fake, float(train_cfg.gp_weight), rng)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+        fake = gan.generator(gan.prior.sample(batch, rng, device))
+        loss_g = g_loss(gan, fake)
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        if step % log_every == 0 or step == int(train_cfg.iterations):
+            ld, lg = loss_d.item(), loss_g.item()
+            if not (math.isfinite(ld) and math.isfinite(lg)):
+                raise GanmcError(f"training diverged by step {step} (loss is NaN/inf): lower the learning rates")
+            history.append({"step": step, "d_loss": ld, "g_loss": lg})
+            bar.set_postfix(d=f"{ld:.3f}", g=f"{lg:.3f}")
+        if on_snapshot is not None and step in snapshots:
+            on_snapshot(step, _record(history, start, step, device))
+    gan.eval()
+    return _record(history, start, int(train_cfg.iterations), device)
+
+
+def _record(history: list[dict[str, float]], start: float, step: int, device: torch.device) -> dict[str, Any]:
+    return {"iterations": step, "wall_seconds": time.perf_counter() - start,
+            "device": str(device), "history": list(history)}
