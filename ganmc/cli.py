@@ -24,6 +24,7 @@ USAGE = """usage: ganmc {train,sample,table} [OVERRIDES ...] [--help] [-m]
   ganmc sample +sampler=generator                             add a sampler (none = generator alone)
   ganmc sample -m seed=0,1,2                                  a sweep: one job per value
   ganmc table records=outputs                                 list the records under a folder
+  ganmc table NAME records=DIR                                a paper table (report NAME) from records
 
 'ganmc COMMAND --help' lists the config groups and the composed config."""
 
@@ -49,7 +50,7 @@ _USER_ERRORS = (GanmcError, HydraException, OmegaConfBaseException)
 _FAILED: list[BaseException] = []
 
 
-def _job(fn: Callable[[DictConfig, Path], object]) -> Callable[[DictConfig], None]:
+def _job(fn: Callable[[DictConfig, Path], object], cleanup: bool = True) -> Callable[[DictConfig], None]:
     def task(cfg: DictConfig) -> None:
         run_dir = _run_dir()
         try:
@@ -57,7 +58,8 @@ def _job(fn: Callable[[DictConfig, Path], object]) -> Callable[[DictConfig], Non
         except _USER_ERRORS as exc:
             if os.environ.get("GANMC_DEBUG") == "1":
                 raise
-            _remove_if_empty_run(run_dir)
+            if cleanup:
+                _remove_if_empty_run(run_dir)
             _FAILED.append(exc)
 
     return task
@@ -75,17 +77,25 @@ def _sample(cfg: DictConfig, run_dir: Path) -> None:
     run_sample(cfg, run_dir)
 
 
-def _table(cfg: DictConfig) -> None:
+def _table(cfg: DictConfig, run_dir: Path) -> None:
+    from hydra.utils import instantiate
+
     from ganmc.tables.records import find_records, summarise
 
     root = Path(str(cfg.records)).expanduser()
-    print(summarise(find_records(root), root))
+    records = find_records(root)
+    if cfg.report is None:
+        print(summarise(records, root))
+        return
+    written = instantiate(cfg.report)(records=records, out_dir=Path(str(cfg.out_dir)))
+    for path in written:
+        print(path)
 
 
 COMMANDS: dict[str, Callable[[DictConfig], None]] = {
     "train": _job(_train),
     "sample": _job(_sample),
-    "table": _table,
+    "table": _job(_table, cleanup=False),
 }
 
 
@@ -125,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE)
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
+    if command == "table" and rest and "=" not in rest[0] and not rest[0].startswith("-"):
+        rest = [f"report={rest[0]}", *rest[1:]]  # `ganmc table table1` names a report
     if command not in COMMANDS:
         print(f"ganmc: error: unknown command '{command}' (choose from train, sample, table)", file=sys.stderr)
         return 2

@@ -149,7 +149,7 @@ class RunConfig:
 class TableConfig:
     """Primary config of ``ganmc table``."""
 
-    name: str | None = None
+    report: Any = None
     records: str = "outputs"
     out_dir: str = "results"
 
