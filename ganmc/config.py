@@ -128,6 +128,59 @@ class MetricConfig:
     emd_floor: bool = False
 
 
+# --- samplers (``_partial_``: the pipeline passes the GAN) ---
+@dataclass
+class GeneratorSamplerConfig:
+    _target_: str = "ganmc.samplers.generator.GeneratorSampler"
+    _partial_: bool = True
+
+
+@dataclass
+class DDLSConfig:
+    _target_: str = "ganmc.samplers.ddls.DDLSSampler"
+    _partial_: bool = True
+    step_size: float = 0.01
+    n_steps: int = 300
+    step_decay: float = 1.0
+    noise_scale: float = 1.0
+    temperature: float = 1.0
+    mala: bool = False
+    extended_latent: bool = False
+    eps_x: float = 0.01
+    calibrate: bool = False
+    calibrate_steps: int = 3000
+    calibrate_lr: float = 1e-3
+    calibrate_batch: int = 512
+    sir_factor: int = 10
+
+
+@dataclass
+class DRSConfig:
+    _target_: str = "ganmc.samplers.drs.DRSSampler"
+    _partial_: bool = True
+    pilot_n: int = 10000
+    gamma_percentile: float | None = 95.0
+    eps: float = 1e-6
+    proposal_batch: int = 10000
+    max_proposals_per_sample: int = 1000
+    calibrate: bool = False
+    calibrate_steps: int = 3000
+    calibrate_lr: float = 1e-3
+    calibrate_batch: int = 512
+
+
+@dataclass
+class DOTConfig:
+    _target_: str = "ganmc.samplers.dot.DOTSampler"
+    _partial_: bool = True
+    space: str = "latent"
+    n_steps: int = 100
+    lr: float = 0.01
+    delta: float = 0.001
+    k_pairs: int = 10000
+    k_eff: float | None = None
+
+
 @dataclass
 class RunConfig:
     """Primary config of ``ganmc train`` and ``ganmc sample``."""
@@ -166,6 +219,13 @@ def register_configs() -> None:
         ("swissroll", SwissRollDatasetConfig),
     ]:
         cs.store(group="schema/dataset", name=name, node=node)
+    for name, node in [
+        ("generator", GeneratorSamplerConfig),
+        ("ddls", DDLSConfig),
+        ("drs", DRSConfig),
+        ("dot", DOTConfig),
+    ]:
+        cs.store(group="schema/sampler", name=name, node=node)
 
 
 def _positive(cfg: DictConfig, keys: list[str]) -> None:

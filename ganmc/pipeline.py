@@ -21,7 +21,7 @@ from ganmc.models.checkpoint import cache_path, load_gan, save_checkpoint
 from ganmc.models.gan import GAN, build_gan
 from ganmc.plots import scatter_2d
 from ganmc.records import provenance
-from ganmc.samplers import GeneratorSampler, SampleBatch, Sampler
+from ganmc.samplers import GeneratorSampler, SampleBatch, Sampler, SamplingContext
 from ganmc.training import train_gan
 
 log = logging.getLogger(__name__)
@@ -82,12 +82,12 @@ def _load_checked(path: Path, cfg: DictConfig, dataset: SyntheticDataset, device
     return gan.to(device).eval()
 
 
-def build_sampler(cfg: DictConfig, gan: GAN) -> Sampler:
-    """The configured sampler, or the generator alone when ``sampler`` is unset."""
-    if cfg.sampler is None:
-        return GeneratorSampler(gan)
-    factory = instantiate(cfg.sampler)
-    return factory(gan=gan)
+def build_sampler(cfg: DictConfig, gan: GAN, dataset: SyntheticDataset, checkpoint: Path) -> Sampler:
+    """The configured sampler (the generator alone when ``sampler`` is unset), prepared."""
+    sampler = GeneratorSampler(gan) if cfg.sampler is None else instantiate(cfg.sampler)(gan=gan)
+    cache = Path(str(cfg.cache_dir)).expanduser()
+    sampler.prepare(SamplingContext(dataset, checkpoint, cache, derive_seed(cfg.seed, "prepare"), cfg))
+    return sampler
 
 
 def compute_metrics(samples: torch.Tensor, dataset: SyntheticDataset, metric_cfg: DictConfig,
@@ -142,13 +142,15 @@ def run_sample(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     device = resolve_device(str(cfg.device))
     dataset = build_dataset(cfg)
     gan, path = obtain_gan(cfg, dataset, device)
-    sampler = build_sampler(cfg, gan)
+    sampler = build_sampler(cfg, gan, dataset, path)
     gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "sample"))
     t0 = time.perf_counter()
     batch: SampleBatch = sampler.sample(int(cfg.n_samples), gen, int(cfg.batch_size), progress=True)
     sample_seconds = time.perf_counter() - t0
     samples = batch.samples.detach().cpu().float()
     metrics = compute_metrics(samples, dataset, cfg.metric, int(cfg.seed))
+    target_metrics = {name: compute_metrics(extra.detach().cpu().float(), dataset, cfg.metric, int(cfg.seed))
+                      for name, extra in batch.extra.items()}
     save_npy_atomic(run_dir / "samples.npy", samples.numpy())
     if cfg.plot:
         real = dataset.sample(min(len(samples), 5000), torch.Generator().manual_seed(derive_seed(cfg.seed, "plot")))
@@ -159,7 +161,8 @@ def run_sample(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         "run": {"sampler": sampler.name, "dataset": cfg.dataset.name, "gan": cfg.gan.name,
                 "seed": int(cfg.seed), "n_samples": len(samples)},
         "metrics": metrics,
-        "stats": batch.stats,
+        "target_metrics": target_metrics,
+        "stats": {**batch.stats, **sampler.prep_stats},
         "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
         "provenance": provenance(device, str(path), sha256_file(path)),
         "timing": {

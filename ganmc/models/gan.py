@@ -34,7 +34,10 @@ class GAN:
 
     @property
     def device(self) -> torch.device:
-        return next(self.generator.parameters()).device
+        for module in (self.generator, self.discriminator):
+            for tensor in (*module.parameters(), *module.buffers()):
+                return tensor.device
+        return torch.device("cpu")
 
 
 def build_gan(gan_cfg: DictConfig, data_dim: int, seed: int) -> GAN:

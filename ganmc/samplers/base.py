@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import torch
 from tqdm import tqdm
@@ -18,6 +20,8 @@ class SampleBatch:
 
     ``g_evals`` and ``d_evals`` count network evaluations (forward passes; a backward pass
     counts as one more) summed over the batch; divide by ``len`` for per-sample cost.
+    ``extra`` holds further sample sets the run should also measure, such as DDLS's
+    importance-resampled estimate of its exact target (``extra["sir"]``).
     """
 
     samples: torch.Tensor
@@ -25,6 +29,7 @@ class SampleBatch:
     stats: dict[str, float] = field(default_factory=dict)
     g_evals: float = 0.0
     d_evals: float = 0.0
+    extra: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.samples.shape[0])
@@ -39,13 +44,28 @@ class SampleBatch:
         latents = None
         if all(p.latents is not None for p in parts):
             latents = torch.cat([p.latents for p in parts])  # type: ignore[misc]
+        extra_keys = set().union(*(p.extra for p in parts))
         return SampleBatch(
             samples=torch.cat([p.samples for p in parts]),
             latents=latents,
             stats=stats,
             g_evals=sum(p.g_evals for p in parts),
             d_evals=sum(p.d_evals for p in parts),
+            extra={k: torch.cat([p.extra[k] for p in parts if k in p.extra]) for k in extra_keys},
         )
+
+
+@dataclass
+class SamplingContext:
+    """What a sampler may need before sampling beyond the GAN: the data set (real samples for
+    calibration or initialisation), the checkpoint it came from (to cache derived nets next to
+    it), the run's seed and the resolved config."""
+
+    dataset: Any
+    checkpoint: Path | None
+    cache_dir: Path
+    seed: int
+    cfg: Any = None
 
 
 class Sampler(ABC):
@@ -55,6 +75,10 @@ class Sampler(ABC):
 
     def __init__(self, gan: GAN) -> None:
         self.gan = gan.eval()
+        self.prep_stats: dict[str, Any] = {}
+
+    def prepare(self, ctx: SamplingContext) -> None:
+        """Work done once before sampling (calibration, pilot runs); default: nothing."""
 
     @abstractmethod
     def sample_batch(self, n: int, generator: torch.Generator) -> SampleBatch:
