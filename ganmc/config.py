@@ -194,6 +194,7 @@ class RunConfig:
     batch_size: int = 10000
     device: str = "auto"
     cache_dir: str = "${oc.env:GANMC_CACHE,'~/.cache/ganmc'}"
+    checkpoint_dirs: list[str] = field(default_factory=list)
     retrain: bool = False
     plot: bool = True
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from pathlib import Path
@@ -58,6 +59,10 @@ def obtain_gan(cfg: DictConfig, dataset: SyntheticDataset, device: torch.device)
     if path.is_file() and not cfg.retrain:
         log.info("loading cached GAN %s", path)
         return _load_checked(path, cfg, dataset, device), path
+    shipped = _shipped(cfg, path.name)
+    if shipped is not None and not cfg.retrain:
+        log.info("loading shipped GAN %s", shipped)
+        return _load_checked(shipped, cfg, dataset, device), shipped
     log.info("no trained GAN for this config%s: training %s on %s for %d iterations, caching at %s",
              "" if not path.is_file() else " (retrain=true)", cfg.gan.name, cfg.dataset.name,
              cfg.gan.train.iterations, path)
@@ -72,6 +77,15 @@ def obtain_gan(cfg: DictConfig, dataset: SyntheticDataset, device: torch.device)
     record = train_gan(gan, dataset, cfg.gan.train, derive_seed(cfg.seed, "train"), on_snapshot=snapshot)
     save_checkpoint(path, gan, cfg, int(cfg.gan.train.iterations), fingerprint, record)
     return gan.eval(), path
+
+
+def _shipped(cfg: DictConfig, name: str) -> Path | None:
+    """The checkpoint called ``name`` in one of ``checkpoint_dirs`` (read-only, shipped ones)."""
+    for folder in cfg.checkpoint_dirs:
+        candidate = Path(str(folder)).expanduser() / name
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def _load_checked(path: Path, cfg: DictConfig, dataset: SyntheticDataset, device: torch.device) -> GAN:
@@ -108,6 +122,17 @@ def compute_metrics(samples: torch.Tensor, dataset: SyntheticDataset, metric_cfg
     return metrics
 
 
+def _sampler_choice(sampler: Sampler) -> str:
+    """The sampler's config name (``+sampler=NAME``; presets differ from the class name)."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        choice = HydraConfig.get().runtime.choices.get("sampler")
+    except ValueError:  # not under Hydra
+        choice = None
+    return str(choice) if choice else sampler.name
+
+
 def run_train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """``ganmc train``: train (or find cached) the configured GAN; write ``record.json``."""
     validate_run(cfg)
@@ -135,9 +160,31 @@ def run_train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     return record
 
 
+_NOT_IDENTITY = ("cache_dir", "checkpoint_dirs", "device", "plot", "batch_size")
+
+
+def _same_run(record_path: Path, cfg: DictConfig) -> bool:
+    """Whether ``record_path`` holds a finished run of the same resolved config."""
+    try:
+        old = json.loads(record_path.read_text())["config"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    new = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    assert isinstance(new, dict)
+    return {k: v for k, v in old.items() if k not in _NOT_IDENTITY} == \
+        {k: v for k, v in new.items() if k not in _NOT_IDENTITY}
+
+
 def run_sample(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
-    """``ganmc sample``: obtain the GAN, run the sampler, compute metrics, write the run's files."""
+    """``ganmc sample``: obtain the GAN, run the sampler, compute metrics, write the run's files.
+
+    A run whose folder already holds the record of the same resolved config is skipped, so an
+    interrupted sweep resumes where it stopped.
+    """
     validate_run(cfg)
+    if _same_run(run_dir / "record.json", cfg):
+        log.info("skipping: %s already holds the record of this config", run_dir)
+        return json.loads((run_dir / "record.json").read_text())
     start = time.perf_counter()
     device = resolve_device(str(cfg.device))
     dataset = build_dataset(cfg)
@@ -158,8 +205,9 @@ def run_sample(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
                    f"{sampler.name}: {cfg.gan.name} on {cfg.dataset.name}, seed {cfg.seed}", dataset.centres)
     record = {
         "command": "sample",
-        "run": {"sampler": sampler.name, "dataset": cfg.dataset.name, "gan": cfg.gan.name,
-                "seed": int(cfg.seed), "n_samples": len(samples)},
+        "run": {"sampler": _sampler_choice(sampler), "method": sampler.name, "dataset": cfg.dataset.name,
+                "gan": cfg.gan.name, "seed": int(cfg.seed), "n_samples": len(samples),
+                "train_iterations": int(cfg.gan.train.iterations)},
         "metrics": metrics,
         "target_metrics": target_metrics,
         "stats": {**batch.stats, **sampler.prep_stats},

@@ -55,6 +55,15 @@ class SampleBatch:
         )
 
 
+def device_generator(generator: torch.Generator, device: torch.device) -> torch.Generator:
+    """``generator`` itself on CPU; on another device, a generator there seeded from it, so noise
+    is drawn where the chains live (no host-to-device copy per step) and stays reproducible."""
+    if device.type == "cpu":
+        return generator
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    return torch.Generator(device=device).manual_seed(seed)
+
+
 @dataclass
 class SamplingContext:
     """What a sampler may need before sampling beyond the GAN: the data set (real samples for
@@ -79,6 +88,7 @@ class Sampler(ABC):
 
     def prepare(self, ctx: SamplingContext) -> None:
         """Work done once before sampling (calibration, pilot runs); default: nothing."""
+        return None
 
     @abstractmethod
     def sample_batch(self, n: int, generator: torch.Generator) -> SampleBatch:

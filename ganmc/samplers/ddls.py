@@ -17,7 +17,7 @@ import torch
 from ganmc.calibration import calibrated_gan
 from ganmc.errors import GanmcError
 from ganmc.models.gan import GAN
-from ganmc.samplers.base import SampleBatch, Sampler, SamplingContext
+from ganmc.samplers.base import SampleBatch, Sampler, SamplingContext, device_generator
 
 
 class DDLSSampler(Sampler):
@@ -76,14 +76,15 @@ class DDLSSampler(Sampler):
             z = torch.cat([z, torch.randn(n, out_dim, generator=generator).to(device)], dim=1)
         energy, grad = self.energy_and_grad(z)
         accepted = torch.zeros(n, device=device)
+        noise_gen = device_generator(generator, device)
         for k in range(self.n_steps):
             eps = self.step_size * self.step_decay**k
             sigma = self.noise_scale * math.sqrt(eps)
-            noise = torch.randn(z.shape, generator=generator).to(device)
+            noise = torch.randn(z.shape, generator=noise_gen, device=device)
             proposal = self._project(z - 0.5 * eps * grad + sigma * noise)
             e_new, g_new = self.energy_and_grad(proposal)
             if self.mala:
-                u = torch.rand(n, generator=generator).to(device)
+                u = torch.rand(n, generator=noise_gen, device=device)
                 log_q_fwd = -((proposal - z + 0.5 * eps * grad) ** 2).sum(1) / (2 * sigma**2)
                 log_q_bwd = -((z - proposal + 0.5 * eps * g_new) ** 2).sum(1) / (2 * sigma**2)
                 log_alpha = energy - e_new + log_q_bwd - log_q_fwd

@@ -1,0 +1,60 @@
+"""Summaries of a sweep folder: metrics against the swept parameters, as a table and a plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ganmc.errors import GanmcError
+from ganmc.tables.build import group_records, metric_cell, write_table
+from ganmc.tables.figures import curves
+
+Records = list[tuple[Path, dict[str, Any]]]
+_IGNORED = {"seed", "cache_dir", "checkpoint_dirs", "device", "plot", "batch_size"}
+
+
+def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(tree, dict):
+        out: dict[str, Any] = {}
+        for k, v in tree.items():
+            out.update(_flat(v, f"{prefix}{k}."))
+        return out
+    return {prefix[:-1]: tuple(tree) if isinstance(tree, list) else tree}
+
+
+def swept_keys(records: list[dict[str, Any]]) -> list[str]:
+    """Config keys (dotted) whose value differs between records, seeds and paths excluded."""
+    flats = [_flat(r.get("config", {})) for r in records]
+    keys = sorted(set().union(*flats))
+    return [k for k in keys if k.split(".")[0] not in _IGNORED
+            and len({repr(f.get(k)) for f in flats}) > 1]
+
+
+def sweep(records: Records, out_dir: Path, name: str = "sweep",
+          metrics: tuple[str, ...] = ("hq_percent", "emd")) -> list[Path]:
+    """Table of every metric per swept setting (mean ± std over seeds) and metric-vs-parameter plots."""
+    recs = [r for _, r in records if r.get("command") == "sample"]
+    if not recs:
+        raise GanmcError("no sampling records to summarise: check records=DIR")
+    keys = swept_keys(recs)
+    present = [m for m in metrics if any(m in r.get("metrics", {}) for r in recs)]
+    groups = group_records(recs, lambda r: tuple(repr(_flat(r["config"]).get(k)) for k in keys))
+    header = [*keys, *present, "seeds"]
+    rows = []
+    for setting, group in sorted(groups.items()):
+        rows.append([*setting, *(metric_cell(group, m).format(4) for m in present), str(len(group))])
+    written = write_table(out_dir / name, header, rows, f"Sweep over {', '.join(keys) or 'nothing'}")
+    numeric = [k for k in keys if all(isinstance(_flat(r["config"]).get(k), int | float) for r in recs)]
+    for key in numeric[:1]:
+        others = [k for k in keys if k != key]
+        for metric in present:
+            series = {}
+            by_rest = group_records(recs, lambda r: ", ".join(f"{k}={_flat(r['config']).get(k)}" for k in others) or metric)
+            for label, rest in by_rest.items():
+                by_x = group_records(rest, lambda r: _flat(r["config"])[key])
+                xs = sorted(by_x)
+                cells = [metric_cell(by_x[x], metric) for x in xs]
+                series[label] = ([float(x) for x in xs], [c.mean for c in cells], [c.std for c in cells])
+            written.append(curves(series, key, metric, out_dir / f"{name}_{metric}.png",
+                                  logx=min(min(s[0]) for s in series.values()) > 0))
+    return written

@@ -1,0 +1,81 @@
+"""Tables from records: aggregation, the three formats, paper reports, sweep resume."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ganmc.tables.build import cell, write_table
+from ganmc.tables.ddls import table1, table2
+from ganmc.tables.records import find_records
+
+from conftest import TINY
+
+
+def test_cell_is_mean_and_sample_std():
+    c = cell([1.0, 2.0, 3.0, None, float("nan")])
+    assert c.n == 3 and c.mean == 2.0 and math.isclose(c.std, 1.0)
+    assert c.format(1) == "2.0 ± 1.0"
+    assert cell([]).format() == "n/a"
+
+
+def test_write_table_writes_three_formats(tmp_path):
+    paths = write_table(tmp_path / "t", ["method", "x"], [["a_b", "1 ± 2"], ["c", "50%"]], "cap")
+    assert sorted(p.suffix for p in paths) == [".csv", ".md", ".tex"]
+    assert list(csv.reader((tmp_path / "t.csv").open()))[1] == ["a_b", "1 ± 2"]
+    tex = (tmp_path / "t.tex").read_text()
+    assert r"a\_b" in tex and r"$\pm$" in tex and r"50\%" in tex
+    assert "| c | 50% |" in (tmp_path / "t.md").read_text()
+
+
+def _record(tmp: Path, sampler: str, seed: int, dataset: str, metrics: dict) -> None:
+    folder = tmp / f"{dataset}-{sampler}-{seed}"
+    folder.mkdir(parents=True)
+    record = {"command": "sample",
+              "run": {"sampler": sampler, "dataset": dataset, "seed": seed, "train_iterations": 4000},
+              "metrics": metrics, "timing": {"evals_per_sample": {"G": 1.0, "D": 0.0}},
+              "config": {"dataset": {"_target_": "ganmc.data.synthetic.GaussianGrid", "name": "g"}
+                         if dataset == "gaussians25" else
+                         {"_target_": "ganmc.data.synthetic.SwissRoll", "name": "s"}}}
+    (folder / "record.json").write_text(json.dumps(record))
+    np.save(folder / "samples.npy", np.zeros((10, 2), dtype=np.float32))
+
+
+def test_table1_and_table2_from_records(tmp_path):
+    runs = tmp_path / "runs"
+    for seed, hq in enumerate([60.0, 80.0]):
+        _record(runs, "generator", seed, "gaussians25", {"modes_recovered": 25, "hq_percent": hq, "hq_std": 0.02,
+                                                         "emd": 0.05, "emd_floor": 0.03})
+        _record(runs, "ddls_cal", seed, "gaussians25", {"modes_recovered": 25, "hq_percent": hq + 10, "hq_std": 0.02,
+                                                        "emd": 0.04, "emd_floor": 0.03})
+        _record(runs, "generator", seed, "swissroll", {"emd": 0.02, "emd_floor": 0.01})
+    out = tmp_path / "results"
+    written = table1(find_records(runs), out)
+    assert {p.name for p in written} == {"table1.md", "table1.csv", "table1.tex", "table1.png"}
+    rows = list(csv.reader((out / "table1.csv").open()))
+    gen = next(r for r in rows if r[0] == "generator only")
+    assert gen[rows[0].index("%HQ (ours)")] == "70.0 ± 14.1"
+    assert gen[rows[0].index("Δ %HQ")] == "+0.0"  # paper's generator: 70
+    ddls = next(r for r in rows if r[0] == "DDLS (calibrated D)")
+    assert ddls[rows[0].index("%HQ (paper)")] == "98 ± 2"
+    table2(find_records(runs), out)
+    rows2 = list(csv.reader((out / "table2.csv").open()))
+    gen2 = next(r for r in rows2 if r[0] == "generator only")
+    assert gen2[rows2[0].index("Swiss roll EMD (ours)")] == "0.0200 ± 0.0000"
+
+
+def test_interrupted_sweep_resumes(run_cli, tmp_path):
+    sweep = tmp_path / "sweep"
+    args = ["sample", "-m", *TINY, "seed=0,1", f"hydra.sweep.dir={sweep}", "hydra.sweep.subdir=s${seed}"]
+    assert run_cli(*args)[0] == 0
+    first = (sweep / "s0" / "record.json").stat().st_mtime_ns
+    (sweep / "s1" / "record.json").unlink()  # as if the sweep had been interrupted
+    assert run_cli(*args)[0] == 0
+    assert (sweep / "s0" / "record.json").stat().st_mtime_ns == first  # skipped
+    assert (sweep / "s1" / "record.json").is_file()  # recomputed
+    assert run_cli(*args[:-1], "hydra.sweep.subdir=s${seed}", "n_samples=200")[0] == 0  # new config: rerun
+    assert json.loads((sweep / "s0" / "record.json").read_text())["run"]["n_samples"] == 200
