@@ -28,7 +28,7 @@ hold; the format is recognised and refused with a one-line error.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -73,19 +73,26 @@ def from_pytorch_gan_collections(payload: Mapping[str, Any]) -> tuple[dict[str, 
     return g, d
 
 
+def _g_theirs(key: str) -> str:
+    """Our generator key -> pytorch-gan-collections' (inverse of :func:`_pgc_g_key`)."""
+    m = re.match(r"^blocks\.(\d+)\.(.+)$", key)
+    if m is None:
+        return key
+    i, rest = int(m.group(1)), m.group(2)
+    if i == 0:
+        return "linear." + rest.split(".", 1)[-1]
+    return "output." + rest if i == 4 else f"blocks.{i - 1}.{rest}"
+
+
+def _d_theirs(key: str) -> str:
+    """Our discriminator key -> pytorch-gan-collections' (inverse of :func:`_pgc_d_key`)."""
+    return re.sub(r"^blocks\.", "model.", key)
+
+
 def to_pytorch_gan_collections(gan: GAN) -> dict[str, Any]:
     """The inverse mapping: a ``{'net_G', 'net_D'}`` dict pytorch-gan-collections can load."""
-    g_inv: dict[str, torch.Tensor] = {}
-    for key, value in gan.generator.state_dict().items():
-        i, rest = key.split(".", 2)[1], key.split(".", 2)[2]
-        if i == "0":
-            g_inv["linear." + rest.split(".", 1)[1]] = value
-        elif i == "4":
-            g_inv["output." + rest] = value
-        else:
-            g_inv[f"blocks.{int(i) - 1}.{rest}"] = value
-    d_inv = {re.sub(r"^blocks\.", "model.", k): v for k, v in gan.discriminator.state_dict().items()}
-    return {"net_G": g_inv, "net_D": d_inv}
+    return {"net_G": {_g_theirs(k): v for k, v in gan.generator.state_dict().items()},
+            "net_D": {_d_theirs(k): v for k, v in gan.discriminator.state_dict().items()}}
 
 
 def _read(path: Path) -> Any:
@@ -99,22 +106,22 @@ def _read(path: Path) -> Any:
 
 
 def _load_part(module: torch.nn.Module, state: dict[str, torch.Tensor], path: Path, part: str,
-               back: dict[str, str]) -> None:
+               theirs: Callable[[str], str]) -> None:
     own = module.state_dict()
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
     if missing or unexpected:
         detail = []
         if missing:
-            detail.append(f"missing {len(missing)} keys, e.g. '{back.get(missing[0], missing[0])}'")
+            detail.append(f"missing {len(missing)} keys, e.g. '{theirs(missing[0])}'")
         if unexpected:
-            detail.append(f"unexpected {len(unexpected)} keys, e.g. '{back.get(unexpected[0], unexpected[0])}'")
+            detail.append(f"unexpected {len(unexpected)} keys, e.g. '{theirs(unexpected[0])}'")
         raise CheckpointError(f"checkpoint {path}: its {part} does not match the SN-GAN ResNet32 layout "
                               f"({'; '.join(detail)})")
     bad = [k for k in own if tuple(own[k].shape) != tuple(state[k].shape)]
     if bad:
         k = bad[0]
-        raise CheckpointError(f"checkpoint {path}: {part} tensor '{back.get(k, k)}' has shape "
+        raise CheckpointError(f"checkpoint {path}: {part} tensor '{theirs(k)}' has shape "
                               f"{tuple(state[k].shape)}, expected {tuple(own[k].shape)} (check gan.latent_dim and channels)")
     module.load_state_dict(state, strict=True)
 
@@ -130,10 +137,8 @@ def load_pytorch_gan_collections(path: Path, gan: GAN) -> GAN:
         raise CheckpointError(f"checkpoint {path} is not a pytorch-gan-collections model.pt "
                               f"(needs 'net_G' and 'net_D', found {keys})")
     g, d = from_pytorch_gan_collections(payload)
-    g_back = {_pgc_g_key(k): k for k in _strip_module(payload["net_G"])}
-    d_back = {_pgc_d_key(k): k for k in _strip_module(payload["net_D"])}
-    _load_part(gan.generator, g, path, "net_G", g_back)
-    _load_part(gan.discriminator, d, path, "net_D", d_back)
+    _load_part(gan.generator, g, path, "net_G", _g_theirs)
+    _load_part(gan.discriminator, d, path, "net_D", _d_theirs)
     return gan
 
 
