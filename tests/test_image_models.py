@@ -125,7 +125,7 @@ def test_gradient_penalty_on_images_is_per_sample():
     lin = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(256, 1, bias=False))
     torch.nn.init.constant_(lin[1].weight, 0.25)  # |w| = 0.25 * 16 = 4
     gp = gradient_penalty(lambda x: lin(x).squeeze(-1), real, fake, torch.Generator().manual_seed(0))
-    assert abs(float(gp) - 9.0) < 1e-4
+    assert abs(gp.item() - 9.0) < 1e-4
 
 
 @pytest.mark.parametrize("gan_name", ["dcgan32", "wgan_gp_dcgan32", "sngan_resnet32"])
