@@ -20,6 +20,19 @@ from ganmc.errors import GanmcError
 class Loss(Enum):
     wgan_gp = "wgan_gp"
     ns = "ns"
+    hinge = "hinge"
+
+
+class Norm(Enum):
+    batch = "batch"
+    layer = "layer"
+    none = "none"
+
+
+class CheckpointFormat(Enum):
+    ganmc = "ganmc"
+    pytorch_gan_collections = "pytorch_gan_collections"
+    studiogan = "studiogan"
 
 
 class PriorKind(Enum):
@@ -83,13 +96,80 @@ class SwissRollDatasetConfig:
     scale: float = 7.5
 
 
-# --- GAN: architecture, loss, training schedule, checkpoint ---
+@dataclass
+class DigitsDatasetConfig:
+    _target_: str = "ganmc.data.images.Digits"
+    name: str = MISSING
+    size: int = 32
+    channels: int = 1
+
+
+@dataclass
+class MNISTDatasetConfig:
+    _target_: str = "ganmc.data.images.MNIST"
+    name: str = MISSING
+    root: str | None = None
+    split: str = "train"
+    size: int = 32
+    channels: int = 1
+
+
+@dataclass
+class CIFAR10DatasetConfig:
+    _target_: str = "ganmc.data.images.CIFAR10"
+    name: str = MISSING
+    root: str | None = None
+    split: str = "train"
+    size: int = 32
+    channels: int = 3
+
+
+@dataclass
+class ImageFolderDatasetConfig:
+    _target_: str = "ganmc.data.images.ImageFolder"
+    name: str = MISSING
+    root: str | None = None
+    size: int = 64
+    channels: int = 3
+    crop: int | None = None
+    limit: int | None = None
+
+
+@dataclass
+class CelebADatasetConfig(ImageFolderDatasetConfig):
+    _target_: str = "ganmc.data.images.CelebA"
+    crop: int | None = 140
+
+
+# --- GAN: architecture (one schema per net family, under schema/net), loss, schedule ---
 @dataclass
 class NetConfig:
+    """MLP generator or discriminator (vector data)."""
+
     _target_: str = MISSING
     width: int = 256
     depth: int = 3
     activation: Activation = Activation.relu
+
+
+MLPNetConfig = NetConfig
+
+
+@dataclass
+class DCGANNetConfig:
+    """DCGAN generator or discriminator; ``base_width`` is ngf/ndf (channels at full size)."""
+
+    _target_: str = MISSING
+    base_width: int = 64
+    norm: Norm = Norm.batch
+
+
+@dataclass
+class SNGANNetConfig:
+    """SN-GAN ResNet generator (256 channels) or discriminator (128 channels)."""
+
+    _target_: str = MISSING
+    channels: int = 256
 
 
 @dataclass
@@ -103,6 +183,7 @@ class TrainConfig:
     lr_d: float = 1e-4
     betas: list[float] = field(default_factory=lambda: [0.5, 0.9])
     snapshots: list[int] = field(default_factory=list)
+    grid_every: int = 0  # write a sample grid every N iterations (image data; 0: never)
 
 
 @dataclass
@@ -111,10 +192,11 @@ class GanConfig:
     loss: Loss = MISSING
     latent_dim: int = 2
     prior: PriorKind = PriorKind.normal
-    generator: NetConfig = MISSING
-    discriminator: NetConfig = MISSING
+    generator: Any = MISSING  # typed by its family's schema under schema/net
+    discriminator: Any = MISSING
     train: TrainConfig = field(default_factory=TrainConfig)
     checkpoint: str | None = None
+    checkpoint_format: CheckpointFormat = CheckpointFormat.ganmc
 
 
 @dataclass
@@ -218,6 +300,11 @@ def register_configs() -> None:
         ("ring", RingDatasetConfig),
         ("mixture", MixtureDatasetConfig),
         ("swissroll", SwissRollDatasetConfig),
+        ("digits", DigitsDatasetConfig),
+        ("mnist", MNISTDatasetConfig),
+        ("cifar10", CIFAR10DatasetConfig),
+        ("image_folder", ImageFolderDatasetConfig),
+        ("celeba", CelebADatasetConfig),
     ]:
         cs.store(group="schema/dataset", name=name, node=node)
     for name, node in [
@@ -227,6 +314,8 @@ def register_configs() -> None:
         ("dot", DOTConfig),
     ]:
         cs.store(group="schema/sampler", name=name, node=node)
+    for name, node in [("mlp", NetConfig), ("dcgan", DCGANNetConfig), ("sngan", SNGANNetConfig)]:
+        cs.store(group="schema/net", name=name, node=node)
 
 
 def _positive(cfg: DictConfig, keys: list[str]) -> None:
@@ -251,13 +340,14 @@ def validate_run(cfg: DictConfig) -> None:
             "gan.train.n_critic",
             "gan.train.lr_g",
             "gan.train.lr_d",
-            "gan.generator.width",
-            "gan.generator.depth",
-            "gan.discriminator.width",
-            "gan.discriminator.depth",
             "metric.hq_threshold",
         ],
     )
+    for part in ("generator", "discriminator"):
+        net = cfg.gan[part]
+        _positive(cfg, [f"gan.{part}.{k}" for k in ("width", "depth", "base_width", "channels") if k in net])
+    if cfg.gan.train.get("grid_every", 0) < 0:
+        raise GanmcError(f"gan.train.grid_every must be >= 0, got {cfg.gan.train.grid_every}")
     if cfg.metric.emd_n is not None and cfg.metric.emd_n <= 0:
         raise GanmcError(f"metric.emd_n must be positive, got {cfg.metric.emd_n}")
     if cfg.seed < 0:

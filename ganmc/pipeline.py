@@ -10,16 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from ganmc.config import validate_run
-from ganmc.data.synthetic import SyntheticDataset
+from ganmc.data import Dataset, ImageDataset
 from ganmc.errors import CheckpointError, GanmcError
+from ganmc.grid import save_grid
 from ganmc.io import save_npy_atomic, sha256_file, write_json_atomic
 from ganmc.metrics import emd, mode_metrics
+from ganmc.models.adapters import load_foreign
 from ganmc.models.checkpoint import cache_path, load_gan, save_checkpoint
-from ganmc.models.gan import GAN, build_gan
+from ganmc.models.gan import GAN, build_gan, data_shape
 from ganmc.plots import scatter_2d
 from ganmc.records import provenance
 from ganmc.samplers import GeneratorSampler, SampleBatch, Sampler, SamplingContext
@@ -42,18 +45,29 @@ def derive_seed(seed: int, purpose: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{purpose}".encode()).digest()[:8], "little") >> 1
 
 
-def build_dataset(cfg: DictConfig) -> SyntheticDataset:
-    """Instantiate the configured data set."""
-    return instantiate(cfg.dataset)
+def build_dataset(cfg: DictConfig) -> Dataset:
+    """Instantiate the configured data set; its one-line errors reach the user unwrapped."""
+    try:
+        return instantiate(cfg.dataset)
+    except InstantiationException as exc:
+        if isinstance(exc.__cause__, GanmcError):
+            raise exc.__cause__ from None
+        raise
 
 
-def obtain_gan(cfg: DictConfig, dataset: SyntheticDataset, device: torch.device) -> tuple[GAN, Path]:
-    """Load ``gan.checkpoint``, else the cached GAN for this config, else train and cache it."""
+def obtain_gan(cfg: DictConfig, dataset: Dataset, device: torch.device,
+               grid_dir: Path | None = None) -> tuple[GAN, Path]:
+    """Load ``gan.checkpoint``, else the cached GAN for this config, else train and cache it
+    (writing sample grids of image GANs under ``grid_dir`` while training)."""
     if cfg.gan.checkpoint:
         path = Path(str(cfg.gan.checkpoint)).expanduser()
         if not path.is_file():
             raise CheckpointError(f"gan.checkpoint={path} does not exist: give the path of a trained checkpoint, "
                                   "or leave gan.checkpoint unset to train one")
+        fmt = str(getattr(cfg.gan.checkpoint_format, "value", cfg.gan.checkpoint_format))
+        if fmt != "ganmc":
+            gan = load_foreign(path, fmt, build_gan(cfg.gan, data_shape(dataset), cfg.seed))
+            return gan.to(device).eval(), path
         return _load_checked(path, cfg, dataset, device), path
     path = cache_path(cfg)
     if path.is_file() and not cfg.retrain:
@@ -66,7 +80,7 @@ def obtain_gan(cfg: DictConfig, dataset: SyntheticDataset, device: torch.device)
     log.info("no trained GAN for this config%s: training %s on %s for %d iterations, caching at %s",
              "" if not path.is_file() else " (retrain=true)", cfg.gan.name, cfg.dataset.name,
              cfg.gan.train.iterations, path)
-    gan = build_gan(cfg.gan, dataset.dim, cfg.seed).to(device)
+    gan = build_gan(cfg.gan, data_shape(dataset), cfg.seed).to(device)
     fingerprint = dataset.fingerprint()
 
     def snapshot(step: int, record: dict[str, Any]) -> None:
@@ -74,7 +88,8 @@ def obtain_gan(cfg: DictConfig, dataset: SyntheticDataset, device: torch.device)
         save_checkpoint(target, gan, cfg, step, fingerprint, record)
         log.info("snapshot at iteration %d cached at %s", step, target)
 
-    record = train_gan(gan, dataset, cfg.gan.train, derive_seed(cfg.seed, "train"), on_snapshot=snapshot)
+    record = train_gan(gan, dataset, cfg.gan.train, derive_seed(cfg.seed, "train"), on_snapshot=snapshot,
+                       grid_dir=grid_dir)
     save_checkpoint(path, gan, cfg, int(cfg.gan.train.iterations), fingerprint, record)
     return gan.eval(), path
 
@@ -88,15 +103,15 @@ def _shipped(cfg: DictConfig, name: str) -> Path | None:
     return None
 
 
-def _load_checked(path: Path, cfg: DictConfig, dataset: SyntheticDataset, device: torch.device) -> GAN:
-    gan, payload = load_gan(path, cfg, dataset.dim)
+def _load_checked(path: Path, cfg: DictConfig, dataset: Dataset, device: torch.device) -> GAN:
+    gan, payload = load_gan(path, cfg, data_shape(dataset))
     if payload.get("data_fingerprint") and payload["data_fingerprint"] != dataset.fingerprint():
         raise CheckpointError(f"checkpoint {path} was trained on other data than dataset={cfg.dataset.name}: "
                               "set dataset= to the data set it was trained on")
     return gan.to(device).eval()
 
 
-def build_sampler(cfg: DictConfig, gan: GAN, dataset: SyntheticDataset, checkpoint: Path) -> Sampler:
+def build_sampler(cfg: DictConfig, gan: GAN, dataset: Dataset, checkpoint: Path) -> Sampler:
     """The configured sampler (the generator alone when ``sampler`` is unset), prepared."""
     sampler = GeneratorSampler(gan) if cfg.sampler is None else instantiate(cfg.sampler)(gan=gan)
     cache = Path(str(cfg.cache_dir)).expanduser()
@@ -104,7 +119,7 @@ def build_sampler(cfg: DictConfig, gan: GAN, dataset: SyntheticDataset, checkpoi
     return sampler
 
 
-def compute_metrics(samples: torch.Tensor, dataset: SyntheticDataset, metric_cfg: DictConfig,
+def compute_metrics(samples: torch.Tensor, dataset: Dataset, metric_cfg: DictConfig,
                     seed: int) -> dict[str, Any]:
     """Mode metrics (mixtures only) and EMD to fresh real samples, as the metric config asks."""
     metrics: dict[str, Any] = {}
@@ -142,10 +157,13 @@ def run_train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     existed = cache_path(cfg).is_file() and not cfg.retrain and not cfg.gan.checkpoint
     if existed:
         log.info("already trained: %s (retrain=true trains it again)", cache_path(cfg))
-    gan, path = obtain_gan(cfg, dataset, device)
+    gan, path = obtain_gan(cfg, dataset, device, grid_dir=run_dir / "grids" if cfg.plot else None)
     gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "preview"))
-    preview = GeneratorSampler(gan).sample(min(int(cfg.n_samples), 5000), gen).samples.cpu()
-    if cfg.plot:
+    if isinstance(dataset, ImageDataset):
+        if cfg.plot:
+            save_grid(GeneratorSampler(gan).sample(64, gen).samples, run_dir / "samples.png")
+    elif cfg.plot:
+        preview = GeneratorSampler(gan).sample(min(int(cfg.n_samples), 5000), gen).samples.cpu()
         scatter_2d(dataset.sample(len(preview), gen), preview, run_dir / "samples.png",
                    f"{cfg.gan.name} on {cfg.dataset.name}, seed {cfg.seed}", dataset.centres)
     record = {

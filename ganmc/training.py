@@ -10,6 +10,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -17,8 +18,9 @@ import torch.nn.functional as F
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from ganmc.data.synthetic import SyntheticDataset
+from ganmc.data import Dataset
 from ganmc.errors import GanmcError
+from ganmc.grid import save_grid
 from ganmc.models.gan import GAN
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,7 @@ def _optimizer(params: Any, kind: str, lr: float, betas: list[float]) -> torch.o
 def gradient_penalty(discriminator: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor,
                      generator: torch.Generator) -> torch.Tensor:
     """WGAN-GP penalty: (||grad D(x_hat)|| - 1)^2 on random interpolates of real and fake."""
-    alpha = torch.rand(real.shape[0], 1, generator=generator).to(real.device)
+    alpha = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), generator=generator).to(real.device)
     x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(discriminator(x_hat).sum(), x_hat, create_graph=True)
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
@@ -46,28 +48,33 @@ def d_loss(gan: GAN, real: torch.Tensor, fake: torch.Tensor, gp_weight: float,
     if gan.loss == "wgan_gp":
         gp = gradient_penalty(gan.discriminator, real, fake, generator)
         return d_fake.mean() - d_real.mean() + gp_weight * gp
+    if gan.loss == "hinge":
+        return F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
     return F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
 
 
 def g_loss(gan: GAN, fake: torch.Tensor) -> torch.Tensor:
-    """Generator loss: critic value (WGAN) or the non-saturating loss."""
+    """Generator loss: critic value (WGAN, hinge) or the non-saturating loss."""
     d_fake = gan.discriminator(fake)
-    if gan.loss == "wgan_gp":
+    if gan.loss in ("wgan_gp", "hinge"):
         return -d_fake.mean()
     return F.softplus(-d_fake).mean()
 
 
 def train_gan(
     gan: GAN,
-    dataset: SyntheticDataset,
+    dataset: Dataset,
     train_cfg: DictConfig,
     seed: int,
     progress: bool = True,
     on_snapshot: Callable[[int, dict[str, Any]], None] | None = None,
+    grid_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Train ``gan`` in place for ``train_cfg.iterations`` generator steps; return a record.
 
     ``on_snapshot(step, record)`` is called after each step listed in ``train_cfg.snapshots``.
+    With ``grid_dir`` and ``train_cfg.grid_every`` > 0, image GANs write a grid of 64 samples
+    from fixed latents every ``grid_every`` steps (own random stream: training is unchanged).
     """
     device = gan.device
     rng = torch.Generator().manual_seed(seed)
@@ -77,6 +84,8 @@ def train_gan(
     batch, snapshots = int(train_cfg.batch_size), set(int(s) for s in train_cfg.snapshots)
     history: list[dict[str, float]] = []
     log_every = max(1, int(train_cfg.iterations) // 100)
+    grid_every = int(train_cfg.get("grid_every", 0) or 0) if grid_dir is not None else 0
+    grid_z = gan.prior.sample(64, torch.Generator().manual_seed(seed + 1), device) if grid_every else None
     gan.generator.train()
     gan.discriminator.train()
     start = time.perf_counter()
@@ -102,10 +111,23 @@ def train_gan(
                 raise GanmcError(f"training diverged by step {step} (loss is NaN/inf): lower the learning rates")
             history.append({"step": step, "d_loss": ld, "g_loss": lg})
             bar.set_postfix(d=f"{ld:.3f}", g=f"{lg:.3f}")
+        if grid_z is not None and (step % grid_every == 0 or step == int(train_cfg.iterations)):
+            write_grid(gan, grid_z, Path(grid_dir) / f"grid_{step:07d}.png")  # type: ignore[arg-type]
         if on_snapshot is not None and step in snapshots:
             on_snapshot(step, _record(history, start, step, device))
     gan.eval()
     return _record(history, start, int(train_cfg.iterations), device)
+
+
+def write_grid(gan: GAN, z: torch.Tensor, path: Path) -> None:
+    """Generate from ``z`` in eval mode (batch-norm statistics untouched), save a PNG grid."""
+    was_training = gan.generator.training
+    gan.generator.eval()
+    with torch.no_grad():
+        images = gan.generator(z)
+    gan.generator.train(was_training)
+    if images.ndim == 4:
+        save_grid(images, path)
 
 
 def _record(history: list[dict[str, float]], start: float, step: int, device: torch.device) -> dict[str, Any]:

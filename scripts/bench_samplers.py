@@ -58,7 +58,7 @@ def bench(device: torch.device, steps: int) -> list[str]:
     for name, (gan, n) in models(device).items():
         z = gan.prior.sample(n, torch.Generator().manual_seed(0), device)
 
-        def bare() -> None:
+        def bare(gan: GAN = gan, z: torch.Tensor = z) -> None:
             zz = z.detach().requires_grad_(True)
             torch.autograd.grad(gan.discriminator(gan.generator(zz)).sum(), zz)
 
@@ -66,14 +66,14 @@ def bench(device: torch.device, steps: int) -> list[str]:
         rows = [("bare fwd+bwd of D(G(z)) (baseline)", floor, 1, 1.0)]
         for label, kwargs in [("DDLS step (ULA)", {}), ("DDLS step (MALA)", {"mala": True})]:
             s = DDLSSampler(gan, n_steps=steps, sir_factor=0, **kwargs)
-            per_step = timed(lambda s=s: s.sample_batch(n, torch.Generator().manual_seed(1)), device, 3) / (steps + 1)
+            per_step = timed(lambda s=s, n=n: s.sample_batch(n, torch.Generator().manual_seed(1)), device, 3) / (steps + 1)
             rows.append((label, per_step, 1, per_step / floor))
         for label, sampler, k in [
             ("generator (whole run)", GeneratorSampler(gan), 1),
             ("DRS gamma=95th pct (whole run)", DRSSampler(gan, pilot_n=n, proposal_batch=n), 1),
             (f"DOT latent, {steps} steps (whole run)", DOTSampler(gan, n_steps=steps, k_pairs=n), steps),
         ]:
-            t = timed(lambda sampler=sampler: sampler.sample(n, torch.Generator().manual_seed(2), n), device, 3)
+            t = timed(lambda sampler=sampler, n=n: sampler.sample(n, torch.Generator().manual_seed(2), n), device, 3)
             rows.append((label, t, k, t / k / floor))
         lines += [f"## {name}", "", "| what | seconds | samples·steps/s | ratio to baseline step |",
                   "|---|---|---|---|"]

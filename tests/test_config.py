@@ -50,7 +50,7 @@ def test_wrong_type_fails(compose_cfg):
     with pytest.raises((ConfigCompositionException, ValidationError)):
         compose_cfg("n_samples=many")
     with pytest.raises((ConfigCompositionException, ValidationError)):
-        compose_cfg("gan.loss=hinge")
+        compose_cfg("gan.loss=lsgan")
     with pytest.raises((ConfigCompositionException, ValidationError)):
         compose_cfg("dataset.std=wide")
 

@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from analytic import Linear, Step, identity_gan
 
 from ganmc.errors import GanmcError
 from ganmc.samplers.base import SamplingContext
@@ -13,8 +14,6 @@ from ganmc.samplers.ddls import DDLSSampler
 from ganmc.samplers.dot import DOTSampler
 from ganmc.samplers.drs import DRSSampler, drs_score
 from ganmc.samplers.generator import GeneratorSampler
-
-from analytic import Linear, Step, identity_gan
 
 A = [1.0, -0.5]  # with G(z) = z, d(x) = a.x and a normal prior, the DDLS target is N(a, I)
 

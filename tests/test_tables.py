@@ -8,12 +8,11 @@ import math
 from pathlib import Path
 
 import numpy as np
+from conftest import TINY
 
 from ganmc.tables.build import cell, write_table
 from ganmc.tables.ddls import table1, table2
 from ganmc.tables.records import find_records
-
-from conftest import TINY
 
 
 def test_cell_is_mean_and_sample_std():

@@ -1,5 +1,6 @@
 """Data sets. Each one samples with an explicit ``torch.Generator``."""
 
+from ganmc.data.images import CIFAR10, MNIST, CelebA, Digits, ImageDataset, ImageFolder
 from ganmc.data.synthetic import (
     GaussianGrid,
     GaussianMixture,
@@ -8,4 +9,9 @@ from ganmc.data.synthetic import (
     SyntheticDataset,
 )
 
-__all__ = ["GaussianGrid", "GaussianMixture", "GaussianRing", "SwissRoll", "SyntheticDataset"]
+Dataset = SyntheticDataset | ImageDataset
+
+__all__ = [
+    "CIFAR10", "MNIST", "CelebA", "Dataset", "Digits", "GaussianGrid", "GaussianMixture",
+    "GaussianRing", "ImageDataset", "ImageFolder", "SwissRoll", "SyntheticDataset",
+]

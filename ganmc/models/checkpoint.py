@@ -8,6 +8,7 @@ step, a fingerprint of the training data and the training record. It is loaded w
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,8 @@ from ganmc.models.gan import GAN, build_gan
 
 FORMAT = "ganmc.checkpoint/1"
 # Fields of the gan config that do not change the trained weights.
-_KEY_EXCLUDE = {"name", "checkpoint"}
-_TRAIN_KEY_EXCLUDE = {"snapshots"}
+_KEY_EXCLUDE = {"name", "checkpoint", "checkpoint_format"}
+_TRAIN_KEY_EXCLUDE = {"snapshots", "grid_every"}
 
 
 def training_identity(cfg: DictConfig) -> dict[str, Any]:
@@ -88,7 +89,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     return payload
 
 
-def load_gan(path: str | Path, cfg: DictConfig, data_dim: int) -> tuple[GAN, dict[str, Any]]:
+def load_gan(path: str | Path, cfg: DictConfig, data_dim: int | Sequence[int]) -> tuple[GAN, dict[str, Any]]:
     """Build the configured architecture and load the checkpoint's weights into it."""
     payload = read_checkpoint(path)
     gan = build_gan(cfg.gan, data_dim, int(cfg.seed))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from hydra.utils import instantiate
@@ -40,12 +42,28 @@ class GAN:
         return torch.device("cpu")
 
 
-def build_gan(gan_cfg: DictConfig, data_dim: int, seed: int) -> GAN:
-    """Build freshly initialised nets from config; initialisation is seeded by ``seed``."""
+def data_shape(dataset: Any) -> int | tuple[int, ...]:
+    """What :func:`build_gan` needs of a data set: its image ``shape`` if it has one, else ``dim``."""
+    shape = getattr(dataset, "shape", None)
+    return tuple(int(v) for v in shape) if shape is not None else int(dataset.dim)
+
+
+def build_gan(gan_cfg: DictConfig, data_dim: int | Sequence[int], seed: int) -> GAN:
+    """Build freshly initialised nets from config; initialisation is seeded by ``seed``.
+
+    Vector data (``data_dim`` an int) give the nets ``out_dim``/``in_dim``; image data
+    (``data_dim`` a shape (C, H, W)) give them ``out_shape``/``in_shape``.
+    """
+    if isinstance(data_dim, int) or len(data_dim) == 1:
+        dim = int(data_dim) if isinstance(data_dim, int) else int(data_dim[0])
+        g_kwargs, d_kwargs = {"out_dim": dim}, {"in_dim": dim}
+    else:
+        shape = tuple(int(v) for v in data_dim)
+        g_kwargs, d_kwargs = {"out_shape": shape}, {"in_shape": shape}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        generator = instantiate(gan_cfg.generator, latent_dim=gan_cfg.latent_dim, out_dim=data_dim)
-        discriminator = instantiate(gan_cfg.discriminator, in_dim=data_dim)
+        generator = instantiate(gan_cfg.generator, latent_dim=gan_cfg.latent_dim, **g_kwargs)
+        discriminator = instantiate(gan_cfg.discriminator, **d_kwargs)
     prior = Prior(str(getattr(gan_cfg.prior, "value", gan_cfg.prior)), int(gan_cfg.latent_dim))
     loss = str(getattr(gan_cfg.loss, "value", gan_cfg.loss))
     return GAN(generator, discriminator, prior, loss)

@@ -49,9 +49,10 @@ def sweep(records: Records, out_dir: Path, name: str = "sweep",
         others = [k for k in keys if k != key]
         for metric in present:
             series = {}
-            by_rest = group_records(recs, lambda r: ", ".join(f"{k}={_flat(r['config']).get(k)}" for k in others) or metric)
+            by_rest = group_records(recs, lambda r, o=tuple(others), m=metric:
+                                    ", ".join(f"{k}={_flat(r['config']).get(k)}" for k in o) or m)
             for label, rest in by_rest.items():
-                by_x = group_records(rest, lambda r: _flat(r["config"])[key])
+                by_x = group_records(rest, lambda r, k=key: _flat(r["config"])[k])
                 xs = sorted(by_x)
                 cells = [metric_cell(by_x[x], metric) for x in xs]
                 series[label] = ([float(x) for x in xs], [c.mean for c in cells], [c.std for c in cells])
