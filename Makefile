@@ -6,7 +6,18 @@ GANMC := $(VENV)/bin/ganmc
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install test test-slow demo lint clean
+.PHONY: install test test-slow demo lint clean bench reproduce-table1 reproduce-table2 \
+	reproduce-table1-progress checkpoints
+
+# Reproduce targets run from the checkpoints shipped in checkpoints/ (trained by `make
+# checkpoints`); RETRAIN=1 ignores them and trains every GAN again into a fresh cache.
+RUNS ?= runs
+RESULTS ?= results
+ifdef RETRAIN
+CKPT := cache_dir=$(CURDIR)/out/retrain-cache
+else
+CKPT := 'checkpoint_dirs=[$(CURDIR)/checkpoints]'
+endif
 
 install: $(STAMP)
 
@@ -33,3 +44,26 @@ lint: install
 
 clean:
 	rm -rf out outputs multirun .pytest_cache
+
+reproduce-table1: install
+	$(GANMC) sample experiment=table1 $(CKPT) hydra.sweep.dir=$(RUNS)/table1
+	$(GANMC) table table1 records=$(RUNS)/table1 out_dir=$(RESULTS)
+
+reproduce-table2: install
+	$(GANMC) sample experiment=table2 $(CKPT) hydra.sweep.dir=$(RUNS)/table2
+	$(GANMC) table table2 records=$(RUNS)/table2 out_dir=$(RESULTS)
+
+reproduce-table1-progress: install
+	$(GANMC) sample experiment=table1_progress $(CKPT) hydra.sweep.dir=$(RUNS)/table1_progress
+	$(GANMC) table progress records=$(RUNS)/table1_progress out_dir=$(RESULTS)
+
+# Trains the GANs of Tables 1 and 2 (5 seeds each, with the snapshots table1_progress uses)
+# and copies the final ones into checkpoints/.
+checkpoints: install
+	$(GANMC) train -m experiment=table1 dataset=gaussians25,swissroll seed=0,1,2,3,4 \
+		'gan.train.snapshots=[1000,1500]' plot=false cache_dir=$(CURDIR)/out/ckpt-cache \
+		hydra.sweep.dir=out/train-checkpoints
+	mkdir -p checkpoints && cp out/ckpt-cache/checkpoints/*.pt checkpoints/
+
+bench: install
+	$(PY) scripts/bench_samplers.py

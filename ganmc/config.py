@@ -230,7 +230,7 @@ class DDLSConfig:
     extended_latent: bool = False
     eps_x: float = 0.01
     calibrate: bool = False
-    calibrate_steps: int = 3000
+    calibrate_steps: int = 1500
     calibrate_lr: float = 1e-3
     calibrate_batch: int = 512
     sir_factor: int = 10
@@ -246,7 +246,7 @@ class DRSConfig:
     proposal_batch: int = 10000
     max_proposals_per_sample: int = 1000
     calibrate: bool = False
-    calibrate_steps: int = 3000
+    calibrate_steps: int = 1500
     calibrate_lr: float = 1e-3
     calibrate_batch: int = 512
 

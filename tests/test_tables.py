@@ -78,3 +78,22 @@ def test_interrupted_sweep_resumes(run_cli, tmp_path):
     assert (sweep / "s1" / "record.json").is_file()  # recomputed
     assert run_cli(*args[:-1], "hydra.sweep.subdir=s${seed}", "n_samples=200")[0] == 0  # new config: rerun
     assert json.loads((sweep / "s0" / "record.json").read_text())["run"]["n_samples"] == 200
+
+
+def test_sweep_report_tables_and_plots_metric_against_parameter(tmp_path):
+    runs = tmp_path / "runs"
+    for step, hq in [(0.001, 90.0), (0.01, 80.0), (0.1, 50.0)]:
+        for seed in (0, 1):
+            folder = runs / f"{step}-{seed}"
+            folder.mkdir(parents=True)
+            record = {"command": "sample", "run": {"sampler": "ddls", "dataset": "g", "seed": seed},
+                      "metrics": {"hq_percent": hq + seed},
+                      "config": {"seed": seed, "sampler": {"step_size": step, "n_steps": 300}}}
+            (folder / "record.json").write_text(json.dumps(record))
+    from ganmc.tables.sweep import sweep
+
+    written = sweep(find_records(runs), tmp_path / "out", name="ddls_step", metrics=("hq_percent",))
+    assert {p.name for p in written} >= {"ddls_step.md", "ddls_step_hq_percent.png"}
+    rows = list(csv.reader((tmp_path / "out" / "ddls_step.csv").open()))
+    assert rows[0] == ["sampler.step_size", "hq_percent", "seeds"]
+    assert ["0.001", "90.5000 ± 0.7071", "2"] in rows

@@ -28,7 +28,7 @@ class DDLSSampler(Sampler):
     def __init__(self, gan: GAN, step_size: float = 0.01, n_steps: int = 300, step_decay: float = 1.0,
                  noise_scale: float = 1.0, temperature: float = 1.0, mala: bool = False,
                  extended_latent: bool = False, eps_x: float = 0.01, calibrate: bool = False,
-                 calibrate_steps: int = 3000, calibrate_lr: float = 1e-3, calibrate_batch: int = 512,
+                 calibrate_steps: int = 1500, calibrate_lr: float = 1e-3, calibrate_batch: int = 512,
                  sir_factor: int = 10) -> None:
         super().__init__(gan)
         if step_size <= 0 or n_steps < 0 or temperature <= 0 or not 0 < step_decay <= 1:

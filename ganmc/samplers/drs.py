@@ -30,7 +30,7 @@ class DRSSampler(Sampler):
 
     def __init__(self, gan: GAN, pilot_n: int = 10000, gamma_percentile: float | None = 95.0,
                  eps: float = 1e-6, proposal_batch: int = 10000, max_proposals_per_sample: int = 1000,
-                 calibrate: bool = False, calibrate_steps: int = 3000, calibrate_lr: float = 1e-3,
+                 calibrate: bool = False, calibrate_steps: int = 1500, calibrate_lr: float = 1e-3,
                  calibrate_batch: int = 512) -> None:
         super().__init__(gan)
         if pilot_n <= 0 or proposal_batch <= 0 or eps <= 0 or max_proposals_per_sample <= 0:
