@@ -17,6 +17,7 @@ from ganmc.data.synthetic import SyntheticDataset
 from ganmc.errors import CheckpointError, GanmcError
 from ganmc.io import save_npy_atomic, sha256_file, write_json_atomic
 from ganmc.metrics import emd, mode_metrics
+from ganmc.metrics.collab import collab_metrics
 from ganmc.models.checkpoint import cache_path, load_gan, save_checkpoint
 from ganmc.models.gan import GAN, build_gan
 from ganmc.plots import scatter_2d
@@ -82,11 +83,18 @@ def _load_checked(path: Path, cfg: DictConfig, dataset: SyntheticDataset, device
     return gan.to(device).eval()
 
 
-def build_sampler(cfg: DictConfig, gan: GAN) -> Sampler:
-    """The configured sampler, or the generator alone when ``sampler`` is unset."""
+def build_sampler(cfg: DictConfig, gan: GAN, dataset: SyntheticDataset | None = None) -> Sampler:
+    """The configured sampler, or the generator alone when ``sampler`` is unset.
+
+    Samplers that declare ``needs_dataset = True`` (real-data calibration, chain inits, the
+    median stopping rule) also get ``dataset=``.
+    """
     if cfg.sampler is None:
         return GeneratorSampler(gan)
     factory = instantiate(cfg.sampler)
+    cls = getattr(factory, "func", factory)
+    if getattr(cls, "needs_dataset", False):
+        return factory(gan=gan, dataset=dataset)
     return factory(gan=gan)
 
 
@@ -97,6 +105,9 @@ def compute_metrics(samples: torch.Tensor, dataset: SyntheticDataset, metric_cfg
     samples = samples.detach().cpu()
     if metric_cfg.modes and dataset.centres is not None and dataset.std is not None:
         metrics.update(mode_metrics(samples, dataset.centres, dataset.std, float(metric_cfg.hq_threshold)))
+    weights = getattr(dataset, "weights", None)
+    if metric_cfg.get("collab") and dataset.centres is not None and dataset.std is not None and weights is not None:
+        metrics.update(collab_metrics(samples, dataset.centres, dataset.std, weights, float(metric_cfg.hq_threshold)))
     if metric_cfg.emd:
         n = min(int(metric_cfg.emd_n or len(samples)), len(samples))
         cost = str(getattr(metric_cfg.emd_cost, "value", metric_cfg.emd_cost))
@@ -142,7 +153,7 @@ def run_sample(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     device = resolve_device(str(cfg.device))
     dataset = build_dataset(cfg)
     gan, path = obtain_gan(cfg, dataset, device)
-    sampler = build_sampler(cfg, gan)
+    sampler = build_sampler(cfg, gan, dataset)
     gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "sample"))
     t0 = time.perf_counter()
     batch: SampleBatch = sampler.sample(int(cfg.n_samples), gen, int(cfg.batch_size), progress=True)
