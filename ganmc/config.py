@@ -180,6 +180,17 @@ class MHGANSamplerConfig:
 
 
 @dataclass
+class ShapingConfig:
+    """``ganmc shape``: fine-tune D on refined (``sampler``) vs real samples (Algorithm 2)."""
+
+    iterations: int = 5000
+    lr: float = 1e-3
+    batch_size: int = 1000
+    median_every: int = 100  # re-estimate the median stopping threshold with the current D
+    out: str | None = None  # null: beside the cached checkpoints, named after parent and settings
+
+
+@dataclass
 class RunConfig:
     """Primary config of ``ganmc train`` and ``ganmc sample``."""
 
@@ -187,6 +198,7 @@ class RunConfig:
     gan: GanConfig = MISSING
     metric: MetricConfig = MISSING
     sampler: Any = None
+    shape: Any = None  # ganmc shape only (ShapingConfig)
     seed: int = 0
     n_samples: int = 10000
     batch_size: int = 10000
@@ -219,6 +231,7 @@ def register_configs() -> None:
         cs.store(group="schema/dataset", name=name, node=node)
     for name, node in [("collab", CollabSamplerConfig), ("mhgan", MHGANSamplerConfig)]:
         cs.store(group="schema/sampler", name=name, node=node)
+    cs.store(group="schema/shape", name="shaping", node=ShapingConfig)
 
 
 def _positive(cfg: DictConfig, keys: list[str]) -> None:

@@ -89,7 +89,8 @@ def refine(gan: GAN, z: torch.Tensor, layer: int, n_steps: int, step_size: float
         go = ~stop
         if not bool(go.any()):
             continue
-        (grad,) = torch.autograd.grad(F.softplus(-d_a[go]).sum(), h_a)
+        with torch.enable_grad():  # callers may run under no_grad (e.g. D fine-tuning's fake_fn)
+            (grad,) = torch.autograd.grad(F.softplus(-d_a[go]).sum(), h_a)
         grad, rows = grad[go], idx[go]
         g_evals += len(rows)
         d_evals += len(rows)
