@@ -57,7 +57,7 @@ def refine(gan: GAN, z: torch.Tensor, layer: int, n_steps: int, step_size: float
         raise GanmcError("a probabilistic stopping rule needs a torch.Generator")
     n = z.shape[0]
     with torch.no_grad():
-        h = G.forward_to(z, layer)  # type: ignore[operator]
+        h = G.forward_to(z, layer).clone()  # type: ignore[operator]  # layer 0: never update z in place
     m1, m2 = torch.zeros_like(h), torch.zeros_like(h)
     x: torch.Tensor | None = None
     logits = torch.empty(n, device=h.device)
