@@ -17,12 +17,13 @@ from omegaconf.errors import OmegaConfBaseException
 from ganmc.config import register_configs
 from ganmc.errors import GanmcError
 
-USAGE = """usage: ganmc {train,sample,table} [OVERRIDES ...] [--help] [-m]
+USAGE = """usage: ganmc {train,sample,shape,table} [OVERRIDES ...] [--help] [-m]
 
   ganmc train  dataset=gaussians25 gan=wgan_gp_mlp seed=0     train (or find cached) a GAN
   ganmc sample dataset=gaussians25 n_samples=10000            sample, measure, write a record
   ganmc sample +sampler=generator                             add a sampler (none = generator alone)
   ganmc sample -m seed=0,1,2                                  a sweep: one job per value
+  ganmc shape dataset=imbal8 gan=nsgan_mlp                    shape D on refined samples, save a new checkpoint
   ganmc table records=outputs                                 list the records under a folder
   ganmc table NAME records=DIR                                a paper table (report NAME) from records
 
@@ -77,6 +78,13 @@ def _sample(cfg: DictConfig, run_dir: Path) -> None:
     run_sample(cfg, run_dir)
 
 
+def _shape(cfg: DictConfig, run_dir: Path) -> None:
+    from ganmc.shaping import run_shape
+
+    record = run_shape(cfg, run_dir)
+    print(record["checkpoint"])
+
+
 def _table(cfg: DictConfig, run_dir: Path) -> None:
     from hydra.utils import instantiate
 
@@ -95,6 +103,7 @@ def _table(cfg: DictConfig, run_dir: Path) -> None:
 COMMANDS: dict[str, Callable[[DictConfig], None]] = {
     "train": _job(_train),
     "sample": _job(_sample),
+    "shape": _job(_shape),
     "table": _job(_table, cleanup=False),
 }
 
@@ -138,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "table" and rest and "=" not in rest[0] and not rest[0].startswith("-"):
         rest = [f"report={rest[0]}", *rest[1:]]  # `ganmc table table1` names a report
     if command not in COMMANDS:
-        print(f"ganmc: error: unknown command '{command}' (choose from train, sample, table)", file=sys.stderr)
+        print(f"ganmc: error: unknown command '{command}' (choose from {', '.join(COMMANDS)})", file=sys.stderr)
         return 2
     # Let Hydra raise instead of printing its multi-line reports; errors are folded below.
     debug = os.environ.get("GANMC_DEBUG") == "1"

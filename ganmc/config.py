@@ -52,6 +52,22 @@ class OptimizerKind(Enum):
     sgd = "sgd"
 
 
+class RefineOptimizer(Enum):
+    sgd = "sgd"
+    adam = "adam"
+
+
+class Calibration(Enum):
+    none = "none"
+    isotonic = "isotonic"
+    logistic = "logistic"
+
+
+class MHImpl(Enum):
+    vectorised = "vectorised"
+    loop = "loop"
+
+
 class EmdCost(Enum):
     euclidean = "euclidean"
     sqeuclidean = "sqeuclidean"
@@ -208,6 +224,52 @@ class MetricConfig:
     emd_n: int | None = None
     emd_cost: EmdCost = EmdCost.euclidean
     emd_floor: bool = False
+    collab: bool = False  # good_percent, kl, js of the collaborative-sampling protocol
+
+
+# --- samplers (one schema each; conf/sampler/NAME.yaml starts from schema/sampler/NAME) ---
+@dataclass
+class CollabSamplerConfig:
+    """Collaborative sampling: refinement at generator layer ``layer`` (null = output space)."""
+
+    _target_: str = "ganmc.samplers.collab.CollabSampler"
+    _partial_: bool = True
+    layer: int | None = None
+    n_steps: int = 50
+    step_size: float = 0.1
+    optimizer: RefineOptimizer = RefineOptimizer.sgd
+    eta: str = "median"  # 'median' or a per-step stopping probability
+    n_real: int = 10000
+    reject: bool = False
+    k: int = 20
+    max_restarts: int = 10
+    chunk: int = 65536
+
+
+@dataclass
+class MHGANSamplerConfig:
+    """MH-GAN: ``k`` proposals per chain, D calibrated on ``n_calib`` held-out samples."""
+
+    _target_: str = "ganmc.samplers.mhgan.MHGANSampler"
+    _partial_: bool = True
+    k: int = 640
+    calibration: Calibration = Calibration.isotonic
+    n_calib: int = 10000
+    max_restarts: int = 10
+    impl: MHImpl = MHImpl.vectorised
+    chunk: int = 65536
+    ece_bins: int = 10
+
+
+@dataclass
+class ShapingConfig:
+    """``ganmc shape``: fine-tune D on refined (``sampler``) vs real samples (Algorithm 2)."""
+
+    iterations: int = 5000
+    lr: float = 1e-3
+    batch_size: int = 1000
+    median_every: int = 100  # re-estimate the median stopping threshold with the current D
+    out: str | None = None  # null: beside the cached checkpoints, named after parent and settings
 
 
 # --- samplers (``_partial_``: the pipeline passes the GAN) ---
@@ -271,6 +333,7 @@ class RunConfig:
     gan: GanConfig = MISSING
     metric: MetricConfig = MISSING
     sampler: Any = None
+    shape: Any = None  # ganmc shape only (ShapingConfig)
     seed: int = 0
     n_samples: int = 10000
     batch_size: int = 10000
@@ -312,10 +375,13 @@ def register_configs() -> None:
         ("ddls", DDLSConfig),
         ("drs", DRSConfig),
         ("dot", DOTConfig),
+        ("collab", CollabSamplerConfig),
+        ("mhgan", MHGANSamplerConfig),
     ]:
         cs.store(group="schema/sampler", name=name, node=node)
     for name, node in [("mlp", NetConfig), ("dcgan", DCGANNetConfig), ("sngan", SNGANNetConfig)]:
         cs.store(group="schema/net", name=name, node=node)
+    cs.store(group="schema/shape", name="shaping", node=ShapingConfig)
 
 
 def _positive(cfg: DictConfig, keys: list[str]) -> None:

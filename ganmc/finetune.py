@@ -34,14 +34,18 @@ def finetune_discriminator(
     batch_size: int = 512,
     generator: torch.Generator | None = None,
     progress: bool = True,
+    in_place: bool = False,
 ) -> tuple[GAN, list[dict[str, float]]]:
     """Return a copy of ``gan`` whose D was trained ``steps`` Adam steps with the BCE loss
     ``softplus(-d(real)) + softplus(d(fake))``, fakes drawn by ``fake_fn(n, generator)``.
+
+    ``in_place=True`` trains ``gan``'s own D instead of a copy, for fakes that depend on the D
+    being trained (discriminator shaping alternates refinement with the current D and a D step).
     """
     if steps <= 0 or lr <= 0 or batch_size <= 0:
         raise GanmcError("fine-tuning needs positive steps, lr and batch_size")
     rng = generator if generator is not None else torch.Generator().manual_seed(0)
-    tuned = GAN(gan.generator, copy.deepcopy(gan.discriminator), gan.prior, gan.loss)
+    tuned = gan if in_place else GAN(gan.generator, copy.deepcopy(gan.discriminator), gan.prior, gan.loss)
     disc = tuned.discriminator
     disc.train()
     opt = torch.optim.Adam(disc.parameters(), lr=lr, betas=(0.5, 0.999))

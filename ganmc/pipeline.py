@@ -20,6 +20,7 @@ from ganmc.errors import CheckpointError, GanmcError
 from ganmc.grid import save_grid
 from ganmc.io import save_npy_atomic, sha256_file, write_json_atomic
 from ganmc.metrics import emd, mode_metrics
+from ganmc.metrics.collab import collab_metrics
 from ganmc.models.adapters import load_foreign
 from ganmc.models.checkpoint import cache_path, load_gan, save_checkpoint
 from ganmc.models.gan import GAN, build_gan, data_shape
@@ -111,9 +112,19 @@ def _load_checked(path: Path, cfg: DictConfig, dataset: Dataset, device: torch.d
     return gan.to(device).eval()
 
 
-def build_sampler(cfg: DictConfig, gan: GAN, dataset: Dataset, checkpoint: Path) -> Sampler:
-    """The configured sampler (the generator alone when ``sampler`` is unset), prepared."""
-    sampler = GeneratorSampler(gan) if cfg.sampler is None else instantiate(cfg.sampler)(gan=gan)
+def build_sampler(cfg: DictConfig, gan: GAN, dataset: Dataset, checkpoint: Path | None) -> Sampler:
+    """The configured sampler (the generator alone when ``sampler`` is unset), prepared.
+
+    Samplers that declare ``needs_dataset = True`` (real-data calibration, chain inits, the
+    median stopping rule) also get ``dataset=``; ``prepare`` then does one-time work such as
+    calibrating D, with the checkpoint and cache at hand.
+    """
+    if cfg.sampler is None:
+        sampler: Sampler = GeneratorSampler(gan)
+    else:
+        factory = instantiate(cfg.sampler)
+        cls = getattr(factory, "func", factory)
+        sampler = factory(gan=gan, dataset=dataset) if getattr(cls, "needs_dataset", False) else factory(gan=gan)
     cache = Path(str(cfg.cache_dir)).expanduser()
     sampler.prepare(SamplingContext(dataset, checkpoint, cache, derive_seed(cfg.seed, "prepare"), cfg))
     return sampler
@@ -126,6 +137,9 @@ def compute_metrics(samples: torch.Tensor, dataset: Dataset, metric_cfg: DictCon
     samples = samples.detach().cpu()
     if metric_cfg.modes and dataset.centres is not None and dataset.std is not None:
         metrics.update(mode_metrics(samples, dataset.centres, dataset.std, float(metric_cfg.hq_threshold)))
+    weights = getattr(dataset, "weights", None)
+    if metric_cfg.get("collab") and dataset.centres is not None and dataset.std is not None and weights is not None:
+        metrics.update(collab_metrics(samples, dataset.centres, dataset.std, weights, float(metric_cfg.hq_threshold)))
     if metric_cfg.emd:
         n = min(int(metric_cfg.emd_n or len(samples)), len(samples))
         cost = str(getattr(metric_cfg.emd_cost, "value", metric_cfg.emd_cost))

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import torch
+from analytic import identity_gan
 
 from ganmc.data import GaussianMixture
 from ganmc.finetune import finetune_discriminator
 from ganmc.models.mlp import MLPDiscriminator
-
-from analytic import identity_gan
 
 
 def test_finetuned_logit_estimates_the_log_density_ratio():

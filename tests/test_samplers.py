@@ -117,4 +117,4 @@ def test_dot_target_space_moves_toward_higher_d():
     s = DOTSampler(gan, space="target", n_steps=50, lr=0.05, k_pairs=1000)
     base = GeneratorSampler(gan).sample(1000, gen(4)).samples
     moved = s.sample(1000, gen(4)).samples
-    assert float(gan.discriminator(moved).mean()) > float(gan.discriminator(base).mean())
+    assert float(gan.discriminator(moved).mean().detach()) > float(gan.discriminator(base).mean().detach())

@@ -81,6 +81,8 @@ class Sampler(ABC):
     """Base class. Subclasses implement :meth:`sample_batch`; the nets are put in eval mode."""
 
     name = "sampler"
+    # True: the pipeline passes ``dataset=`` (real data) to the constructor.
+    needs_dataset = False
 
     def __init__(self, gan: GAN) -> None:
         self.gan = gan.eval()
