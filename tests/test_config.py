@@ -31,6 +31,16 @@ def test_primary_configs_and_groups_compose(compose_cfg, config):
     cfg = compose_cfg("+sampler=generator", "experiment=demo", config=config)
     assert cfg.sampler._target_.endswith("GeneratorSampler")
     assert cfg.gan.train.iterations == 1000  # set by experiment=demo
+
+
+def test_experiment_overrides_top_level_and_hydra_settings(compose_cfg):
+    from hydra import compose, initialize_config_module
+
+    cfg = compose_cfg("experiment=table2")
+    assert cfg.n_samples == 5000 and cfg.metric.emd_floor  # not reset by the primary config
+    with initialize_config_module("ganmc.conf", version_base="1.3"):
+        hydra_cfg = compose("sample", overrides=["experiment=table2"], return_hydra_config=True).hydra
+    assert hydra_cfg.sweep.dir == "runs/table2" and hydra_cfg.mode.name == "MULTIRUN"
     assert compose_cfg(config="table").records == "outputs"
 
 
