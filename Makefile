@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .PHONY: install test test-slow demo lint clean bench reproduce-table1 reproduce-table2 \
-	reproduce-table1-progress checkpoints
+	reproduce-table1-progress reproduce-ddls-sweep checkpoints
 
 # Reproduce targets run from the checkpoints shipped in checkpoints/ (trained by `make
 # checkpoints`); RETRAIN=1 ignores them and trains every GAN again into a fresh cache.
@@ -53,17 +53,22 @@ reproduce-table2: install
 	$(GANMC) sample experiment=table2 $(CKPT) hydra.sweep.dir=$(RUNS)/table2
 	$(GANMC) table table2 records=$(RUNS)/table2 out_dir=$(RESULTS)
 
+# The sweep that chose DDLS's step size for the tables (seed 0; see results/NOTES.md).
+reproduce-ddls-sweep: install
+	$(GANMC) sample experiment=ddls_sweep $(CKPT) hydra.sweep.dir=$(RUNS)/ddls_sweep
+	$(GANMC) table sweep records=$(RUNS)/ddls_sweep out_dir=$(RESULTS) report.name=ddls_sweep
+
 reproduce-table1-progress: install
 	$(GANMC) sample experiment=table1_progress $(CKPT) hydra.sweep.dir=$(RUNS)/table1_progress
 	$(GANMC) table progress records=$(RUNS)/table1_progress out_dir=$(RESULTS)
 
-# Trains the GANs of Tables 1 and 2 (5 seeds each, with the snapshots table1_progress uses)
-# and copies the final ones into checkpoints/.
+# Trains the GANs of Tables 1 and 2 (5 seeds each; snapshots for table1_progress stay in the
+# cache) and copies the final ones into checkpoints/.
 checkpoints: install
 	$(GANMC) train -m experiment=table1 dataset=gaussians25,swissroll seed=0,1,2,3,4 \
-		'gan.train.snapshots=[1000,1500]' plot=false cache_dir=$(CURDIR)/out/ckpt-cache \
-		hydra.sweep.dir=out/train-checkpoints
-	mkdir -p checkpoints && cp out/ckpt-cache/checkpoints/*.pt checkpoints/
+		'gan.train.snapshots=[1000,1500,2000]' plot=false cache_dir=$(CURDIR)/out/ckpt-cache \
+		+sampler=generator hydra.sweep.dir=out/train-checkpoints
+	mkdir -p checkpoints && cp out/ckpt-cache/checkpoints/*-it2500-*.pt checkpoints/
 
 bench: install
 	$(PY) scripts/bench_samplers.py
