@@ -283,8 +283,8 @@ class GeneratorSamplerConfig:
 class DDLSConfig:
     _target_: str = "ganmc.samplers.ddls.DDLSSampler"
     _partial_: bool = True
-    step_size: float = 0.01
-    n_steps: int = 300
+    step_size: float = 0.001
+    n_steps: int = 100
     step_decay: float = 1.0
     noise_scale: float = 1.0
     temperature: float = 1.0
