@@ -12,7 +12,12 @@ from omegaconf import OmegaConf
 
 from ganmc.data.images import Digits, to_float
 from ganmc.errors import GanmcError
-from ganmc.metrics.classifier import CLASSIFIER, classifier_score, load_classifier, obtain_classifier
+from ganmc.metrics.classifier import (
+    CLASSIFIER,
+    classifier_score,
+    load_classifier,
+    obtain_classifier,
+)
 from ganmc.metrics.fidelity import extract_features, fid_from_statistics, statistics
 from ganmc.metrics.images import image_metrics
 
