@@ -327,6 +327,7 @@ class DDLSConfig:
     calibrate_lr: float = 1e-3
     calibrate_batch: int = 512
     sir_factor: int = 10
+    snapshot_every: int = 0  # > 0: also measure the chains every this many steps (metric vs step)
 
 
 @dataclass

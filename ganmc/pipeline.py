@@ -18,7 +18,7 @@ from ganmc.config import validate_run
 from ganmc.data import Dataset, ImageDataset
 from ganmc.data.images import to_uint8
 from ganmc.errors import CheckpointError, GanmcError
-from ganmc.grid import save_grid
+from ganmc.grid import save_before_after, save_grid
 from ganmc.io import save_npy_atomic, sha256_file, write_json_atomic
 from ganmc.metrics import emd, mode_metrics
 from ganmc.metrics.collab import collab_metrics
@@ -271,6 +271,8 @@ def run_sample(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
                       for name, extra in batch.extra.items()}
     metric_seconds = time.perf_counter() - t0
     write_samples(run_dir, samples, dataset, cfg, sampler.name)
+    if cfg.plot and isinstance(dataset, ImageDataset) and "step_0000" in batch.extra:
+        save_before_after(batch.extra["step_0000"], samples, run_dir / "before_after.png")
     record = {
         "command": "sample",
         "run": {"sampler": _sampler_choice(sampler), "method": sampler.name, "dataset": cfg.dataset.name,

@@ -104,7 +104,7 @@ TINY_RUN = ["dataset=digits", "dataset.size=16", "gan=dcgan32", "gan.latent_dim=
 def test_sample_on_images_end_to_end(run_cli, tmp_path):
     out = tmp_path / "run"
     code, _, err = run_cli("sample", *TINY_RUN, "+sampler=ddls", "sampler.n_steps=2", "sampler.sir_factor=2",
-                           f"hydra.run.dir={out}")
+                           "sampler.snapshot_every=1", f"hydra.run.dir={out}")
     assert code == 0, err
     record = json.loads((out / "record.json").read_text())
     assert {"cs", "fd", "n", "ref_n"} <= record["metrics"].keys() and record["metrics"]["n"] == 40
@@ -116,6 +116,15 @@ def test_sample_on_images_end_to_end(run_cli, tmp_path):
 
     with Image.open(out / "samples.png") as img:  # a grid of the 40 16-px images, 6 a row, 2 px padding
         assert img.size == (6 * 18 + 2, 7 * 18 + 2)
+    with Image.open(out / "before_after.png") as img:  # before, after, |difference|: 3 rows of 16
+        assert img.size == (16 * 18 + 2, 3 * 18 + 2)
+    # snapshots every step: metric against Langevin step; step 0 is the generator's own sample
+    assert {"step_0000", "step_0001", "step_0002", "sir"} == set(record["target_metrics"])
+    code, _, err = run_cli("table", "ddls_steps", f"records={tmp_path}", f"out_dir={tmp_path / 'res'}")
+    assert code == 0, err
+    table = (tmp_path / "res" / "ddls_steps.md").read_text()
+    assert "| fd | digits | dcgan32 | ddls |" in table and "2: " in table
+    assert (tmp_path / "res" / "ddls_steps_cs.png").is_file() and (tmp_path / "res" / "ddls_steps_fd.png").is_file()
 
 
 def test_image_data_with_2d_metric_is_one_line_error(run_cli, tmp_path):

@@ -106,3 +106,31 @@ def digits(records: Records, out_dir: Path) -> list[Path]:
                f"measured; n = {_sizes(records, 'digits')} samples per run, mean ± std over seeds.")
     return image_table(records, out_dir, "digits", "digits",
                        [("cs", "cs", 2), ("fd", "fd", 3), ("fid", "FID", 2)], {}, caption)
+
+
+def ddls_steps(records: Records, out_dir: Path) -> list[Path]:
+    """Metric against Langevin step, from DDLS runs with ``sampler.snapshot_every > 0``: one
+    curve per (data set, GAN, sampler) for every metric the snapshots carry, mean ± std over seeds."""
+    from ganmc.tables.figures import curves
+
+    recs = [r for _, r in records if r.get("command") == "sample"
+            and any(k.startswith("step_") for k in r.get("target_metrics", {}))]
+    groups = group_records(recs, lambda r: (r["run"]["dataset"], r["run"]["gan"], r["run"]["sampler"]))
+    names = [m for m in ("cs", "fd", "fid", "is", "hq_percent", "emd")
+             if any(m in v for r in recs for v in r["target_metrics"].values())]
+    written: list[Path] = []
+    rows = []
+    for metric in names:
+        series = {}
+        for (dataset, gan, sampler), group in groups.items():
+            steps = sorted({k for r in group for k in r["target_metrics"] if k.startswith("step_")})
+            cells = [metric_cell([{"metrics": r["target_metrics"].get(k, {})} for r in group], metric) for k in steps]
+            xs = [float(k.removeprefix("step_")) for k in steps]
+            series[f"{gan} {sampler} ({dataset})"] = (xs, [c.mean for c in cells], [c.std for c in cells])
+            rows.append([metric, dataset, gan, sampler, *(f"{int(x)}: {c.format(3)}" for x, c in zip(xs, cells))])
+        written.append(curves(series, "Langevin step", metric, out_dir / f"ddls_steps_{metric}.png"))
+    width = max((len(r) for r in rows), default=4)
+    header = ["metric", "dataset", "GAN", "sampler", *[f"snapshot {i}" for i in range(width - 4)]]
+    rows = [r + [""] * (width - len(r)) for r in rows]
+    caption = "Metrics of the DDLS chains against Langevin step (step 0: the generator's samples), mean ± std over seeds."
+    return write_table(out_dir / "ddls_steps", header, rows, caption) + written
