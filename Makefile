@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .PHONY: install test test-slow demo lint clean bench reproduce-table1 reproduce-table2 \
-	reproduce-table1-progress reproduce-ddls-sweep checkpoints
+	reproduce-table1-progress reproduce-ddls-sweep checkpoints reproduce-digits reproduce-table3 \
+	preflight-table3
 
 # Reproduce targets run from the checkpoints shipped in checkpoints/ (trained by `make
 # checkpoints`); RETRAIN=1 ignores them and trains every GAN again into a fresh cache.
@@ -72,3 +73,33 @@ checkpoints: install
 
 bench: install
 	$(PY) scripts/bench_samplers.py
+
+# Table 3 protocol on digits (DCGAN and WGAN-GP, 5 samplers, 3 seeds, cs and fd) on CPU.
+reproduce-digits: install
+	$(GANMC) sample experiment=digits $(CKPT) hydra.sweep.dir=$(RUNS)/digits
+	$(GANMC) table digits records=$(RUNS)/digits out_dir=$(RESULTS)
+
+# DDLS Table 3 on CIFAR-10 (50,000 samples, IS and FID; a GPU). Local files only:
+#   make reproduce-table3 CIFAR10=DIR INCEPTION=FILE SNGAN_CKPT=model.pt DCGAN_CKPT=... WGAN_CKPT=...
+# TABLE3_GANS picks the GANs (default: all three). The preflight checks every file first and
+# exits non-zero, listing each missing one with its config key, before any compute.
+CIFAR10 ?=
+INCEPTION ?=
+DCGAN_CKPT ?=
+WGAN_CKPT ?=
+SNGAN_CKPT ?=
+TABLE3_GANS ?= dcgan32 wgan_gp_dcgan32 sngan_resnet32
+TABLE3_CKPT_dcgan32 = $(DCGAN_CKPT)
+TABLE3_CKPT_wgan_gp_dcgan32 = $(WGAN_CKPT)
+TABLE3_CKPT_sngan_resnet32 = $(SNGAN_CKPT)
+TABLE3_FMT_sngan_resnet32 = pytorch_gan_collections
+
+preflight-table3: install
+	$(PY) -m ganmc.tables.table3 --cifar10 '$(CIFAR10)' --inception '$(INCEPTION)' --gans '$(TABLE3_GANS)' \
+		$(foreach g,$(TABLE3_GANS),--checkpoint '$(g)=$(TABLE3_CKPT_$(g))')
+
+reproduce-table3: preflight-table3
+	$(foreach g,$(TABLE3_GANS),$(GANMC) sample experiment=table3 gan=$(g) gan.checkpoint='$(TABLE3_CKPT_$(g))' \
+		gan.checkpoint_format=$(or $(TABLE3_FMT_$(g)),ganmc) dataset.root='$(CIFAR10)' \
+		$(if $(INCEPTION),metric.inception_weights='$(INCEPTION)') hydra.sweep.dir=$(RUNS)/table3/$(g) &&) true
+	$(GANMC) table table3 records=$(RUNS)/table3 out_dir=$(RESULTS)

@@ -227,6 +227,37 @@ class MetricConfig:
     collab: bool = False  # good_percent, kl, js of the collaborative-sampling protocol
 
 
+# Image metrics; ``is`` is a keyword, hence the functional form. A misspelt name fails at composition.
+ImageMetric = Enum("ImageMetric", {name: name for name in ("is", "fid", "cs", "fd")})  # type: ignore[misc]
+
+
+@dataclass
+class ClassifierConfig:
+    """The small CNN behind ``cs`` and ``fd``, trained on the data set's labels and cached."""
+
+    width: int = 32
+    steps: int = 2000
+    lr: float = 1e-3
+    batch_size: int = 128
+    holdout: float = 0.1  # fraction of the labelled images held out to report its accuracy
+    seed: int = 0
+
+
+@dataclass
+class ImageMetricConfig:
+    """Image metrics: any of ``is``, ``fid`` (through ``feature_extractor``: Inception from a
+    local ``inception_weights`` file by default), ``cs``, ``fd`` (the data set's classifier)."""
+
+    name: str = MISSING
+    metrics: list[ImageMetric] = field(default_factory=lambda: [ImageMetric["is"], ImageMetric["fid"]])
+    n_ref: int | None = None  # real images for the reference statistics (null: the whole set)
+    inception_weights: str | None = None
+    feature_extractor: str = "inception-v3-compat"
+    batch_size: int = 64
+    isc_splits: int = 10
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+
+
 # --- samplers (one schema each; conf/sampler/NAME.yaml starts from schema/sampler/NAME) ---
 @dataclass
 class CollabSamplerConfig:
@@ -296,6 +327,7 @@ class DDLSConfig:
     calibrate_lr: float = 1e-3
     calibrate_batch: int = 512
     sir_factor: int = 10
+    snapshot_every: int = 0  # > 0: also measure the chains every this many steps (metric vs step)
 
 
 @dataclass
@@ -331,7 +363,7 @@ class RunConfig:
 
     dataset: Any = MISSING
     gan: GanConfig = MISSING
-    metric: MetricConfig = MISSING
+    metric: Any = MISSING  # typed by its schema under schema/metric (synthetic or image)
     sampler: Any = None
     shape: Any = None  # ganmc shape only (ShapingConfig)
     seed: int = 0
@@ -382,6 +414,8 @@ def register_configs() -> None:
     for name, node in [("mlp", NetConfig), ("dcgan", DCGANNetConfig), ("sngan", SNGANNetConfig)]:
         cs.store(group="schema/net", name=name, node=node)
     cs.store(group="schema/shape", name="shaping", node=ShapingConfig)
+    cs.store(group="schema/metric", name="synthetic", node=MetricConfig)
+    cs.store(group="schema/metric", name="image", node=ImageMetricConfig)
 
 
 def _positive(cfg: DictConfig, keys: list[str]) -> None:
@@ -406,15 +440,21 @@ def validate_run(cfg: DictConfig) -> None:
             "gan.train.n_critic",
             "gan.train.lr_g",
             "gan.train.lr_d",
-            "metric.hq_threshold",
         ],
     )
+    if "hq_threshold" in cfg.metric:
+        _positive(cfg, ["metric.hq_threshold"])
+    if "classifier" in cfg.metric:
+        _positive(cfg, ["metric.batch_size", "metric.isc_splits", "metric.classifier.width",
+                        "metric.classifier.steps", "metric.classifier.lr", "metric.classifier.batch_size"])
+        if cfg.metric.n_ref is not None and cfg.metric.n_ref <= 0:
+            raise GanmcError(f"metric.n_ref must be positive or null, got {cfg.metric.n_ref}")
     for part in ("generator", "discriminator"):
         net = cfg.gan[part]
         _positive(cfg, [f"gan.{part}.{k}" for k in ("width", "depth", "base_width", "channels") if k in net])
     if cfg.gan.train.get("grid_every", 0) < 0:
         raise GanmcError(f"gan.train.grid_every must be >= 0, got {cfg.gan.train.grid_every}")
-    if cfg.metric.emd_n is not None and cfg.metric.emd_n <= 0:
+    if cfg.metric.get("emd_n") is not None and cfg.metric.emd_n <= 0:
         raise GanmcError(f"metric.emd_n must be positive, got {cfg.metric.emd_n}")
     if cfg.seed < 0:
         raise GanmcError(f"seed must be non-negative, got {cfg.seed}")

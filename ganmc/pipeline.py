@@ -16,8 +16,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from ganmc.config import validate_run
 from ganmc.data import Dataset, ImageDataset
+from ganmc.data.images import to_uint8
 from ganmc.errors import CheckpointError, GanmcError
-from ganmc.grid import save_grid
+from ganmc.grid import save_before_after, save_grid
 from ganmc.io import save_npy_atomic, sha256_file, write_json_atomic
 from ganmc.metrics import emd, mode_metrics
 from ganmc.metrics.collab import collab_metrics
@@ -130,9 +131,29 @@ def build_sampler(cfg: DictConfig, gan: GAN, dataset: Dataset, checkpoint: Path 
     return sampler
 
 
+def check_metric(dataset: Dataset, metric_cfg: DictConfig) -> None:
+    """Image data need ``metric=image`` and vector data a 2-D metric config: fail before compute."""
+    image_metric = "metrics" in metric_cfg
+    if isinstance(dataset, ImageDataset) and not image_metric:
+        raise GanmcError(f"dataset={dataset.name} holds images but metric={metric_cfg.name} is for 2-D data: "
+                         "set metric=image")
+    if not isinstance(dataset, ImageDataset) and image_metric:
+        raise GanmcError(f"metric={metric_cfg.name} is for images but dataset={dataset.name} is 2-D: "
+                         "set metric=synthetic")
+
+
 def compute_metrics(samples: torch.Tensor, dataset: Dataset, metric_cfg: DictConfig,
-                    seed: int) -> dict[str, Any]:
-    """Mode metrics (mixtures only) and EMD to fresh real samples, as the metric config asks."""
+                    seed: int, cache_dir: str | Path | None = None,
+                    device: torch.device | str = "cpu") -> dict[str, Any]:
+    """The metrics the metric config asks for: IS/FID/cs/fd of images (reference statistics and
+    the cs/fd classifier cached under ``cache_dir``); mode metrics (mixtures only) and EMD to
+    fresh real samples of 2-D data."""
+    check_metric(dataset, metric_cfg)
+    if isinstance(dataset, ImageDataset):
+        from ganmc.metrics.images import image_metrics  # torch-fidelity: imported only for images
+
+        cache = Path(str(cache_dir)).expanduser() if cache_dir is not None else Path("~/.cache/ganmc").expanduser()
+        return image_metrics(samples.detach().cpu().float(), dataset, metric_cfg, cache, device)
     metrics: dict[str, Any] = {}
     samples = samples.detach().cpu()
     if metric_cfg.modes and dataset.centres is not None and dataset.std is not None:
@@ -149,6 +170,21 @@ def compute_metrics(samples: torch.Tensor, dataset: Dataset, metric_cfg: DictCon
             other = dataset.sample(n, torch.Generator().manual_seed(derive_seed(seed, "emd-floor")))
             metrics["emd_floor"] = emd(other, real, cost)
     return metrics
+
+
+def write_samples(run_dir: Path, samples: torch.Tensor, dataset: Dataset, cfg: DictConfig, title: str) -> None:
+    """``samples.npy`` (images: uint8 N x C x H x W; 2-D data: float32) and, with ``plot``,
+    ``samples.png`` (images: a grid of the first 64; 2-D data: a scatter plot over real data)."""
+    if isinstance(dataset, ImageDataset):
+        save_npy_atomic(run_dir / "samples.npy", to_uint8(samples).numpy())
+        if cfg.plot:
+            save_grid(samples[:64], run_dir / "samples.png")
+        return
+    save_npy_atomic(run_dir / "samples.npy", samples.numpy())
+    if cfg.plot:
+        real = dataset.sample(min(len(samples), 5000), torch.Generator().manual_seed(derive_seed(cfg.seed, "plot")))
+        scatter_2d(real, samples, run_dir / "samples.png",
+                   f"{title}: {cfg.gan.name} on {cfg.dataset.name}, seed {cfg.seed}", dataset.centres)
 
 
 def _sampler_choice(sampler: Sampler) -> str:
@@ -220,6 +256,7 @@ def run_sample(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     start = time.perf_counter()
     device = resolve_device(str(cfg.device))
     dataset = build_dataset(cfg)
+    check_metric(dataset, cfg.metric)
     gan, path = obtain_gan(cfg, dataset, device)
     sampler = build_sampler(cfg, gan, dataset, path)
     gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "sample"))
@@ -227,14 +264,15 @@ def run_sample(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     batch: SampleBatch = sampler.sample(int(cfg.n_samples), gen, int(cfg.batch_size), progress=True)
     sample_seconds = time.perf_counter() - t0
     samples = batch.samples.detach().cpu().float()
-    metrics = compute_metrics(samples, dataset, cfg.metric, int(cfg.seed))
-    target_metrics = {name: compute_metrics(extra.detach().cpu().float(), dataset, cfg.metric, int(cfg.seed))
+    t0 = time.perf_counter()
+    metrics = compute_metrics(samples, dataset, cfg.metric, int(cfg.seed), cfg.cache_dir, device)
+    target_metrics = {name: compute_metrics(extra.detach().cpu().float(), dataset, cfg.metric, int(cfg.seed),
+                                            cfg.cache_dir, device)
                       for name, extra in batch.extra.items()}
-    save_npy_atomic(run_dir / "samples.npy", samples.numpy())
-    if cfg.plot:
-        real = dataset.sample(min(len(samples), 5000), torch.Generator().manual_seed(derive_seed(cfg.seed, "plot")))
-        scatter_2d(real, samples, run_dir / "samples.png",
-                   f"{sampler.name}: {cfg.gan.name} on {cfg.dataset.name}, seed {cfg.seed}", dataset.centres)
+    metric_seconds = time.perf_counter() - t0
+    write_samples(run_dir, samples, dataset, cfg, sampler.name)
+    if cfg.plot and isinstance(dataset, ImageDataset) and "step_0000" in batch.extra:
+        save_before_after(batch.extra["step_0000"], samples, run_dir / "before_after.png")
     record = {
         "command": "sample",
         "run": {"sampler": _sampler_choice(sampler), "method": sampler.name, "dataset": cfg.dataset.name,
@@ -248,6 +286,7 @@ def run_sample(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         "timing": {
             "wall_seconds": time.perf_counter() - start,
             "sample_seconds": sample_seconds,
+            "metric_seconds": metric_seconds,
             "evals_per_sample": {"G": batch.g_evals / len(samples), "D": batch.d_evals / len(samples)},
         },
     }

@@ -159,8 +159,9 @@ def reference_statistics(dataset: ImageDataset, n: int, cache_dir: str | Path, l
     """Statistics of the first ``n`` real images, cached (hash-keyed, atomic) under ``cache_dir``."""
     n = min(int(n), len(dataset))
     key = sha256_json({"data": dataset.fingerprint(), "n": n, "extractor": extractor, "layer": layer,
-                       "kwargs": {k: str(v) for k, v in sorted(extractor_kwargs.items())
-                                  if k != "feature_extractor_weights_path"}})[:16]
+                       # a weights file counts by its name (classifier files carry their hash in it)
+                       "kwargs": {k: Path(str(v)).name if k == "feature_extractor_weights_path" else str(v)
+                                  for k, v in sorted(extractor_kwargs.items())}})[:16]
     path = Path(cache_dir).expanduser() / "fidelity" / f"{dataset.name}-{extractor}-{layer}-n{n}-{key}.pt"
     if path.is_file():
         stats = torch.load(path, map_location="cpu", weights_only=True)

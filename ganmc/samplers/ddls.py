@@ -5,7 +5,9 @@ MALA adds a Metropolis-Hastings correction per chain. ``extended_latent`` runs t
 (z, z') with G*(z, z') = G(z) + eps_x * z' and z' ~ N(0, I) (Corollary 1). Every chain's final
 state is one sample. Beside the chain, ``sir_factor`` proposals per sample are resampled with
 weights exp(d(G(z)) / T): an estimate of the chain's exact target without MCMC, whose gap to
-the chain is the chain's bias.
+the chain is the chain's bias. ``snapshot_every = k > 0`` also keeps the chains' outputs at
+steps 0, k, 2k, ... as ``extra["step_NNNN"]`` (the pipeline measures each: metric against
+Langevin step; step 0 is the generator's own sample, the "before" of a before/after grid).
 """
 
 from __future__ import annotations
@@ -29,12 +31,12 @@ class DDLSSampler(Sampler):
                  noise_scale: float = 1.0, temperature: float = 1.0, mala: bool = False,
                  extended_latent: bool = False, eps_x: float = 0.01, calibrate: bool = False,
                  calibrate_steps: int = 1500, calibrate_lr: float = 1e-3, calibrate_batch: int = 512,
-                 sir_factor: int = 10) -> None:
+                 sir_factor: int = 10, snapshot_every: int = 0) -> None:
         super().__init__(gan)
         if step_size <= 0 or n_steps < 0 or temperature <= 0 or not 0 < step_decay <= 1:
             raise GanmcError("ddls needs step_size > 0, n_steps >= 0, temperature > 0, 0 < step_decay <= 1")
-        if noise_scale < 0 or eps_x <= 0 or sir_factor < 0:
-            raise GanmcError("ddls needs noise_scale >= 0, eps_x > 0 and sir_factor >= 0")
+        if noise_scale < 0 or eps_x <= 0 or sir_factor < 0 or snapshot_every < 0:
+            raise GanmcError("ddls needs noise_scale >= 0, eps_x > 0, sir_factor >= 0 and snapshot_every >= 0")
         if mala and noise_scale == 0:
             raise GanmcError("ddls: mala=true needs noise_scale > 0")
         self.step_size, self.n_steps, self.step_decay = step_size, n_steps, step_decay
@@ -42,6 +44,7 @@ class DDLSSampler(Sampler):
         self.extended, self.eps_x = extended_latent, eps_x
         self.calibrate = (calibrate, calibrate_steps, calibrate_lr, calibrate_batch)
         self.sir_factor = sir_factor
+        self.snapshot_every = int(snapshot_every)
 
     def prepare(self, ctx: SamplingContext) -> None:
         on, steps, lr, batch = self.calibrate
@@ -77,7 +80,9 @@ class DDLSSampler(Sampler):
         energy, grad = self.energy_and_grad(z)
         accepted = torch.zeros(n, device=device)
         noise_gen = device_generator(generator, device)
+        snapshots: dict[str, torch.Tensor] = {}
         for k in range(self.n_steps):
+            self._snapshot(snapshots, k, z)
             eps = self.step_size * self.step_decay**k
             sigma = self.noise_scale * math.sqrt(eps)
             noise = torch.randn(z.shape, generator=noise_gen, device=device)
@@ -96,6 +101,7 @@ class DDLSSampler(Sampler):
                 accepted += accept.float()
             else:
                 z, energy, grad = proposal, e_new, g_new
+        self._snapshot(snapshots, self.n_steps, z)
         with torch.no_grad():
             x = self._output(z)
         stats = {"energy_final": float(energy.mean())}
@@ -104,10 +110,17 @@ class DDLSSampler(Sampler):
         # each step: G and D forward + backward; plus the initial energy and the final output
         g_evals = n * (2 * (self.n_steps + 1) + 1)
         d_evals = n * 2 * (self.n_steps + 1)
-        batch = SampleBatch(samples=x, latents=z, stats=stats, g_evals=g_evals, d_evals=d_evals)
+        batch = SampleBatch(samples=x, latents=z, stats=stats, g_evals=g_evals, d_evals=d_evals,
+                            extra=snapshots)
         if self.sir_factor:
             batch.extra["sir"] = self.sir_estimate(n, generator)
         return batch
+
+    def _snapshot(self, snapshots: dict[str, torch.Tensor], step: int, state: torch.Tensor) -> None:
+        """Keep the outputs at ``step`` (on CPU) when it is a multiple of ``snapshot_every``."""
+        if self.snapshot_every and step % self.snapshot_every == 0:
+            with torch.no_grad():
+                snapshots[f"step_{step:04d}"] = self._output(state).cpu()
 
     def _project(self, state: torch.Tensor) -> torch.Tensor:
         dim = self.gan.prior.dim

@@ -1,0 +1,180 @@
+"""Classifier score (``cs``) and Frechet distance (``fd``) with a small CNN trained on the data
+set's labels: the DDLS/DRS image protocol on data sets where Inception's classes mean nothing.
+
+The classifier is trained once per (data set, settings) and cached, hash-keyed and atomically,
+under ``<cache_dir>/classifiers/``; it is registered with torch-fidelity as the feature
+extractor ``ganmc-classifier`` (features ``features``, the penultimate layer, and ``logits``),
+which loads the cached file through ``feature_extractor_weights_path``.
+``cs = exp(E_x KL(p(y|x) || p(y)))`` (the Inception-score formula with this classifier, one
+split) and ``fd`` = Frechet distance of the penultimate features to the real data's.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch_fidelity.feature_extractor_base import FeatureExtractorBase
+from tqdm import tqdm
+
+from ganmc.data.images import ImageDataset, to_float
+from ganmc.errors import GanmcError
+from ganmc.io import sha256_json, write_atomic
+from ganmc.metrics.fidelity import register_extractor
+
+log = logging.getLogger(__name__)
+
+CLASSIFIER = "ganmc-classifier"
+
+
+class SmallCNN(nn.Module):
+    """Two conv blocks (3x3 conv, ReLU, 2x2 max-pool), global average pool, a ``feature_dim``
+    hidden layer (the features of ``fd``) and a linear head to ``n_classes`` logits."""
+
+    def __init__(self, in_channels: int, n_classes: int, width: int = 32, feature_dim: int = 64) -> None:
+        super().__init__()
+        self.in_channels, self.n_classes = int(in_channels), int(n_classes)
+        self.body = nn.Sequential(
+            nn.Conv2d(in_channels, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(2 * width, 2 * width, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            nn.Linear(2 * width, feature_dim), nn.ReLU())
+        self.head = nn.Linear(feature_dim, n_classes)
+
+    def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(penultimate features, logits) of float images in [-1, 1]."""
+        h = self.body(x)
+        return h, self.head(h)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)[1]
+
+
+def classifier_score(logits: torch.Tensor) -> float:
+    """exp(mean_x KL(p(y|x) || p(y))), p(y) the mean of p(y|x) over the set; in float64."""
+    logp = torch.log_softmax(logits.double(), dim=1)
+    log_marginal = torch.logsumexp(logp, dim=0) - math.log(len(logp))
+    kl = (logp.exp() * (logp - log_marginal)).sum(1)
+    return float(kl.mean().exp())
+
+
+def _split(n: int, holdout: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    k = max(1, int(round(holdout * n))) if holdout > 0 else 0
+    return perm[k:], perm[:k]
+
+
+def train_classifier(dataset: ImageDataset, steps: int, lr: float, batch_size: int, width: int,
+                     holdout: float, seed: int, device: torch.device | str = "cpu",
+                     progress: bool = True) -> tuple[SmallCNN, dict[str, float]]:
+    """Train :class:`SmallCNN` on the labelled images (Adam, cross-entropy, random 1-px shifts),
+    holding out a ``holdout`` fraction to measure accuracy; returns the net and its record."""
+    if dataset.labels is None:
+        raise GanmcError(f"metrics cs/fd need a labelled data set; dataset={dataset.name} has no labels: "
+                         "drop cs and fd from metric.metrics")
+    if steps <= 0 or lr <= 0 or batch_size <= 0 or not 0 <= holdout < 1:
+        raise GanmcError("metric.classifier needs steps, lr and batch_size > 0 and 0 <= holdout < 1")
+    labels = dataset.labels.long()
+    n_classes = int(labels.max()) + 1
+    train_idx, test_idx = _split(len(dataset), holdout, seed)
+    rng = torch.Generator().manual_seed(seed + 1)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = SmallCNN(dataset.shape[0], n_classes, width).to(device)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    net.train()
+    loss = torch.zeros(())
+    for _ in tqdm(range(steps), desc="train classifier", disable=None if progress else True, dynamic_ncols=True):
+        idx = train_idx[torch.randint(len(train_idx), (batch_size,), generator=rng)]
+        x = to_float(dataset.images[idx])
+        dx, dy = (int(v) for v in torch.randint(-1, 2, (2,), generator=rng))
+        x = torch.roll(x, shifts=(dy, dx), dims=(2, 3)).to(device)
+        loss = F.cross_entropy(net(x), labels[idx].to(device))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    net.eval()
+    record: dict[str, float] = {"final_loss": float(loss.detach()), "n_train": float(len(train_idx))}
+    if len(test_idx):
+        with torch.no_grad():
+            pred = net(to_float(dataset.images[test_idx]).to(device)).argmax(1).cpu()
+        record["holdout_accuracy"] = float((pred == labels[test_idx]).double().mean())
+        record["n_holdout"] = float(len(test_idx))
+    return net.cpu(), record
+
+
+def classifier_path(dataset: ImageDataset, cache_dir: str | Path, settings: dict[str, Any]) -> Path:
+    """Where the classifier of ``dataset`` trained with ``settings`` is cached."""
+    key = sha256_json({"data": dataset.fingerprint(), **settings})[:16]
+    return Path(cache_dir).expanduser() / "classifiers" / f"{dataset.name}-cnn-{key}.pt"
+
+
+def obtain_classifier(dataset: ImageDataset, cache_dir: str | Path, steps: int = 2000, lr: float = 1e-3,
+                      batch_size: int = 128, width: int = 32, holdout: float = 0.1, seed: int = 0,
+                      device: torch.device | str = "cpu") -> Path:
+    """The cached classifier file for these settings, training it first if absent."""
+    settings = {"steps": steps, "lr": lr, "batch_size": batch_size, "width": width, "holdout": holdout,
+                "seed": seed}
+    path = classifier_path(dataset, cache_dir, settings)
+    if path.is_file():
+        return path
+    log.info("training the cs/fd classifier on %s (%d steps) -> %s", dataset.name, steps, path)
+    net, record = train_classifier(dataset, steps, lr, batch_size, width, holdout, seed, device)
+    payload = {"arch": {"in_channels": net.in_channels, "n_classes": net.n_classes, "width": width},
+               "state_dict": net.state_dict(), "record": record, "settings": settings,
+               "data_fingerprint": dataset.fingerprint()}
+    write_atomic(path, lambda tmp: torch.save(payload, tmp))
+    log.info("classifier hold-out accuracy: %s", record.get("holdout_accuracy", "n/a"))
+    return path
+
+
+def load_classifier(path: str | Path) -> tuple[SmallCNN, dict[str, Any]]:
+    """A cached classifier and its payload (``torch.load(weights_only=True)``)."""
+    payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+    net = SmallCNN(**payload["arch"])
+    net.load_state_dict(payload["state_dict"])
+    return net.eval(), payload
+
+
+class ClassifierExtractor(FeatureExtractorBase):
+    """torch-fidelity feature extractor around a cached :class:`SmallCNN`: uint8 3xHxW in,
+    ``features`` (penultimate) and ``logits`` out. Grey classifiers read channel 0."""
+
+    def __init__(self, name: str, features_list: list[str], feature_extractor_weights_path: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(name, features_list)
+        if not feature_extractor_weights_path:
+            raise GanmcError(f"feature extractor {CLASSIFIER} needs feature_extractor_weights_path")
+        self.net, _ = load_classifier(feature_extractor_weights_path)
+
+    @staticmethod
+    def get_provided_features_list() -> tuple[str, ...]:
+        return ("features", "logits")
+
+    @staticmethod
+    def get_default_feature_layer_for_metric(metric: str) -> str:
+        return {"fid": "features", "isc": "logits", "kid": "features", "prc": "features"}[metric]
+
+    @staticmethod
+    def can_be_compiled() -> bool:
+        return False
+
+    @staticmethod
+    def get_dummy_input_for_compile() -> torch.Tensor:
+        return torch.zeros(1, 3, 16, 16, dtype=torch.uint8)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        x = to_float(x)
+        if self.net.in_channels == 1:
+            x = x[:, :1]
+        feats, logits = self.net.features(x)
+        out = {"features": feats, "logits": logits}
+        return tuple(out[name] for name in self.features_list)
+
+
+register_extractor(CLASSIFIER, ClassifierExtractor)

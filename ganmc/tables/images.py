@@ -1,0 +1,136 @@
+"""Image tables from records: DDLS Table 3 (CIFAR-10, IS/FID) and the digits analogue
+(cs, fd, and FID where measured), one row per (GAN, sampler), mean ± std over seeds, with a
+sample grid per row (seed 0) from the runs' ``samples.npy``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganmc.grid import save_grid
+from ganmc.tables.build import group_records, metric_cell, write_table
+
+Records = list[tuple[Path, dict[str, Any]]]
+
+# DDLS Table 3 (CIFAR-10): IS (and FID for SN-GAN), from REFERENCE.md / the paper.
+PAPER_T3: dict[tuple[str, str], dict[str, float]] = {
+    ("dcgan32", "generator"): {"is": 2.88}, ("dcgan32", "drs"): {"is": 3.07},
+    ("dcgan32", "mhgan"): {"is": 3.38}, ("dcgan32", "ddls"): {"is": 3.68},
+    ("wgan_gp_dcgan32", "generator"): {"is": 3.07}, ("wgan_gp_dcgan32", "drs"): {"is": 3.14},
+    ("wgan_gp_dcgan32", "mhgan"): {"is": 3.31}, ("wgan_gp_dcgan32", "ddls"): {"is": 3.61},
+    ("sngan_resnet32", "generator"): {"is": 8.22, "fid": 21.7},
+    ("sngan_resnet32", "ddls"): {"is": 9.05, "fid": 15.76},
+    ("sngan_resnet32", "ddls_cal"): {"is": 9.09, "fid": 15.42},
+}
+LABELS = {"generator": "generator only", "drs": "DRS", "drs_cal": "DRS (cal)", "mhgan": "MH-GAN",
+          "ddls": "DDLS", "ddls_cal": "DDLS (cal)", "collab": "collab (refinement)",
+          "collab_reject": "collab (refinement + rejection)", "dot": "DOT"}
+ORDER = list(LABELS)
+
+
+def method(sampler: str) -> str:
+    """The method of a sampler preset: ``ddls_digits`` (a size preset) counts as ``ddls``."""
+    return sampler.removesuffix("_digits")
+
+
+def _groups(records: Records, dataset: str) -> dict[tuple[str, str], list[tuple[Path, dict[str, Any]]]]:
+    recs = [(p, r) for p, r in records if r.get("command") == "sample" and r["run"]["dataset"] == dataset]
+    groups = group_records(recs, lambda pr: (pr[1]["run"]["gan"], method(pr[1]["run"]["sampler"])))
+    rank = {s: i for i, s in enumerate(ORDER)}
+    return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], rank.get(kv[0][1], len(rank)), kv[0][1])))
+
+
+def _grid(group: list[tuple[Path, dict[str, Any]]], target: Path) -> Path | None:
+    """A grid of the first 64 samples of the group's lowest seed, if its samples.npy exists."""
+    for path, _ in sorted(group, key=lambda pr: pr[1]["run"]["seed"]):
+        npy = path.parent / "samples.npy"
+        if npy.is_file():
+            arr = np.load(npy)[:64]
+            images = torch.from_numpy(arr).float().div(127.5).sub(1) if arr.dtype == np.uint8 else torch.from_numpy(arr)
+            return save_grid(images, target)
+    return None
+
+
+def image_table(records: Records, out_dir: Path, stem: str, dataset: str, metrics: list[tuple[str, str, int]],
+                paper: dict[tuple[str, str], dict[str, float]], caption: str) -> list[Path]:
+    """One row per (GAN, sampler): ``metrics`` = (record key, column title, digits), with the
+    paper's value beside ours where ``paper`` has one; evaluations per sample; seeds."""
+    header = ["GAN", "method"]
+    for key, title, _ in metrics:
+        header += [f"{title} (paper)", f"{title} (ours)"] if any(key in v for v in paper.values()) else [title]
+    header += ["G evals/sample", "D evals/sample", "seconds/run", "seeds"]
+    rows, written = [], []
+    for (gan, sampler), group in _groups(records, dataset).items():
+        recs = [r for _, r in group]
+        row = [gan, LABELS.get(sampler, sampler)]
+        for key, _, digits in metrics:
+            ours = metric_cell(recs, key).format(digits)
+            if any(key in v for v in paper.values()):
+                value = paper.get((gan, sampler), {}).get(key)
+                row += ["–" if value is None else f"{value:.{digits}f}", ours]
+            else:
+                row.append(ours)
+        evals = [r["timing"]["evals_per_sample"] for r in recs]
+        row += [f"{np.mean([e['G'] for e in evals]):.1f}", f"{np.mean([e['D'] for e in evals]):.1f}",
+                f"{np.mean([r['timing']['wall_seconds'] for r in recs]):.0f}", str(len(recs))]
+        rows.append(row)
+        grid = _grid(group, out_dir / f"{stem}_samples" / f"{gan}-{sampler}.png")
+        if grid is not None:
+            written.append(grid)
+    return write_table(out_dir / stem, header, rows, caption) + written
+
+
+def _sizes(records: Records, dataset: str) -> str:
+    ns = sorted({r["metrics"].get("n") for _, r in records
+                 if r.get("command") == "sample" and r["run"]["dataset"] == dataset and "n" in r.get("metrics", {})})
+    return ", ".join(str(n) for n in ns) or "?"
+
+
+def table3(records: Records, out_dir: Path) -> list[Path]:
+    """DDLS Table 3: IS and FID on CIFAR-10 (torch-fidelity's Inception), 50,000 samples per run."""
+    caption = (f"DDLS Table 3, CIFAR-10: Inception score and FID (torch-fidelity, Inception weights of "
+               f"2015-12-05, reference: the 50,000 training images), n = {_sizes(records, 'cifar10')} samples "
+               "per run, mean ± std over seeds.")
+    return image_table(records, out_dir, "table3", "cifar10",
+                       [("is", "IS", 2), ("is_std", "IS std (splits)", 2), ("fid", "FID", 2)], PAPER_T3, caption)
+
+
+def digits(records: Records, out_dir: Path) -> list[Path]:
+    """The Table 3 protocol on scikit-learn's digits: cs and fd (a CNN trained on the digits'
+    labels), FID where the run measured it; no paper values exist for this data set."""
+    caption = (f"Table 3 protocol on digits (1,797 real 8x8 images, upscaled): classifier score cs (max 10) "
+               f"and Frechet distance fd of a small CNN trained on the digit labels, FID (Inception) where "
+               f"measured; n = {_sizes(records, 'digits')} samples per run, mean ± std over seeds.")
+    return image_table(records, out_dir, "digits", "digits",
+                       [("cs", "cs", 2), ("fd", "fd", 3), ("fid", "FID", 2)], {}, caption)
+
+
+def ddls_steps(records: Records, out_dir: Path) -> list[Path]:
+    """Metric against Langevin step, from DDLS runs with ``sampler.snapshot_every > 0``: one
+    curve per (data set, GAN, sampler) for every metric the snapshots carry, mean ± std over seeds."""
+    from ganmc.tables.figures import curves
+
+    recs = [r for _, r in records if r.get("command") == "sample"
+            and any(k.startswith("step_") for k in r.get("target_metrics", {}))]
+    groups = group_records(recs, lambda r: (r["run"]["dataset"], r["run"]["gan"], r["run"]["sampler"]))
+    names = [m for m in ("cs", "fd", "fid", "is", "hq_percent", "emd")
+             if any(m in v for r in recs for v in r["target_metrics"].values())]
+    written: list[Path] = []
+    rows = []
+    for metric in names:
+        series = {}
+        for (dataset, gan, sampler), group in groups.items():
+            steps = sorted({k for r in group for k in r["target_metrics"] if k.startswith("step_")})
+            cells = [metric_cell([{"metrics": r["target_metrics"].get(k, {})} for r in group], metric) for k in steps]
+            xs = [float(k.removeprefix("step_")) for k in steps]
+            series[f"{gan} {sampler} ({dataset})"] = (xs, [c.mean for c in cells], [c.std for c in cells])
+            rows.append([metric, dataset, gan, sampler, *(f"{int(x)}: {c.format(3)}" for x, c in zip(xs, cells))])
+        written.append(curves(series, "Langevin step", metric, out_dir / f"ddls_steps_{metric}.png"))
+    width = max((len(r) for r in rows), default=4)
+    header = ["metric", "dataset", "GAN", "sampler", *[f"snapshot {i}" for i in range(width - 4)]]
+    rows = [r + [""] * (width - len(r)) for r in rows]
+    caption = "Metrics of the DDLS chains against Langevin step (step 0: the generator's samples), mean ± std over seeds."
+    return write_table(out_dir / "ddls_steps", header, rows, caption) + written
