@@ -314,7 +314,7 @@ class GeneratorSamplerConfig:
 class DDLSConfig:
     _target_: str = "ganmc.samplers.ddls.DDLSSampler"
     _partial_: bool = True
-    step_size: float = 0.001
+    step_size: float = 0.01
     n_steps: int = 100
     step_decay: float = 1.0
     noise_scale: float = 1.0

@@ -27,7 +27,7 @@ class DDLSSampler(Sampler):
 
     name = "ddls"
 
-    def __init__(self, gan: GAN, step_size: float = 0.001, n_steps: int = 100, step_decay: float = 1.0,
+    def __init__(self, gan: GAN, step_size: float = 0.01, n_steps: int = 100, step_decay: float = 1.0,
                  noise_scale: float = 1.0, temperature: float = 1.0, mala: bool = False,
                  extended_latent: bool = False, eps_x: float = 0.01, calibrate: bool = False,
                  calibrate_steps: int = 1500, calibrate_lr: float = 1e-3, calibrate_batch: int = 512,

@@ -39,13 +39,17 @@ def sweep(records: Records, out_dir: Path, name: str = "sweep",
     keys = swept_keys(recs)
     present = [m for m in metrics if any(m in r.get("metrics", {}) for r in recs)]
     groups = group_records(recs, lambda r: tuple(repr(_flat(r["config"]).get(k)) for k in keys))
-    header = [*keys, *present, "seeds"]
+    targets = [m for m in present if any(m in r.get("target_metrics", {}).get("sir", {}) for r in recs)]
+    header = [*keys, *present, *(f"{m} of exact target (SIR)" for m in targets), "seeds"]
     rows = []
     for setting, group in sorted(groups.items()):
-        rows.append([*setting, *(metric_cell(group, m).format(4) for m in present), str(len(group))])
+        sir = [{"metrics": r.get("target_metrics", {}).get("sir", {})} for r in group]
+        rows.append([*setting, *(metric_cell(group, m).format(3) for m in present),
+                     *(metric_cell(sir, m).format(3) for m in targets), str(len(group))])
     written = write_table(out_dir / name, header, rows, f"Sweep over {', '.join(keys) or 'nothing'}")
     numeric = [k for k in keys if all(isinstance(_flat(r["config"]).get(k), int | float) for r in recs)]
-    for key in numeric[:1]:
+    numeric.sort(key=lambda k: -len({_flat(r["config"]).get(k) for r in recs}))
+    for key in numeric[:1]:  # x axis: the numeric key with the most values
         others = [k for k in keys if k != key]
         for metric in present:
             series = {}
