@@ -160,12 +160,13 @@ class CelebADatasetConfig(ImageFolderDatasetConfig):
 # --- GAN: architecture (one schema per net family, under schema/net), loss, schedule ---
 @dataclass
 class NetConfig:
-    """MLP generator or discriminator (vector data)."""
+    """MLP generator or discriminator (vector data); ``norm`` in each hidden block."""
 
     _target_: str = MISSING
     width: int = 256
     depth: int = 3
     activation: Activation = Activation.relu
+    norm: Norm = Norm.none
 
 
 MLPNetConfig = NetConfig
