@@ -202,13 +202,35 @@ def test_shape_saves_a_child_checkpoint_atomically_that_sample_can_use(run_cli, 
     assert sha256_file(target) == digest and [p.name for p in target.parent.iterdir()] == ["shaped.pt"]
 
 
+def test_samplers_shape_or_finetune_d_once_and_cache_it(run_cli, tmp_path):
+    for sampler, extra, key in [("collab", ["sampler.n_steps=3", "sampler.n_real=200", "sampler.shape_steps=3",
+                                            "sampler.shape_batch=32"], "shaped_checkpoint"),
+                                ("mhgan", ["sampler.finetune_steps=3", "sampler.finetune_batch=32", "sampler.k=3",
+                                           "sampler.n_calib=100"], "finetuned_checkpoint")]:
+        records = []
+        for i in range(2):
+            out = tmp_path / f"{sampler}{i}"
+            code, _, err = run_cli("sample", *COLLAB, f"+sampler={sampler}", *extra, f"hydra.run.dir={out}")
+            assert code == 0, err
+            records.append(json.loads((out / "record.json").read_text()))
+        path = records[0]["stats"][key]
+        assert path == records[1]["stats"][key] and read_checkpoint(path)["discriminator"]
+        assert records[0]["metrics"] == records[1]["metrics"]
+    code, _, err = run_cli("sample", *COLLAB, "+sampler=collab", "sampler.shape_steps=-1", f"hydra.run.dir={out}x")
+    assert code == 1 and "shape_steps" in err
+
+
 # --- experiment and report ------------------------------------------------------------------
 def test_fig4_experiment_composes_for_every_method(compose_cfg):
-    for sampler in ("generator", "mhgan", "collab", "collab_reject"):
+    for sampler in ("generator", "mhgan_tuned", "collab_shaped", "collab_reject_shaped"):
         cfg = compose_cfg("experiment=collab_fig4", f"+sampler={sampler}")
         assert cfg.dataset.name == "imbal8" and cfg.gan.name == "nsgan_mlp" and cfg.metric.collab
         assert cfg.gan.train.iterations == 1000 and cfg.n_samples == 10000
-    assert compose_cfg("experiment=collab_fig4", "+sampler=collab_reject").sampler.reject
+        assert cfg.gan.generator.norm.value == "batch"
+    shaped = compose_cfg("experiment=collab_fig4", "+sampler=collab_reject_shaped").sampler
+    assert shaped.reject and shaped.shape_steps == 5000
+    tuned = compose_cfg("experiment=collab_fig4", "+sampler=mhgan_tuned").sampler
+    assert tuned.k == 20 and tuned.finetune_steps == 5000
 
 
 def test_fig4_table_puts_our_runs_beside_the_claim(run_cli, tmp_path):
