@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 
 .PHONY: install test test-slow demo lint clean bench reproduce-table1 reproduce-table2 \
 	reproduce-table1-progress reproduce-ddls-sweep checkpoints reproduce-digits reproduce-table3 \
-	preflight-table3
+	preflight-table3 reproduce-collab-fig4 reproduce-collab-table1
 
 # Reproduce targets run from the checkpoints shipped in checkpoints/ (trained by `make
 # checkpoints`); RETRAIN=1 ignores them and trains every GAN again into a fresh cache.
@@ -62,6 +62,17 @@ reproduce-ddls-sweep: install
 reproduce-table1-progress: install
 	$(GANMC) sample experiment=table1_progress $(CKPT) hydra.sweep.dir=$(RUNS)/table1_progress
 	$(GANMC) table progress records=$(RUNS)/table1_progress out_dir=$(RESULTS)
+
+# Collaborative sampling (imbalanced 8 Gaussians; the NS-GAN is trained into the cache).
+reproduce-collab-fig4: install
+	$(GANMC) sample -m experiment=collab_fig4 $(CKPT) hydra.sweep.dir=$(RUNS)/collab_fig4
+	$(GANMC) table collab_fig4 records=$(RUNS)/collab_fig4 out_dir=$(RESULTS)
+
+reproduce-collab-table1: install
+	$(GANMC) sample -m experiment=collab_table1 $(CKPT) hydra.sweep.dir=$(RUNS)/collab_table1
+	$(GANMC) sample experiment=collab_fig4 +sampler=generator seed=0 $(CKPT) \
+		hydra.run.dir=$(RUNS)/collab_table1/generator
+	$(GANMC) table collab_table1 records=$(RUNS)/collab_table1 out_dir=$(RESULTS)
 
 # Trains the GANs of Tables 1 and 2 (5 seeds each; snapshots for table1_progress stay in the
 # cache) and copies the final ones into checkpoints/.

@@ -160,12 +160,13 @@ class CelebADatasetConfig(ImageFolderDatasetConfig):
 # --- GAN: architecture (one schema per net family, under schema/net), loss, schedule ---
 @dataclass
 class NetConfig:
-    """MLP generator or discriminator (vector data)."""
+    """MLP generator or discriminator (vector data); ``norm`` in each hidden block."""
 
     _target_: str = MISSING
     width: int = 256
     depth: int = 3
     activation: Activation = Activation.relu
+    norm: Norm = Norm.none
 
 
 MLPNetConfig = NetConfig
@@ -275,6 +276,9 @@ class CollabSamplerConfig:
     k: int = 20
     max_restarts: int = 10
     chunk: int = 65536
+    shape_steps: int = 0  # > 0: shape D that many steps first (Algorithm 2), cached
+    shape_lr: float = 1e-3
+    shape_batch: int = 1000
 
 
 @dataclass
@@ -290,6 +294,9 @@ class MHGANSamplerConfig:
     impl: MHImpl = MHImpl.vectorised
     chunk: int = 65536
     ece_bins: int = 10
+    finetune_steps: int = 0  # > 0: fine-tune D (BCE on real vs G samples) that many steps first, cached
+    finetune_lr: float = 1e-3
+    finetune_batch: int = 1000
 
 
 @dataclass

@@ -26,6 +26,7 @@ from ganmc.io import sha256_file, sha256_json, write_json_atomic
 from ganmc.models.checkpoint import read_checkpoint, save_checkpoint
 from ganmc.models.gan import GAN
 from ganmc.records import provenance
+from ganmc.samplers.base import SamplingContext
 from ganmc.samplers.collab import CollabSampler
 
 log = logging.getLogger(__name__)
@@ -110,3 +111,34 @@ def run_shape(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     log.info("shaped discriminator (%d iterations, final BCE %.4f) saved at %s", cfg.shape.iterations,
              history[-1]["bce"] if history else float("nan"), path)
     return record
+
+
+def shaped_gan(sampler: CollabSampler, ctx: SamplingContext, iterations: int, lr: float,
+               batch_size: int) -> tuple[GAN, Path]:
+    """``sampler.gan`` with D shaped ``iterations`` steps (Algorithm 2), from the cache when present.
+
+    The cache file lies under ``ctx.cache_dir/shaped``, keyed by the parent checkpoint's hash, the
+    shaping settings, the sampler's refinement settings and the seed.
+    """
+    parent_sha = sha256_file(ctx.checkpoint) if ctx.checkpoint else "none"
+    key = sha256_json({"parent": parent_sha, "iterations": iterations, "lr": lr, "batch": batch_size,
+                       "refine": [sampler.layer, sampler.n_steps, sampler.step_size, sampler.optimizer,
+                                  sampler.use_median, sampler.stop_prob],
+                       "data": ctx.dataset.fingerprint(), "seed": ctx.seed})[:16]
+    stem = ctx.checkpoint.stem if ctx.checkpoint else "gan"
+    path = Path(ctx.cache_dir) / "shaped" / f"{stem}-shaped{iterations}-{key}.pt"
+    if path.is_file():
+        shaped = GAN(sampler.gan.generator, copy.deepcopy(sampler.gan.discriminator), sampler.gan.prior,
+                     sampler.gan.loss)
+        shaped.discriminator.load_state_dict(read_checkpoint(path)["discriminator"])
+        log.info("loaded shaped discriminator %s", path)
+        return shaped.eval(), path
+    log.info("shaping D (%d iterations, lr %g) -> %s", iterations, lr, path)
+    gen = torch.Generator().manual_seed(ctx.seed)
+    shaped, history = shape_discriminator(sampler, ctx.dataset, iterations, lr, batch_size, gen, progress=False)
+    if ctx.cfg is not None:
+        save_checkpoint(path, shaped, ctx.cfg, int(ctx.cfg.gan.train.iterations), ctx.dataset.fingerprint(),
+                        {"shaping": {"iterations": iterations, "lr": lr, "batch_size": batch_size},
+                         "history": history, "parent_sha256": parent_sha},
+                        parent=str(ctx.checkpoint) if ctx.checkpoint else None)
+    return shaped, path

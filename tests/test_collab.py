@@ -202,13 +202,35 @@ def test_shape_saves_a_child_checkpoint_atomically_that_sample_can_use(run_cli, 
     assert sha256_file(target) == digest and [p.name for p in target.parent.iterdir()] == ["shaped.pt"]
 
 
+def test_samplers_shape_or_finetune_d_once_and_cache_it(run_cli, tmp_path):
+    for sampler, extra, key in [("collab", ["sampler.n_steps=3", "sampler.n_real=200", "sampler.shape_steps=3",
+                                            "sampler.shape_batch=32"], "shaped_checkpoint"),
+                                ("mhgan", ["sampler.finetune_steps=3", "sampler.finetune_batch=32", "sampler.k=3",
+                                           "sampler.n_calib=100"], "finetuned_checkpoint")]:
+        records = []
+        for i in range(2):
+            out = tmp_path / f"{sampler}{i}"
+            code, _, err = run_cli("sample", *COLLAB, f"+sampler={sampler}", *extra, f"hydra.run.dir={out}")
+            assert code == 0, err
+            records.append(json.loads((out / "record.json").read_text()))
+        path = records[0]["stats"][key]
+        assert path == records[1]["stats"][key] and read_checkpoint(path)["discriminator"]
+        assert records[0]["metrics"] == records[1]["metrics"]
+    code, _, err = run_cli("sample", *COLLAB, "+sampler=collab", "sampler.shape_steps=-1", f"hydra.run.dir={out}x")
+    assert code == 1 and "shape_steps" in err
+
+
 # --- experiment and report ------------------------------------------------------------------
 def test_fig4_experiment_composes_for_every_method(compose_cfg):
-    for sampler in ("generator", "mhgan", "collab", "collab_reject"):
+    for sampler in ("generator", "mhgan_tuned", "collab_shaped", "collab_reject_shaped"):
         cfg = compose_cfg("experiment=collab_fig4", f"+sampler={sampler}")
         assert cfg.dataset.name == "imbal8" and cfg.gan.name == "nsgan_mlp" and cfg.metric.collab
         assert cfg.gan.train.iterations == 1000 and cfg.n_samples == 10000
-    assert compose_cfg("experiment=collab_fig4", "+sampler=collab_reject").sampler.reject
+        assert cfg.gan.generator.norm.value == "batch"
+    shaped = compose_cfg("experiment=collab_fig4", "+sampler=collab_reject_shaped").sampler
+    assert shaped.reject and shaped.shape_steps == 5000
+    tuned = compose_cfg("experiment=collab_fig4", "+sampler=mhgan_tuned").sampler
+    assert tuned.k == 20 and tuned.finetune_steps == 5000
 
 
 def test_fig4_table_puts_our_runs_beside_the_claim(run_cli, tmp_path):
@@ -228,3 +250,36 @@ def test_fig4_table_puts_our_runs_beside_the_claim(run_cli, tmp_path):
     assert "| refinement + rejection | 2 | 90.5 ± 0.7 | 0.350 ± 0.000 | 0.100 ± 0.000 | 0.050 ± 0.000 |" in md
     assert "claim holds in our runs for: good %, JS of good %, KL, JS" in md
     assert (tmp_path / "out" / "collab_fig4.tex").is_file() and (tmp_path / "out" / "collab_fig4.csv").is_file()
+
+
+def test_table1_experiment_composes_in_sweep_order(compose_cfg):
+    cfg = compose_cfg("experiment=collab_table1", "+sampler=mhgan_tuned", "sampler.calibration=none",
+                      "sampler.finetune_steps=0")
+    assert cfg.sampler.k == 20 and cfg.sampler.finetune_steps == 0 and cfg.sampler.calibration.value == "none"
+    assert cfg.dataset.name == "imbal8" and cfg.gan.train.iterations == 1000
+
+
+def test_table1_correlates_diagnostics_with_rejection_gains(run_cli, tmp_path):
+    records = tmp_path / "records"
+
+    def write(name: str, record: dict) -> None:
+        (records / name).mkdir(parents=True)
+        (records / name / "record.json").write_text(json.dumps({"command": "sample", **record}))
+
+    run = {"dataset": "imbal8", "seed": 0}
+    write("gen", {"run": {**run, "sampler": "generator", "method": "generator"},
+                  "metrics": {"good_percent": 10.0, "kl": 0.5, "js": 0.6}})
+    for i, steps in enumerate([0, 100, 500, 1000, 5000]):
+        brier = 0.25 - 0.02 * i
+        write(f"mh{i}", {"run": {**run, "sampler": "mhgan_tuned", "method": "mhgan"},
+                         "config": {"sampler": {"finetune_steps": steps}},
+                         "metrics": {"good_percent": 10.0 + 5 * i, "kl": 0.5, "js": 0.6 - 0.1 * i},
+                         "stats": {"d_brier": brier, "d_ece": 0.1 * ((-1) ** i), "d_z_stat": float(i % 2)}})
+    code, _, err = run_cli("table", "collab_table1", f"records={records}", f"out_dir={tmp_path / 'out'}")
+    assert code == 0, err
+    md = (tmp_path / "out" / "collab_table1.md").read_text()
+    # Brier falls exactly as good % rises and JS falls: r = -1 with good, +1 with JS; KL gain is constant
+    assert "| Brier | -1.00 (0.00) | -1.00 (0.00) | n/a | n/a | 1.00 (0.00) | 1.00 (0.00) |" in md
+    assert "-0.68 (0.01) / -0.72 (0.01)" in md
+    points = (tmp_path / "out" / "collab_table1_points.csv").read_text().splitlines()
+    assert len(points) == 6 and points[2].startswith("0,100,")

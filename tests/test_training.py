@@ -8,8 +8,14 @@ import pytest
 import torch
 from conftest import TINY
 
-from ganmc.errors import CheckpointError
-from ganmc.models.checkpoint import cache_path, load_gan, read_checkpoint, save_checkpoint
+from ganmc.errors import CheckpointError, GanmcError
+from ganmc.models.checkpoint import (
+    cache_path,
+    load_gan,
+    read_checkpoint,
+    save_checkpoint,
+    training_identity,
+)
 from ganmc.models.gan import build_gan
 from ganmc.models.mlp import MLPGenerator
 from ganmc.models.prior import Prior
@@ -45,6 +51,25 @@ def test_layered_net_splits_at_any_layer():
     z = torch.randn(5, 2)
     for layer in range(g.n_layers + 1):
         assert torch.allclose(g.forward_from(g.forward_to(z, layer), layer), g(z))
+
+
+def test_mlp_norm_option_and_cache_key():
+    g = MLPGenerator(2, 2, width=8, depth=3, norm="batch")
+    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in g.modules()) == 3
+    z = torch.randn(6, 2)
+    for layer in range(g.n_layers + 1):
+        g.eval()
+        assert torch.allclose(g.forward_from(g.forward_to(z, layer), layer), g(z))
+    with pytest.raises(GanmcError, match="unknown MLP norm"):
+        MLPGenerator(2, 2, norm="group")
+
+
+def test_default_mlp_norm_keeps_earlier_cache_keys(compose_cfg):
+    cfg = compose_cfg(*TINY, "gan=wgan_gp_mlp")
+    assert "norm" not in training_identity(cfg)["gan"]["generator"]
+    normed = compose_cfg(*TINY, "gan=wgan_gp_mlp", "gan.generator.norm=batch")
+    assert training_identity(normed)["gan"]["generator"]["norm"] == "batch"
+    assert cache_path(normed) != cache_path(cfg)
 
 
 def test_prior_log_prob_and_support():

@@ -31,6 +31,11 @@ def training_identity(cfg: DictConfig) -> dict[str, Any]:
     assert isinstance(gan, dict)
     gan = {k: v for k, v in gan.items() if k not in _KEY_EXCLUDE}
     gan["train"] = {k: v for k, v in gan["train"].items() if k not in _TRAIN_KEY_EXCLUDE}
+    for part in ("generator", "discriminator"):
+        net = gan.get(part)
+        if isinstance(net, dict) and net.get("norm") == "none" and "base_width" not in net:
+            # MLP ``norm: none`` is the default added later: keep the keys of earlier caches.
+            gan[part] = {k: v for k, v in net.items() if k != "norm"}
     dataset = OmegaConf.to_container(cfg.dataset, resolve=True, enum_to_str=True)
     return {"dataset": dataset, "gan": gan, "seed": int(cfg.seed)}
 

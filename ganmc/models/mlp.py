@@ -1,9 +1,15 @@
-"""MLP generator and discriminator for 2-D data (the DRS/DOT/DDLS and collaborative setups)."""
+"""MLP generator and discriminator for 2-D data (the DRS/DOT/DDLS and collaborative setups).
+
+Hidden blocks are Linear -> [norm] -> activation; ``norm`` is ``none`` (default), ``batch``
+(BatchNorm1d, as in the collaborative-sampling authors' toy generator) or ``layer`` (LayerNorm).
+"""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from ganmc.errors import GanmcError
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -20,12 +26,24 @@ def _activation(name: object) -> nn.Module:
     return _ACTIVATIONS[str(key)]()
 
 
-def _blocks(in_dim: int, out_dim: int, width: int, depth: int, activation: object) -> nn.ModuleList:
-    """``depth`` hidden (Linear, activation) blocks, then one Linear head, as separate blocks."""
+def _norm(kind: object, width: int) -> list[nn.Module]:
+    key = str(getattr(kind, "value", kind))
+    if key == "none":
+        return []
+    if key == "batch":
+        return [nn.BatchNorm1d(width)]
+    if key == "layer":
+        return [nn.LayerNorm(width)]
+    raise GanmcError(f"unknown MLP norm '{key}': use none, batch or layer")
+
+
+def _blocks(in_dim: int, out_dim: int, width: int, depth: int, activation: object,
+            norm: object = "none") -> nn.ModuleList:
+    """``depth`` hidden (Linear, norm, activation) blocks, then one Linear head, as separate blocks."""
     blocks = []
     dim = in_dim
     for _ in range(depth):
-        blocks.append(nn.Sequential(nn.Linear(dim, width), _activation(activation)))
+        blocks.append(nn.Sequential(nn.Linear(dim, width), *_norm(norm, width), _activation(activation)))
         dim = width
     blocks.append(nn.Sequential(nn.Linear(dim, out_dim)))
     return nn.ModuleList(blocks)
@@ -63,18 +81,18 @@ class MLPGenerator(LayeredNet):
     """G: R^latent_dim -> R^out_dim."""
 
     def __init__(self, latent_dim: int, out_dim: int, width: int = 256, depth: int = 3,
-                 activation: object = "relu") -> None:
+                 activation: object = "relu", norm: object = "none") -> None:
         super().__init__()
-        self.blocks = _blocks(latent_dim, out_dim, width, depth, activation)
+        self.blocks = _blocks(latent_dim, out_dim, width, depth, activation, norm)
 
 
 class MLPDiscriminator(LayeredNet):
     """D: R^in_dim -> R, returning the logit (non-saturating loss) or critic value (WGAN)."""
 
     def __init__(self, in_dim: int, width: int = 512, depth: int = 3,
-                 activation: object = "relu") -> None:
+                 activation: object = "relu", norm: object = "none") -> None:
         super().__init__()
-        self.blocks = _blocks(in_dim, 1, width, depth, activation)
+        self.blocks = _blocks(in_dim, 1, width, depth, activation, norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_from(x, 0).squeeze(-1)

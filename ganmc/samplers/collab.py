@@ -6,6 +6,7 @@ non-saturating loss ``softplus(-d(G_from_layer(h)))`` (SGD, or an Adam-like rule
 per-sample moments). A sample stops once ``sigmoid(d) >= eta`` when ``eta='median'`` (the
 median of D's probability on real data, estimated from ``n_real`` fresh real samples), or with
 probability ``eta`` at each step when ``eta`` is a number (the paper's probabilistic rule).
+``shape_steps`` > 0 first shapes D (Algorithm 2, :mod:`ganmc.shaping`) for that many steps.
 ``reject=true`` adds Eq. 8: an independence MH sampler over refined proposals, ``k`` per chain,
 chains started from a real sample's score (as MH-GAN; raw D, no calibration).
 
@@ -23,7 +24,7 @@ import torch.nn.functional as F
 from ganmc.data.synthetic import SyntheticDataset
 from ganmc.errors import GanmcError
 from ganmc.models.gan import GAN
-from ganmc.samplers.base import SampleBatch, Sampler
+from ganmc.samplers.base import SampleBatch, Sampler, SamplingContext
 from ganmc.samplers.mh import run_chains
 
 ADAM_BETAS = (0.9, 0.999)
@@ -131,7 +132,8 @@ class CollabSampler(Sampler):
     def __init__(self, gan: GAN, dataset: SyntheticDataset | None = None, layer: int | None = None,
                  n_steps: int = 50, step_size: float = 0.1, optimizer: object = "sgd", eta: object = "median",
                  n_real: int = 10000, reject: bool = False, k: int = 20, max_restarts: int = 10,
-                 chunk: int = 65536) -> None:
+                 chunk: int = 65536, shape_steps: int = 0, shape_lr: float = 1e-3,
+                 shape_batch: int = 1000) -> None:
         super().__init__(gan)
         _layered(gan.generator, "generator")
         n_layers = int(gan.generator.n_layers)  # type: ignore[arg-type]
@@ -140,6 +142,9 @@ class CollabSampler(Sampler):
             raise GanmcError(f"sampler.layer must lie in 0..{n_layers} (the generator's layers), got {layer}")
         if n_steps < 0 or step_size <= 0 or k < 1 or n_real < 1 or max_restarts < 0:
             raise GanmcError("collab needs n_steps >= 0, step_size > 0, k >= 1, n_real >= 1, max_restarts >= 0")
+        if shape_steps < 0 or shape_lr <= 0 or shape_batch < 1:
+            raise GanmcError("collab needs shape_steps >= 0, shape_lr > 0 and shape_batch >= 1")
+        self.shape = (int(shape_steps), float(shape_lr), int(shape_batch))
         self.optimizer = str(getattr(optimizer, "value", optimizer))
         if self.optimizer not in ("sgd", "adam"):
             raise GanmcError(f"sampler.optimizer must be sgd or adam, got '{self.optimizer}'")
@@ -151,6 +156,16 @@ class CollabSampler(Sampler):
         self.reject, self.k, self.max_restarts, self.chunk = bool(reject), int(k), int(max_restarts), int(chunk)
         self.name = "collab+reject" if self.reject else "collab"
         self.threshold: float | None = None
+
+    def prepare(self, ctx: SamplingContext) -> None:
+        """With ``shape_steps`` > 0, shape D first (Algorithm 2; cached beside the checkpoint)."""
+        steps, lr, batch = self.shape
+        if steps > 0:
+            from ganmc.shaping import shaped_gan  # shaping imports this module
+
+            self.gan, path = shaped_gan(self, ctx, steps, lr, batch)
+            self.threshold = None  # eta belongs to the shaped D
+            self.prep_stats["shaped_checkpoint"] = str(path)
 
     @torch.no_grad()
     def estimate_median(self, generator: torch.Generator) -> float:

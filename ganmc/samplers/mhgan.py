@@ -5,17 +5,19 @@ from a real sample's score and restarted when nothing is accepted (:mod:`ganmc.s
 D is calibrated first on a held-out set of fresh real and generated samples (``none``,
 ``isotonic`` or ``logistic``); a second held-out set of the same size gives the diagnostics
 of the D actually used (``d_brier``, ``d_ece``, ``d_z_stat``), reported in the stats.
+``finetune_steps`` > 0 first fine-tunes D as a real-vs-G classifier (:mod:`ganmc.calibration`).
 """
 
 from __future__ import annotations
 
 import torch
 
+from ganmc.calibration import calibrated_gan
 from ganmc.data.synthetic import SyntheticDataset
 from ganmc.errors import GanmcError
 from ganmc.metrics.collab import diagnostics
 from ganmc.models.gan import GAN
-from ganmc.samplers.base import SampleBatch, Sampler
+from ganmc.samplers.base import SampleBatch, Sampler, SamplingContext
 from ganmc.samplers.mh import Calibrator, fit_calibrator, run_chains
 
 
@@ -27,7 +29,8 @@ class MHGANSampler(Sampler):
 
     def __init__(self, gan: GAN, dataset: SyntheticDataset | None = None, k: int = 640,
                  calibration: object = "isotonic", n_calib: int = 10000, max_restarts: int = 10,
-                 impl: object = "vectorised", chunk: int = 65536, ece_bins: int = 10) -> None:
+                 impl: object = "vectorised", chunk: int = 65536, ece_bins: int = 10, finetune_steps: int = 0,
+                 finetune_lr: float = 1e-3, finetune_batch: int = 1000) -> None:
         super().__init__(gan)
         if dataset is None:
             raise GanmcError("sampler mhgan needs real data (dataset=) for its chain inits and calibration")
@@ -38,8 +41,18 @@ class MHGANSampler(Sampler):
         self.calibration = str(getattr(calibration, "value", calibration))
         self.impl = str(getattr(impl, "value", impl))
         self.ece_bins = int(ece_bins)
+        if finetune_steps < 0 or finetune_lr <= 0 or finetune_batch < 1:
+            raise GanmcError("mhgan needs finetune_steps >= 0, finetune_lr > 0 and finetune_batch >= 1")
+        self.finetune = (int(finetune_steps), float(finetune_lr), int(finetune_batch))
         self.calibrator: Calibrator | None = None
         self.diagnostics: dict[str, float] = {}
+
+    def prepare(self, ctx: SamplingContext) -> None:
+        """With ``finetune_steps`` > 0, fine-tune D on real vs G samples first (cached)."""
+        steps, lr, batch = self.finetune
+        if steps > 0:
+            self.gan, path = calibrated_gan(self.gan, ctx, steps, lr, batch)
+            self.prep_stats["finetuned_checkpoint"] = str(path)
 
     @torch.no_grad()
     def _logits(self, x: torch.Tensor) -> torch.Tensor:

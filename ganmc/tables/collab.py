@@ -25,7 +25,7 @@ def _key(record: dict[str, Any]) -> str | None:
     run = record.get("run", {})
     if record.get("command") != "sample" or run.get("dataset") != "imbal8" or "js" not in record.get("metrics", {}):
         return None
-    return str(run.get("sampler"))
+    return str(run.get("method", run.get("sampler")))  # method: presets (collab_shaped) keep the class name
 
 
 def collab_fig4(records: list[tuple[Path, dict[str, Any]]], out_dir: Path) -> list[Path]:
