@@ -96,4 +96,4 @@ def test_sweep_report_tables_and_plots_metric_against_parameter(tmp_path):
     assert {p.name for p in written} >= {"ddls_step.md", "ddls_step_hq_percent.png"}
     rows = list(csv.reader((tmp_path / "out" / "ddls_step.csv").open()))
     assert rows[0] == ["sampler.step_size", "hq_percent", "seeds"]
-    assert ["0.001", "90.5000 ± 0.7071", "2"] in rows
+    assert ["0.001", "90.500 ± 0.707", "2"] in rows
