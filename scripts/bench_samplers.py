@@ -62,11 +62,23 @@ def bench(device: torch.device, steps: int) -> list[str]:
             zz = z.detach().requires_grad_(True)
             torch.autograd.grad(gan.discriminator(gan.generator(zz)).sum(), zz)
 
-        floor = timed(bare, device)
+        # A DDLS run of `steps` steps does steps + 1 gradient evaluations; the baseline does the
+        # same number of bare ones, timed alternately with it so load changes hit both alike.
+        def bare_run(bare: Callable[[], None] = bare) -> None:
+            for _ in range(steps + 1):
+                bare()
+
+        ulas = DDLSSampler(gan, n_steps=steps, sir_factor=0)
+        malas = DDLSSampler(gan, n_steps=steps, sir_factor=0, mala=True)
+        t_bare, t_ula, t_mala = [], [], []
+        for _ in range(5):
+            t_bare.append(timed(bare_run, device, 1))
+            t_ula.append(timed(lambda n=n, s=ulas: s.sample_batch(n, torch.Generator().manual_seed(1)), device, 1))
+            t_mala.append(timed(lambda n=n, s=malas: s.sample_batch(n, torch.Generator().manual_seed(1)), device, 1))
+        floor = statistics.median(t_bare) / (steps + 1)
         rows = [("bare fwd+bwd of D(G(z)) (baseline)", floor, 1, 1.0)]
-        for label, kwargs in [("DDLS step (ULA)", {}), ("DDLS step (MALA)", {"mala": True})]:
-            s = DDLSSampler(gan, n_steps=steps, sir_factor=0, **kwargs)
-            per_step = timed(lambda s=s, n=n: s.sample_batch(n, torch.Generator().manual_seed(1)), device, 3) / (steps + 1)
+        for label, times in [("DDLS step (ULA)", t_ula), ("DDLS step (MALA)", t_mala)]:
+            per_step = statistics.median(times) / (steps + 1)
             rows.append((label, per_step, 1, per_step / floor))
         for label, sampler, k in [
             ("generator (whole run)", GeneratorSampler(gan), 1),

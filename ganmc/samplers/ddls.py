@@ -123,6 +123,8 @@ class DDLSSampler(Sampler):
                 snapshots[f"step_{step:04d}"] = self._output(state).cpu()
 
     def _project(self, state: torch.Tensor) -> torch.Tensor:
+        if self.gan.prior.kind == "normal":
+            return state  # the whole space is the support: no copy
         dim = self.gan.prior.dim
         return torch.cat([self.gan.prior.project(state[:, :dim]), state[:, dim:]], dim=1)
 
