@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from ganmc.io import write_atomic
+from ganmc.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganmc.models.gan import GAN
 from ganmc.models.mlp import MLPDiscriminator, MLPGenerator
 from ganmc.models.prior import Prior
@@ -29,12 +30,14 @@ from ganmc.samplers.generator import GeneratorSampler
 
 
 def models(device: torch.device) -> dict[str, tuple[GAN, int]]:
-    """name -> (GAN with random weights, batch size)."""
+    """name -> (GAN with random weights, batch size): the 2-D setup, an image-sized MLP and a conv net."""
     torch.manual_seed(0)
     two_d = GAN(MLPGenerator(2, 2, 256, 3), MLPDiscriminator(2, 256, 3), Prior("normal", 2), "wgan_gp")
     big = GAN(MLPGenerator(128, 3072, 1024, 3), MLPDiscriminator(3072, 1024, 3), Prior("normal", 128), "ns")
+    conv = GAN(DCGANGenerator(100, (3, 32, 32)), DCGANDiscriminator((3, 32, 32)), Prior("normal", 100), "ns")
     return {"2-D MLP (256 wide, batch 10k)": (two_d.to(device).eval(), 10000),
-            "image-sized MLP (128 -> 3072, 1024 wide, batch 512)": (big.to(device).eval(), 512)}
+            "image-sized MLP (128 -> 3072, 1024 wide, batch 512)": (big.to(device).eval(), 512),
+            "DCGAN 32x32 (conv, base width 64, batch 256)": (conv.to(device).eval(), 256)}
 
 
 def timed(fn: Callable[[], object], device: torch.device, repeats: int = 5) -> float:
