@@ -17,7 +17,7 @@ from ganmc.finetune import finetune_discriminator
 from ganmc.io import sha256_file, sha256_json
 from ganmc.models.checkpoint import read_checkpoint, save_checkpoint
 from ganmc.models.gan import GAN
-from ganmc.samplers.base import SamplingContext
+from ganmc.samplers.base import Sampler, SamplingContext
 
 log = logging.getLogger(__name__)
 
@@ -48,3 +48,10 @@ def calibrated_gan(gan: GAN, ctx: SamplingContext, steps: int, lr: float, batch_
                          "history": history, "parent_sha256": parent_sha},
                         parent=str(ctx.checkpoint) if ctx.checkpoint else None)
     return tuned.eval(), path
+
+
+def use_calibrated_d(sampler: Sampler, ctx: SamplingContext, steps: int, lr: float, batch_size: int,
+                     stat_key: str = "calibrated_checkpoint") -> None:
+    """Swap ``sampler.gan`` for its calibrated copy and record where that D is cached."""
+    sampler.gan, path = calibrated_gan(sampler.gan, ctx, steps, lr, batch_size)
+    sampler.prep_stats[stat_key] = str(path)

@@ -16,7 +16,7 @@ import math
 
 import torch
 
-from ganmc.calibration import calibrated_gan
+from ganmc.calibration import use_calibrated_d
 from ganmc.errors import GanmcError
 from ganmc.models.gan import GAN
 from ganmc.samplers.base import SampleBatch, Sampler, SamplingContext, device_generator
@@ -49,8 +49,7 @@ class DDLSSampler(Sampler):
     def prepare(self, ctx: SamplingContext) -> None:
         on, steps, lr, batch = self.calibrate
         if on:
-            self.gan, path = calibrated_gan(self.gan, ctx, steps, lr, batch)
-            self.prep_stats["calibrated_checkpoint"] = str(path)
+            use_calibrated_d(self, ctx, steps, lr, batch)
 
     # --- energy -------------------------------------------------------------------------
     def _output(self, state: torch.Tensor) -> torch.Tensor:

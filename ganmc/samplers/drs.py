@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from ganmc.calibration import calibrated_gan
+from ganmc.calibration import use_calibrated_d
 from ganmc.errors import GanmcError
 from ganmc.models.gan import GAN
 from ganmc.samplers.base import SampleBatch, Sampler, SamplingContext
@@ -46,8 +46,7 @@ class DRSSampler(Sampler):
     def prepare(self, ctx: SamplingContext) -> None:
         on, steps, lr, batch = self.calibrate
         if on:
-            self.gan, path = calibrated_gan(self.gan, ctx, steps, lr, batch)
-            self.prep_stats["calibrated_checkpoint"] = str(path)
+            use_calibrated_d(self, ctx, steps, lr, batch)
 
     @torch.no_grad()
     def _propose(self, m: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

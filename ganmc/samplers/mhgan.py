@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from ganmc.calibration import calibrated_gan
+from ganmc.calibration import use_calibrated_d
 from ganmc.data.synthetic import SyntheticDataset
 from ganmc.errors import GanmcError
 from ganmc.metrics.collab import diagnostics
@@ -51,8 +51,7 @@ class MHGANSampler(Sampler):
         """With ``finetune_steps`` > 0, fine-tune D on real vs G samples first (cached)."""
         steps, lr, batch = self.finetune
         if steps > 0:
-            self.gan, path = calibrated_gan(self.gan, ctx, steps, lr, batch)
-            self.prep_stats["finetuned_checkpoint"] = str(path)
+            use_calibrated_d(self, ctx, steps, lr, batch, stat_key="finetuned_checkpoint")
 
     @torch.no_grad()
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
