@@ -74,13 +74,19 @@ reproduce-collab-table1: install
 		hydra.run.dir=$(RUNS)/collab_table1/generator
 	$(GANMC) table collab_table1 records=$(RUNS)/collab_table1 out_dir=$(RESULTS)
 
-# Trains the GANs of Tables 1 and 2 (5 seeds each; snapshots for table1_progress stay in the
-# cache) and copies the final ones into checkpoints/.
+# Trains the GANs of Tables 1 and 2 (5 seeds each, with the 25-Gaussian snapshots that
+# table1_progress samples), calibrates their discriminators (ddls_cal / drs_cal share one), and
+# copies all of it into checkpoints/ (calibrated Ds under checkpoints/calibrated/).
+CKPT_CACHE := $(CURDIR)/out/ckpt-cache
 checkpoints: install
 	$(GANMC) train -m experiment=table1 dataset=gaussians25,swissroll seed=0,1,2,3,4 \
-		'gan.train.snapshots=[1000,1500,2000]' plot=false cache_dir=$(CURDIR)/out/ckpt-cache \
+		'gan.train.snapshots=[1000,1500,2000]' plot=false cache_dir=$(CKPT_CACHE) \
 		+sampler=generator hydra.sweep.dir=out/train-checkpoints
-	mkdir -p checkpoints && cp out/ckpt-cache/checkpoints/*-it2500-*.pt checkpoints/
+	$(GANMC) sample -m experiment=table1 dataset=gaussians25,swissroll seed=0,1,2,3,4 \
+		+sampler=drs_cal n_samples=100 plot=false cache_dir=$(CKPT_CACHE) hydra.sweep.dir=out/calibrate-checkpoints
+	mkdir -p checkpoints/calibrated
+	cp $(CKPT_CACHE)/checkpoints/*-it2500-*.pt $(CKPT_CACHE)/checkpoints/gaussians25-*-it[12][05]00-*.pt checkpoints/
+	cp $(CKPT_CACHE)/calibrated/*-it2500-*.pt checkpoints/calibrated/
 
 bench: install
 	$(PY) scripts/bench_samplers.py

@@ -22,13 +22,20 @@ from ganmc.samplers.base import Sampler, SamplingContext
 log = logging.getLogger(__name__)
 
 
-def calibrated_gan(gan: GAN, ctx: SamplingContext, steps: int, lr: float, batch_size: int) -> tuple[GAN, Path]:
-    """``gan`` with its D fine-tuned on real vs G samples, from the cache when present."""
+def calibrated_path(ctx: SamplingContext, steps: int, lr: float, batch_size: int) -> Path:
+    """The calibrated D's file: keyed by the parent checkpoint's hash, the settings and the data;
+    a cached or shipped one (``checkpoint_dirs``/calibrated) when present."""
     parent_sha = sha256_file(ctx.checkpoint) if ctx.checkpoint else "none"
     key = sha256_json({"parent": parent_sha, "steps": steps, "lr": lr, "batch": batch_size,
                        "data": ctx.dataset.fingerprint()})[:16]
     stem = ctx.checkpoint.stem if ctx.checkpoint else "gan"
-    path = ctx.cache_dir / "calibrated" / f"{stem}-cal{steps}-{key}.pt"
+    return ctx.derived_path("calibrated", f"{stem}-cal{steps}-{key}.pt")
+
+
+def calibrated_gan(gan: GAN, ctx: SamplingContext, steps: int, lr: float, batch_size: int) -> tuple[GAN, Path]:
+    """``gan`` with its D fine-tuned on real vs G samples, from the cache when present."""
+    path = calibrated_path(ctx, steps, lr, batch_size)
+    parent_sha = sha256_file(ctx.checkpoint) if ctx.checkpoint else "none"
     tuned = GAN(gan.generator, copy.deepcopy(gan.discriminator), gan.prior, gan.loss)
     if path.is_file():
         payload = read_checkpoint(path)

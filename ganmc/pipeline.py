@@ -19,7 +19,7 @@ from ganmc.data import Dataset, ImageDataset
 from ganmc.data.images import to_uint8
 from ganmc.errors import CheckpointError, GanmcError
 from ganmc.grid import save_before_after, save_grid
-from ganmc.io import save_npy_atomic, sha256_file, write_json_atomic
+from ganmc.io import save_npy_atomic, sha256_file, sha256_json, write_json_atomic
 from ganmc.metrics import emd, mode_metrics
 from ganmc.metrics.collab import collab_metrics
 from ganmc.models.adapters import load_foreign
@@ -167,9 +167,28 @@ def compute_metrics(samples: torch.Tensor, dataset: Dataset, metric_cfg: DictCon
         real = dataset.sample(n, torch.Generator().manual_seed(derive_seed(seed, "emd-real")))
         metrics.update({"emd": emd(samples[:n], real, cost), "emd_n": n, "emd_cost": cost})
         if metric_cfg.emd_floor:
-            other = dataset.sample(n, torch.Generator().manual_seed(derive_seed(seed, "emd-floor")))
-            metrics["emd_floor"] = emd(other, real, cost)
+            metrics["emd_floor"] = emd_floor(dataset, real, n, seed, cost, cache_dir)
     return metrics
+
+
+def emd_floor(dataset: Dataset, real: torch.Tensor, n: int, seed: int, cost: str,
+              cache_dir: str | Path | None) -> float:
+    """EMD between ``real`` and a second real set of the same size: what sampling noise alone
+    gives at this n. It depends only on the data, n, seed and cost, so it is solved once and
+    kept under ``<cache_dir>/emd_floor/`` (a table's runs share it)."""
+    key = sha256_json({"data": dataset.fingerprint(), "n": n, "seed": seed, "cost": cost,
+                       "real": derive_seed(seed, "emd-real"), "other": derive_seed(seed, "emd-floor")})[:16]
+    path = Path(str(cache_dir)).expanduser() / "emd_floor" / f"{key}.json" if cache_dir is not None else None
+    if path is not None and path.is_file():
+        try:
+            return float(json.loads(path.read_text())["emd_floor"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignoring unreadable EMD floor cache %s", path)
+    other = dataset.sample(n, torch.Generator().manual_seed(derive_seed(seed, "emd-floor")))
+    value = emd(other, real, cost)
+    if path is not None:
+        write_json_atomic(path, {"emd_floor": value, "n": n, "seed": seed, "cost": cost})
+    return value
 
 
 def write_samples(run_dir: Path, samples: torch.Tensor, dataset: Dataset, cfg: DictConfig, title: str) -> None:

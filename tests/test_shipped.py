@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from ganmc.calibration import calibrated_path
 from ganmc.models.checkpoint import cache_path, read_checkpoint
 from ganmc.pipeline import build_dataset
+from ganmc.samplers import SamplingContext
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
 
@@ -21,3 +23,28 @@ def test_table_experiments_find_their_shipped_checkpoint(compose_cfg, dataset, s
     payload = read_checkpoint(path)
     assert payload["step"] == cfg.gan.train.iterations
     assert payload["data_fingerprint"] == build_dataset(cfg).fingerprint()
+
+
+@pytest.mark.parametrize("dataset", ["gaussians25", "swissroll"])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_table_experiments_find_their_shipped_calibrated_discriminator(compose_cfg, tmp_path, dataset, seed):
+    """ddls_cal / drs_cal of Tables 1-2 load the shipped calibrated D instead of fine-tuning again."""
+    cfg = compose_cfg("experiment=table1", f"dataset={dataset}", f"seed={seed}", "+sampler=ddls_cal",
+                      f"checkpoint_dirs=[{SHIPPED}]", f"cache_dir={tmp_path}")
+    s = cfg.sampler
+    ctx = SamplingContext(build_dataset(cfg), SHIPPED / cache_path(cfg).name, tmp_path, 0, cfg)
+    path = calibrated_path(ctx, s.calibrate_steps, s.calibrate_lr, s.calibrate_batch)
+    assert path.parent == SHIPPED / "calibrated", f"{path.name} not shipped: run `make checkpoints`"
+    assert read_checkpoint(path)["discriminator"].keys() == read_checkpoint(ctx.checkpoint)["discriminator"].keys()
+    drs = compose_cfg("experiment=table1", f"dataset={dataset}", f"seed={seed}", "+sampler=drs_cal").sampler
+    assert (drs.calibrate_steps, drs.calibrate_lr, drs.calibrate_batch) == (
+        s.calibrate_steps, s.calibrate_lr, s.calibrate_batch), "drs_cal and ddls_cal share one calibrated D"
+
+
+@pytest.mark.parametrize("iterations", [1000, 1500, 2000])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_progress_experiment_finds_its_shipped_snapshots(compose_cfg, iterations, seed):
+    cfg = compose_cfg("experiment=table1_progress", f"gan.train.iterations={iterations}", f"seed={seed}")
+    path = SHIPPED / cache_path(cfg).name
+    assert path.is_file(), f"{path.name} missing: run `make checkpoints`"
+    assert read_checkpoint(path)["step"] == iterations

@@ -76,6 +76,19 @@ class SamplingContext:
     seed: int
     cfg: Any = None
 
+    def derived_path(self, kind: str, name: str) -> Path:
+        """Where a net derived from the checkpoint (``kind``: calibrated, shaped) lives: the cache
+        file when present, else a shipped copy in ``<checkpoint_dir>/<kind>/`` of a
+        ``checkpoint_dirs`` entry, else the cache file to create."""
+        cached = Path(self.cache_dir) / kind / name
+        if cached.is_file() or self.cfg is None:
+            return cached
+        for folder in self.cfg.get("checkpoint_dirs") or []:
+            shipped = Path(str(folder)).expanduser() / kind / name
+            if shipped.is_file():
+                return shipped
+        return cached
+
 
 class Sampler(ABC):
     """Base class. Subclasses implement :meth:`sample_batch`; the nets are put in eval mode."""
