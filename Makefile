@@ -5,20 +5,31 @@ PY := $(VENV)/bin/python
 GANMC := $(VENV)/bin/ganmc
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+COMMA := ,
 
 .PHONY: install test test-slow demo lint clean bench reproduce-table1 reproduce-table2 \
 	reproduce-table1-progress reproduce-ddls-sweep checkpoints reproduce-digits reproduce-table3 \
 	preflight-table3 reproduce-collab-fig4 reproduce-collab-table1
 
 # Reproduce targets run from the checkpoints shipped in checkpoints/ (trained by `make
-# checkpoints`); RETRAIN=1 ignores them and trains every GAN again into a fresh cache.
-RUNS ?= runs
-RESULTS ?= results
+# checkpoints`); RETRAIN=1 ignores them and trains every GAN again into a fresh cache, with
+# its records and tables under out/ (compare them with results/).
 ifdef RETRAIN
+RUNS ?= out/retrain-runs
+RESULTS ?= out/retrain-results
 CKPT := cache_dir=$(CURDIR)/out/retrain-cache
 else
+RUNS ?= runs
+RESULTS ?= results
 CKPT := 'checkpoint_dirs=[$(CURDIR)/checkpoints]'
 endif
+# The table sweeps run JOBS jobs at a time (Hydra's joblib launcher, one process each; EMD
+# solves are single-threaded, so 2 jobs use both cores). JOBS=1 runs them one after another.
+JOBS ?= 2
+LAUNCH := hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS)
+# With RETRAIN, each GAN is trained once (JOBS at a time) before its sampler jobs run.
+TRAIN_FIRST = $(if $(RETRAIN),$(GANMC) train -m $(1) +sampler=generator plot=false $(CKPT) $(LAUNCH) \
+	hydra.sweep.dir=$(RUNS)/train-$(2) &&,)
 
 install: $(STAMP)
 
@@ -47,11 +58,12 @@ clean:
 	rm -rf out outputs multirun .pytest_cache
 
 reproduce-table1: install
-	$(GANMC) sample experiment=table1 $(CKPT) hydra.sweep.dir=$(RUNS)/table1
+	$(call TRAIN_FIRST,experiment=table1,table1) $(GANMC) sample experiment=table1 $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/table1
 	$(GANMC) table table1 records=$(RUNS)/table1 out_dir=$(RESULTS)
 
 reproduce-table2: install
-	$(GANMC) sample experiment=table2 $(CKPT) hydra.sweep.dir=$(RUNS)/table2
+	$(call TRAIN_FIRST,experiment=table2 dataset=gaussians25$(COMMA)swissroll,table2) \
+		$(GANMC) sample experiment=table2 $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/table2
 	$(GANMC) table table2 records=$(RUNS)/table2 out_dir=$(RESULTS)
 
 # The sweep that chose DDLS's step size for the tables (seed 0; see results/NOTES.md).
@@ -60,7 +72,7 @@ reproduce-ddls-sweep: install
 	$(GANMC) table sweep records=$(RUNS)/ddls_sweep out_dir=$(RESULTS) report.name=ddls_sweep
 
 reproduce-table1-progress: install
-	$(GANMC) sample experiment=table1_progress $(CKPT) hydra.sweep.dir=$(RUNS)/table1_progress
+	$(GANMC) sample experiment=table1_progress $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/table1_progress
 	$(GANMC) table progress records=$(RUNS)/table1_progress out_dir=$(RESULTS)
 
 # Collaborative sampling (imbalanced 8 Gaussians; the NS-GAN is trained into the cache).

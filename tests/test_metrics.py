@@ -65,3 +65,26 @@ def test_emd_rejects_bad_input():
         emd(np.zeros((3, 2)), np.zeros((3, 2)), cost="manhattan")
     with pytest.raises(ValueError):
         emd(np.zeros((3, 2)), np.zeros((3, 3)))
+
+
+def test_emd_floor_is_solved_once_and_cached(tmp_path, monkeypatch):
+    """The real-vs-real floor depends on data, n, seed and cost only: the second run reads it."""
+    from omegaconf import OmegaConf
+
+    import ganmc.pipeline as pipeline
+    from ganmc.data.synthetic import GaussianGrid
+
+    data = GaussianGrid("gaussians25")
+    cfg = OmegaConf.create({"modes": False, "emd": True, "emd_n": 200, "emd_cost": "euclidean",
+                            "emd_floor": True, "hq_threshold": 4.0})
+    samples = data.sample(300, torch.Generator().manual_seed(1))
+    first = pipeline.compute_metrics(samples, data, cfg, seed=3, cache_dir=tmp_path)
+    assert len(list((tmp_path / "emd_floor").glob("*.json"))) == 1
+
+    calls = []
+    monkeypatch.setattr(pipeline, "emd", lambda x, y, cost: calls.append(cost) or 0.5)
+    second = pipeline.compute_metrics(samples, data, cfg, seed=3, cache_dir=tmp_path)
+    assert calls == ["euclidean"]  # only the samples' EMD was solved again
+    assert second["emd_floor"] == first["emd_floor"] > 0
+    other_seed = pipeline.compute_metrics(samples, data, cfg, seed=4, cache_dir=tmp_path)
+    assert len(calls) == 3 and other_seed["emd_floor"] == 0.5  # another seed is another floor
