@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from hydra.errors import ConfigCompositionException
@@ -79,3 +81,21 @@ def test_wrong_type_fails(compose_cfg):
 def test_bad_values_are_rejected(compose_cfg, override, message):
     with pytest.raises(GanmcError, match=message):
         validate_run(compose_cfg(override))
+
+
+EXPERIMENTS = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "ganmc" / "conf" / "experiment").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_experiment_composes_with_each_swept_value(compose_cfg, experiment):
+    """Each value an experiment's sweep would launch composes and validates (no typo waits for job 37)."""
+    from hydra import compose, initialize_config_module
+
+    with initialize_config_module("ganmc.conf", version_base="1.3"):
+        hydra_cfg = compose("sample", overrides=[f"experiment={experiment}"], return_hydra_config=True).hydra
+    params = dict(hydra_cfg.sweeper.params or {})
+    for key, values in params.items():
+        for value in str(values).split(","):
+            others = [f"{k}={str(v).split(',')[0]}" for k, v in params.items() if k != key]
+            cfg = compose_cfg(f"experiment={experiment}", *others, f"{key}={value.strip()}")
+            validate_run(cfg)
