@@ -107,6 +107,11 @@ def test_image_tables_from_records(tmp_path):
     assert "| dcgan32 | generator only | 8.50 ± 0.71 | 2.000 ± 0.000 | n/a |" in md
     assert "| dcgan32 | DDLS | 9.50 ± 0.00 |" in md and "sngan" not in md
     assert tmp_path / "out" / "digits_samples" / "dcgan32-ddls.png" in written
+    order = (tmp_path / "out" / "digits_order.md").read_text()
+    # cs: DDLS 9.5 ± 0 vs generator 8.5 ± 0.71 -> apart by more than a std; fd: lower is better
+    assert "| dcgan32 | cs (higher better) | DDLS > generator only |" in order
+    assert "| dcgan32 | fd (lower better) | DDLS > generator only |" in order
+    assert "DDLS > MH-GAN > DRS > generator" in order  # the papers' order in the caption
     table3(records, tmp_path / "out")
     md3 = (tmp_path / "out" / "table3.md").read_text()
     assert "| sngan_resnet32 | DDLS | 9.05 | 9.00 |" in md3  # the paper's IS beside ours

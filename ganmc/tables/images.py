@@ -98,14 +98,46 @@ def table3(records: Records, out_dir: Path) -> list[Path]:
                        [("is", "IS", 2), ("is_std", "IS std (splits)", 2), ("fid", "FID", 2)], PAPER_T3, caption)
 
 
-def digits(records: Records, out_dir: Path) -> list[Path]:
+def digits(records: Records, out_dir: Path, name: str = "digits") -> list[Path]:
     """The Table 3 protocol on scikit-learn's digits: cs and fd (a CNN trained on the digits'
     labels), FID where the run measured it; no paper values exist for this data set."""
     caption = (f"Table 3 protocol on digits (1,797 real 8x8 images, upscaled): classifier score cs (max 10) "
                f"and Frechet distance fd of a small CNN trained on the digit labels, FID (Inception) where "
                f"measured; n = {_sizes(records, 'digits')} samples per run, mean ± std over seeds.")
-    return image_table(records, out_dir, "digits", "digits",
-                       [("cs", "cs", 2), ("fd", "fd", 3), ("fid", "FID", 2)], {}, caption)
+    written = image_table(records, out_dir, name, "digits",
+                          [("cs", "cs", 2), ("fd", "fd", 3), ("fid", "FID", 2)], {}, caption)
+    return written + ordering(records, out_dir, f"{name}_order", "digits")
+
+
+# What the papers report about the methods' order (best first), for the digits analogue.
+PAPER_ORDER = ("DDLS Table 3 (IS, CIFAR-10/CelebA, DCGAN and WGAN): DDLS > MH-GAN > DRS > generator; "
+               "collaborative Fig. 6 (IS/FID, DCGAN): collab (refinement + rejection) > MH-GAN, DRS > generator")
+HIGHER_IS_BETTER = {"cs": True, "fd": False, "fid": False, "is": True}
+
+
+def ordering(records: Records, out_dir: Path, stem: str, dataset: str) -> list[Path]:
+    """Per GAN and metric, our methods ranked best first by the mean over seeds, beside the
+    order the papers report; a method within one std of the next is marked with ≈."""
+    by_gan: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for (gan, sampler), group in _groups(records, dataset).items():
+        by_gan.setdefault(gan, {})[sampler] = [r for _, r in group]
+    rows = []
+    for gan, methods in by_gan.items():
+        for metric, higher in HIGHER_IS_BETTER.items():
+            cells = {m: metric_cell(recs, metric) for m, recs in methods.items()}
+            cells = {m: c for m, c in cells.items() if c.n and not np.isnan(c.mean)}
+            if not cells:
+                continue
+            ranked = sorted(cells, key=lambda m: -cells[m].mean if higher else cells[m].mean)
+            text = LABELS.get(ranked[0], ranked[0])
+            for prev, cur in zip(ranked, ranked[1:]):
+                spread = [c.std for c in (cells[prev], cells[cur]) if c.n > 1 and not np.isnan(c.std)]
+                close = abs(cells[prev].mean - cells[cur].mean) <= max(spread, default=0.0)
+                text += (" ≈ " if close else " > ") + LABELS.get(cur, cur)
+            rows.append([gan, metric + (" (higher better)" if higher else " (lower better)"), text])
+    caption = (f"Order of the methods on {dataset}, best first, by the mean over seeds (≈: within one std). "
+               f"Papers: {PAPER_ORDER}.")
+    return write_table(out_dir / stem, ["GAN", "metric", "ours (best first)"], rows, caption)
 
 
 def ddls_steps(records: Records, out_dir: Path) -> list[Path]:
