@@ -91,7 +91,7 @@ reproduce-collab-table1: install
 		hydra.run.dir=$(RUNS)/collab_table1/generator
 	$(GANMC) table collab_table1 records=$(RUNS)/collab_table1 out_dir=$(RESULTS)
 
-# Trains the GANs of Tables 1 and 2 (5 seeds each, with the 25-Gaussian snapshots that
+# Trains the GANs of Tables 1 and 2 and of the digits experiment (with the 25-Gaussian snapshots that
 # table1_progress samples), calibrates their discriminators (ddls_cal / drs_cal share one), and
 # copies all of it into checkpoints/ (calibrated Ds under checkpoints/calibrated/).
 CKPT_CACHE := $(CURDIR)/out/ckpt-cache
@@ -101,7 +101,10 @@ checkpoints: install
 		+sampler=generator hydra.sweep.dir=out/train-checkpoints
 	$(GANMC) sample -m experiment=table1 dataset=gaussians25,swissroll seed=0,1,2,3,4 \
 		+sampler=drs_cal n_samples=100 plot=false cache_dir=$(CKPT_CACHE) hydra.sweep.dir=out/calibrate-checkpoints
+	$(GANMC) train -m experiment=digits gan=dcgan32,wgan_gp_dcgan32 seed=0,1,2 +sampler=generator plot=false \
+		cache_dir=$(CKPT_CACHE) hydra.sweep.dir=out/train-digits
 	mkdir -p checkpoints/calibrated
+	cp $(CKPT_CACHE)/checkpoints/digits-*-it1000-*.pt checkpoints/
 	cp $(CKPT_CACHE)/checkpoints/*-it2500-*.pt $(CKPT_CACHE)/checkpoints/gaussians25-*-it[12][05]00-*.pt checkpoints/
 	cp $(CKPT_CACHE)/calibrated/*-it2500-*.pt checkpoints/calibrated/
 

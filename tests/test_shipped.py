@@ -48,3 +48,12 @@ def test_progress_experiment_finds_its_shipped_snapshots(compose_cfg, iterations
     path = SHIPPED / cache_path(cfg).name
     assert path.is_file(), f"{path.name} missing: run `make checkpoints`"
     assert read_checkpoint(path)["step"] == iterations
+
+
+@pytest.mark.parametrize("gan", ["dcgan32", "wgan_gp_dcgan32"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_digits_experiment_finds_its_shipped_checkpoint(compose_cfg, gan, seed):
+    cfg = compose_cfg("experiment=digits", f"gan={gan}", f"seed={seed}")
+    path = SHIPPED / cache_path(cfg).name
+    assert path.is_file(), f"{path.name} missing: a config change altered the cache key"
+    assert read_checkpoint(path)["step"] == cfg.gan.train.iterations
