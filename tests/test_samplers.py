@@ -100,6 +100,18 @@ def test_drs_gamma_raises_acceptance_and_score_is_monotone():
     assert shifted.stats["acceptance_rate"] > plain.stats["acceptance_rate"]
 
 
+def test_drs_gamma_per_batch_keeps_accepting_when_the_max_logit_jumps():
+    """A steep D: later batches raise d_M far above the pilot's; with gamma taken per batch at
+    the 95th percentile, at least ~5% x sigmoid(0) of each batch is still accepted."""
+    steep = (50.0, 0.0)
+    s = DRSSampler(identity_gan(Linear(steep)), gamma_percentile=95.0, pilot_n=200, proposal_batch=5000)
+    batch = s.sample(2000, gen())
+    assert s.max_logit > 50.0 * 2.5  # the pilot's max was exceeded while sampling
+    assert batch.stats["acceptance_rate"] > 0.025
+    # the accepted samples are the high-D ones: the top of x_1
+    assert float(batch.samples[:, 0].mean()) > 1.5
+
+
 def test_dot_moves_samples_toward_higher_d_and_stays_in_support():
     gan = identity_gan(Linear(A), prior="uniform")
     s = DOTSampler(gan, space="latent", n_steps=50, lr=0.05, k_pairs=1000)

@@ -97,3 +97,12 @@ def test_sweep_report_tables_and_plots_metric_against_parameter(tmp_path):
     rows = list(csv.reader((tmp_path / "out" / "ddls_step.csv").open()))
     assert rows[0] == ["sampler.step_size", "hq_percent", "seeds"]
     assert ["0.001", "90.500 ± 0.707", "2"] in rows
+
+
+def test_sweep_names_a_swept_group_once_and_orders_numbers_by_value():
+    from ganmc.tables.sweep import _order, swept_keys
+
+    recs = [{"config": {"dataset": {"name": n, "std": s}, "sampler": {"temperature": t}, "seed": 0}}
+            for n, s in (("a", 0.1), ("b", None)) for t in (2.0, 16.0)]
+    assert swept_keys(recs) == ["dataset.name", "sampler.temperature"]
+    assert sorted(["16.0", "2.0", "'x'"], key=_order) == ["2.0", "16.0", "'x'"]

@@ -3,12 +3,14 @@
 Accept a generator sample x with probability sigmoid(F(x)),
 F = d - d_M - log(1 - exp(d - d_M - eps)) - gamma, where d is D's logit (an estimate of
 log p_data/p_g), d_M the largest logit seen (first from ``pilot_n`` pilot samples, raised
-while sampling) and gamma the ``gamma_percentile``-th percentile of F over the pilot
-(``null``: gamma = 0, plain rejection sampling with bound exp(d_M)).
+while sampling) and gamma the ``gamma_percentile``-th percentile of F over each proposal batch,
+computed with the current d_M as DRS does (so a late, larger d_M cannot starve acceptance;
+``null``: gamma = 0, plain rejection sampling with bound exp(d_M)). ``stats.gamma``: the mean.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ganmc.calibration import use_calibrated_d
@@ -57,23 +59,24 @@ class DRSSampler(Sampler):
     def _pilot(self, generator: torch.Generator) -> None:
         _, _, logit = self._propose(self.pilot_n, generator)
         self.max_logit = float(logit.max())
-        if self.gamma_percentile is not None:
-            f = drs_score(logit, self.max_logit, self.eps, 0.0)
-            self.gamma = float(torch.quantile(f.float().cpu(), self.gamma_percentile / 100.0))
 
     def sample_batch(self, n: int, generator: torch.Generator) -> SampleBatch:
         evals = 0
         if self.max_logit is None:
             self._pilot(generator)
             evals += self.pilot_n
-        kept_x, kept_z, proposed, accepted = [], [], 0, 0
+        kept_x, kept_z, proposed, accepted, gammas = [], [], 0, 0, []
         while accepted < n:
             if proposed >= self.max_ratio * n:
                 raise GanmcError(f"drs accepted only {accepted} of {proposed} proposals: lower gamma_percentile "
                                  "or raise max_proposals_per_sample")
             z, x, logit = self._propose(self.proposal_batch, generator)
             self.max_logit = max(self.max_logit, float(logit.max()))  # type: ignore[type-var]
-            prob = torch.sigmoid(drs_score(logit, self.max_logit, self.eps, self.gamma))
+            score = drs_score(logit, self.max_logit, self.eps, 0.0)
+            if self.gamma_percentile is not None:  # gamma per batch, as DRS computes it
+                self.gamma = float(torch.quantile(score.float().cpu(), self.gamma_percentile / 100.0))
+                gammas.append(self.gamma)
+            prob = torch.sigmoid(score - self.gamma)
             keep = torch.rand(len(prob), generator=generator, dtype=torch.float64).to(prob.device) < prob
             kept_x.append(x[keep])
             kept_z.append(z[keep])
@@ -82,5 +85,6 @@ class DRSSampler(Sampler):
         evals += proposed
         rate = accepted / proposed
         return SampleBatch(samples=torch.cat(kept_x)[:n], latents=torch.cat(kept_z)[:n],
-                           stats={"acceptance_rate": rate, "gamma": self.gamma, "max_logit": float(self.max_logit)},
+                           stats={"acceptance_rate": rate, "gamma": float(np.mean(gammas)) if gammas else self.gamma,
+                                  "max_logit": float(self.max_logit)},
                            g_evals=float(evals), d_evals=float(evals))

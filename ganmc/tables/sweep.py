@@ -26,8 +26,18 @@ def swept_keys(records: list[dict[str, Any]]) -> list[str]:
     """Config keys (dotted) whose value differs between records, seeds and paths excluded."""
     flats = [_flat(r.get("config", {})) for r in records]
     keys = sorted(set().union(*flats))
-    return [k for k in keys if k.split(".")[0] not in _IGNORED
-            and len({repr(f.get(k)) for f in flats}) > 1]
+    swept = [k for k in keys if k.split(".")[0] not in _IGNORED and len({repr(f.get(k)) for f in flats}) > 1]
+    # a swept group (dataset=a,b) shows as its name only, not as every field that differs
+    named = {k.rsplit(".", 1)[0] for k in swept if k.endswith(".name")}
+    return [k for k in swept if k.endswith(".name") or k.rsplit(".", 1)[0] not in named]
+
+
+def _order(value: str) -> tuple[int, float, str]:
+    """Sort key of a repr'd config value: numbers by value, then everything else as text."""
+    try:
+        return (0, float(value), "")
+    except ValueError:
+        return (1, 0.0, value)
 
 
 def sweep(records: Records, out_dir: Path, name: str = "sweep",
@@ -42,7 +52,7 @@ def sweep(records: Records, out_dir: Path, name: str = "sweep",
     targets = [m for m in present if any(m in r.get("target_metrics", {}).get("sir", {}) for r in recs)]
     header = [*keys, *present, *(f"{m} of exact target (SIR)" for m in targets), "seeds"]
     rows = []
-    for setting, group in sorted(groups.items()):
+    for setting, group in sorted(groups.items(), key=lambda kv: [_order(v) for v in kv[0]]):
         sir = [{"metrics": r.get("target_metrics", {}).get("sir", {})} for r in group]
         rows.append([*setting, *(metric_cell(group, m).format(3) for m in present),
                      *(metric_cell(sir, m).format(3) for m in targets), str(len(group))])
