@@ -23,7 +23,8 @@ class Calibration(Enum):
 
 class MHImpl(Enum):
     vectorised = "vectorised"
-    loop = "loop"
+    loop = "loop"  # per chain: its k proposals scored in one batch, accept/reject in Python
+    textbook = "textbook"  # per chain and proposal: one D(G(z)) call per proposal (slow reference)
 
 
 @dataclass
@@ -58,7 +59,7 @@ class MHGANSamplerConfig:
     n_calib: int = 10000
     max_restarts: int = 10
     impl: MHImpl = MHImpl.vectorised
-    chunk: int = 65536
+    chunk: int = 4096  # proposals scored per batch: 4k rows of 64-wide activations stay in cache
     ece_bins: int = 10
     finetune_steps: int = 0  # > 0: fine-tune D (BCE on real vs G samples) that many steps first, cached
     finetune_lr: float = 1e-3

@@ -28,7 +28,7 @@ from ganmc.models.checkpoint import read_checkpoint, save_checkpoint
 from ganmc.models.gan import GAN
 from ganmc.models.mlp import MLPDiscriminator, MLPGenerator
 from ganmc.models.prior import Prior
-from ganmc.samplers.collab import CollabSampler, refine
+from ganmc.samplers.collab import CollabSampler, _mlp_plan, refine
 
 RING = GaussianRing("imbal8")
 COLLAB = [*TINY, "dataset=imbal8", "gan=nsgan_mlp", "gan.train.snapshots=[]", "metric=collab"]
@@ -137,6 +137,82 @@ def test_median_rule_stops_samples_that_already_look_real():
     r1 = refine(gan, z, gan.generator.n_layers, n_steps=30, step_size=0.05, stop_prob=1.0,
                 generator=torch.Generator().manual_seed(0))
     assert (r1.steps == 0).all() and r1.g_evals == r1.d_evals == 128
+
+
+def _refine_reference(gan, z, layer, n_steps, step_size, optimizer="sgd", threshold=None, stop_prob=None,
+                      generator=None):
+    """Algorithm 1 as first written: the whole batch's state kept, active rows gathered each step,
+    autograd through G and D. :func:`refine` must return the same bits."""
+    G, D = gan.generator, gan.discriminator
+    n = z.shape[0]
+    with torch.no_grad():
+        h = G.forward_to(z, layer).clone()
+    m1, m2 = torch.zeros_like(h), torch.zeros_like(h)
+    x, logits = None, torch.empty(n)
+    steps, active = torch.zeros(n, dtype=torch.long), torch.ones(n, dtype=torch.bool)
+    evals = 0.0
+    for k in range(n_steps + 1):
+        idx = active.nonzero().squeeze(1)
+        if len(idx) == 0:
+            break
+        h_a = h[idx].detach().requires_grad_(k < n_steps)
+        with torch.enable_grad():
+            x_a = G.forward_from(h_a, layer)
+            d_a = D(x_a)
+        evals += len(idx)
+        if x is None:
+            x = torch.empty((n, *x_a.shape[1:]))
+        x[idx], logits[idx] = x_a.detach(), d_a.detach()
+        if k == n_steps:
+            break
+        stop = torch.zeros(len(idx), dtype=torch.bool)
+        if threshold is not None:
+            stop |= torch.sigmoid(d_a.detach()) >= threshold
+        if stop_prob is not None:
+            stop |= torch.rand(len(idx), generator=generator) < stop_prob
+        active[idx[stop]] = False
+        go = ~stop
+        if not bool(go.any()):
+            continue
+        with torch.enable_grad():
+            (grad,) = torch.autograd.grad(torch.nn.functional.softplus(-d_a[go]).sum(), h_a)
+        grad, rows = grad[go], idx[go]
+        evals += len(rows)
+        if optimizer == "adam":
+            t = (steps[rows] + 1).double().view(-1, *[1] * (h.ndim - 1))
+            m1[rows] = 0.9 * m1[rows] + 0.1 * grad
+            m2[rows] = 0.999 * m2[rows] + (1 - 0.999) * grad * grad
+            m_hat, v_hat = m1[rows] / (1 - 0.9 ** t).to(h.dtype), m2[rows] / (1 - 0.999 ** t).to(h.dtype)
+            h[rows] = h[rows] - step_size * m_hat / (v_hat.sqrt() + 1e-8)
+        else:
+            h[rows] = h[rows] - step_size * grad
+        steps[rows] += 1
+    return x, logits, steps, evals
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+def test_refine_returns_the_reference_bits_with_and_without_autograd(activation):
+    torch.manual_seed(3)
+    gan = GAN(MLPGenerator(2, 2, width=32, depth=3, norm="batch"), MLPDiscriminator(2, width=32, depth=3,
+              activation=activation), Prior("normal", 2), "ns").eval()
+    assert _mlp_plan(gan.discriminator) is not None and _mlp_plan(TowardsCentre()) is None
+    z = gan.prior.sample(300, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        threshold = float(torch.sigmoid(gan.discriminator(0.9 * gan.generator(z))).median())
+    # output space (the layer shaping refines at: no autograd) and a hidden layer (autograd)
+    for layer in (gan.generator.n_layers, 2):
+        for optimizer in ("sgd", "adam"):
+            for rule in ({"threshold": threshold}, {"stop_prob": 0.05}, {"threshold": threshold, "stop_prob": 0.02}):
+                gens = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
+                r = refine(gan, z, layer, 15, 0.1, optimizer, generator=gens[0], **rule)
+                x, logits, steps, evals = _refine_reference(gan, z, layer, 15, 0.1, optimizer, generator=gens[1],
+                                                            **rule)
+                assert torch.equal(r.samples, x) and torch.equal(r.logits, logits) and torch.equal(r.steps, steps)
+                assert 0 < float(steps.double().mean()) < 15  # some samples stopped early, some did not
+                assert r.g_evals == r.d_evals == evals
+                assert torch.equal(gens[0].get_state(), gens[1].get_state())  # the same draws
+    assert all(p.requires_grad and p.grad is None for p in [*gan.generator.parameters(),
+                                                            *gan.discriminator.parameters()])
 
 
 def test_collab_sampler_with_rejection_and_bad_settings():

@@ -7,10 +7,14 @@ so its first accepted state is always a generated one; a chain that accepts noth
 ``k`` proposals is restarted with fresh inputs.
 
 Randomness is drawn round by round in one fixed order (real inits, latents, uniforms, then
-whatever the proposal function draws), and the two kernels — :func:`select_vectorised` (one
-tensor step per proposal index over all chains) and :func:`select_loop` (a plain per-chain
-Python loop, the reference for tests and the benchmark) — consume the same inputs, so for a
-seed they return the same samples.
+whatever the proposal function draws), and the rounds consume the same inputs, so for a seed
+they return the same chains: :func:`round_vectorised` (every proposal scored in large batches,
+then :func:`select_vectorised`, one tensor step per proposal index over all chains),
+:func:`round_loop` (per chain: its ``k`` proposals scored in one batch, then the plain Python
+:func:`select_loop`) and :func:`round_textbook` (per chain and proposal: one ``D(G(z))`` call
+each, then accept/reject). The first two return the same bits; the textbook round's
+single-sample batches may differ in the last bits of a sample (see its docstring). The last
+two are references for tests and ``scripts/bench_mhgan.py``.
 """
 
 from __future__ import annotations
@@ -139,7 +143,8 @@ def round_vectorised(propose: ProposeFn, z: torch.Tensor, u: torch.Tensor, init:
 
 def round_loop(propose: ProposeFn, z: torch.Tensor, u: torch.Tensor, init: torch.Tensor,
                chunk: int = 65536) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Reference round: each chain scores its own ``k`` proposals, then runs the Python loop."""
+    """Per-chain reference round: each chain scores its own ``k`` proposals in one batch, then
+    runs the Python accept/reject loop."""
     n, k = u.shape
     samples, indices, accepts = [], [], []
     for i in range(n):
@@ -152,8 +157,36 @@ def round_loop(propose: ProposeFn, z: torch.Tensor, u: torch.Tensor, init: torch
     return torch.stack(samples), torch.cat(indices).to(init.device), torch.cat(accepts).to(init.device)
 
 
+def round_textbook(propose: ProposeFn, z: torch.Tensor, u: torch.Tensor, init: torch.Tensor,
+                   chunk: int = 65536) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Textbook reference round: for each chain, for each of its ``k`` steps, score that one
+    proposal (``propose`` on a batch of one) and accept or reject it in Python floats.
+
+    The latents and uniforms are the round's (drawn up front in :func:`run_chains`), so the
+    randomness is the other rounds'; single-sample batches may round D's logits differently
+    in the last bits, so its samples match the batched rounds' to float tolerance.
+    """
+    n, k = u.shape
+    init_l, u_l = init.double().tolist(), u.double().tolist()
+    samples, indices, accepts = [], [], []
+    for i in range(n):
+        current, index, accepted = init_l[i], -1, 0
+        state = last = None
+        for j in range(k):
+            x, logit = propose(z[i, j:j + 1])
+            proposal, last = float(logit[0]), x[0]
+            if math.log(u_l[i][j]) < proposal - current:
+                current, index, state = proposal, j, last
+                accepted += 1
+        samples.append(state if state is not None else last)  # nothing accepted: the last proposal
+        indices.append(index)
+        accepts.append(accepted)
+    return (torch.stack(samples), torch.tensor(indices, dtype=torch.long, device=init.device),
+            torch.tensor(accepts, dtype=torch.long, device=init.device))
+
+
 RoundFn = Callable[..., tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
-ROUNDS: dict[str, RoundFn] = {"vectorised": round_vectorised, "loop": round_loop}
+ROUNDS: dict[str, RoundFn] = {"vectorised": round_vectorised, "loop": round_loop, "textbook": round_textbook}
 
 
 @dataclass
@@ -186,7 +219,7 @@ def run_chains(
     proposal after ``max_restarts`` restarts returns its last proposal (counted as a fallback).
     """
     if impl not in ROUNDS:
-        raise GanmcError(f"unknown MH implementation '{impl}' (vectorised or loop)")
+        raise GanmcError(f"unknown MH implementation '{impl}' (vectorised, loop or textbook)")
     open_idx = torch.arange(n)
     out: torch.Tensor | None = None
     proposals = accepted = restarts = real_inits = 0

@@ -29,7 +29,7 @@ class MHGANSampler(Sampler):
 
     def __init__(self, gan: GAN, dataset: SyntheticDataset | None = None, k: int = 640,
                  calibration: object = "isotonic", n_calib: int = 10000, max_restarts: int = 10,
-                 impl: object = "vectorised", chunk: int = 65536, ece_bins: int = 10, finetune_steps: int = 0,
+                 impl: object = "vectorised", chunk: int = 4096, ece_bins: int = 10, finetune_steps: int = 0,
                  finetune_lr: float = 1e-3, finetune_batch: int = 1000) -> None:
         super().__init__(gan)
         if dataset is None:
