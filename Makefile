@@ -80,13 +80,15 @@ reproduce-table1-progress: install
 	$(GANMC) sample experiment=table1_progress $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/table1_progress
 	$(GANMC) table progress records=$(RUNS)/table1_progress out_dir=$(RESULTS)
 
-# Collaborative sampling (imbalanced 8 Gaussians; the NS-GAN is trained into the cache).
+# Collaborative sampling (imbalanced 8 Gaussians): the NS-GANs (1k iterations) and their shaped
+# Ds are shipped in checkpoints/ (RETRAIN=1: trained and shaped again, ~10 min per seed).
 reproduce-collab-fig4: install
-	$(GANMC) sample -m experiment=collab_fig4 $(CKPT) hydra.sweep.dir=$(RUNS)/collab_fig4
+	$(GANMC) sample -m experiment=collab_fig4 +sampler=collab_shaped $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/collab_fig4
+	$(GANMC) sample -m experiment=collab_fig4 $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/collab_fig4
 	$(GANMC) table collab_fig4 records=$(RUNS)/collab_fig4 out_dir=$(RESULTS)
 
 reproduce-collab-table1: install
-	$(GANMC) sample -m experiment=collab_table1 $(CKPT) hydra.sweep.dir=$(RUNS)/collab_table1
+	$(GANMC) sample -m experiment=collab_table1 $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/collab_table1
 	$(GANMC) sample experiment=collab_fig4 +sampler=generator seed=0 $(CKPT) \
 		hydra.run.dir=$(RUNS)/collab_table1/generator
 	$(GANMC) table collab_table1 records=$(RUNS)/collab_table1 out_dir=$(RESULTS)

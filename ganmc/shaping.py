@@ -117,8 +117,9 @@ def shaped_gan(sampler: CollabSampler, ctx: SamplingContext, iterations: int, lr
                batch_size: int) -> tuple[GAN, Path]:
     """``sampler.gan`` with D shaped ``iterations`` steps (Algorithm 2), from the cache when present.
 
-    The cache file lies under ``ctx.cache_dir/shaped``, keyed by the parent checkpoint's hash, the
-    shaping settings, the sampler's refinement settings and the seed.
+    The cache file lies under ``ctx.cache_dir/shaped`` (or a shipped copy under
+    ``<checkpoint_dir>/shaped``), keyed by the parent checkpoint's hash, the shaping settings, the
+    sampler's refinement settings and the seed.
     """
     parent_sha = sha256_file(ctx.checkpoint) if ctx.checkpoint else "none"
     key = sha256_json({"parent": parent_sha, "iterations": iterations, "lr": lr, "batch": batch_size,
@@ -126,7 +127,7 @@ def shaped_gan(sampler: CollabSampler, ctx: SamplingContext, iterations: int, lr
                                   sampler.use_median, sampler.stop_prob],
                        "data": ctx.dataset.fingerprint(), "seed": ctx.seed})[:16]
     stem = ctx.checkpoint.stem if ctx.checkpoint else "gan"
-    path = Path(ctx.cache_dir) / "shaped" / f"{stem}-shaped{iterations}-{key}.pt"
+    path = ctx.derived_path("shaped", f"{stem}-shaped{iterations}-{key}.pt")
     if path.is_file():
         shaped = GAN(sampler.gan.generator, copy.deepcopy(sampler.gan.discriminator), sampler.gan.prior,
                      sampler.gan.loss)
