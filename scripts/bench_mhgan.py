@@ -39,16 +39,22 @@ from ganmc.samplers.mh import select_loop, select_vectorised
 from ganmc.samplers.mhgan import MHGANSampler
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--chains", type=int, default=1000)
-    parser.add_argument("--k", type=int, default=640)
-    parser.add_argument("--loop-chains", type=int, default=50, help="chains the batched per-chain loop runs")
-    parser.add_argument("--textbook-chains", type=int, default=4, help="chains the textbook loop runs")
-    parser.add_argument("--chunk", type=int, default=MHGANSamplerConfig.chunk, help="proposals per G/D batch")
-    parser.add_argument("--repeats", type=int, default=3, help="timings per measurement (median)")
-    parser.add_argument("--device", default="cpu")
-    args = parser.parse_args()
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--chains", type=int, default=1000)
+    p.add_argument("--k", type=int, default=640)
+    p.add_argument("--loop-chains", type=int, default=50, help="chains the batched per-chain loop runs")
+    p.add_argument("--textbook-chains", type=int, default=4, help="chains the textbook loop runs")
+    p.add_argument("--chunk", type=int, default=MHGANSamplerConfig.chunk, help="proposals per G/D batch")
+    p.add_argument("--repeats", type=int, default=3, help="timings per measurement (median)")
+    p.add_argument("--device", default="cpu")
+    return p
+
+
+def bench_mhgan(args: argparse.Namespace) -> list[str]:
+    """The benchmark's report lines (``args``: see :func:`parser`)."""
+    lines: list[str] = []
+    print = lines.append  # noqa: A001 - the report is returned, not printed
     device = torch.device(args.device)
     torch.manual_seed(0)
     gan = GAN(MLPGenerator(2, 2, width=64, depth=6, norm="batch"), MLPDiscriminator(2, width=64, depth=6),
@@ -123,7 +129,9 @@ def main() -> None:
     t_sl, (il, _) = timed(lambda: select_loop(init, props, u), 1)  # type: ignore[arg-type,return-value]
     print(f"accept/reject logic only ({args.chains} x {args.k}): vectorised {t_sv * 1e3:.1f} ms, "
           f"Python loop {t_sl * 1e3:.1f} ms, ratio {t_sl / t_sv:.1f}x, same: {torch.equal(iv, il)}")
+    return lines
 
 
 if __name__ == "__main__":
-    main()
+    for line in bench_mhgan(parser().parse_args()):
+        print(line)

@@ -3,7 +3,8 @@
 
 For each model size it times a bare forward+backward of D(G(z)) w.r.t. z on a batch (the
 floor of any latent gradient sampler), one DDLS step (ULA and MALA) on the same batch, and
-whole samplers (generator, DRS, DOT, DDLS), printing samples*steps/s and ratios to the floor.
+whole samplers (generator, DRS, DOT, collab refinement), printing samples*steps/s and ratios to
+the floor; then MH-GAN vectorised against per-chain loops (scripts/bench_mhgan.py).
 Writes results/bench.md (atomic). Usage: python scripts/bench_samplers.py [--device cuda]
 """
 
@@ -17,12 +18,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from bench_mhgan import bench_mhgan  # scripts/ is on sys.path when run as a script
+from bench_mhgan import parser as mh_parser
 
 from ganmc.io import write_atomic
 from ganmc.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganmc.models.gan import GAN
 from ganmc.models.mlp import MLPDiscriminator, MLPGenerator
 from ganmc.models.prior import Prior
+from ganmc.samplers.collab import CollabSampler
 from ganmc.samplers.ddls import DDLSSampler
 from ganmc.samplers.dot import DOTSampler
 from ganmc.samplers.drs import DRSSampler
@@ -87,6 +91,8 @@ def bench(device: torch.device, steps: int) -> list[str]:
             ("generator (whole run)", GeneratorSampler(gan), 1),
             ("DRS gamma=95th pct (whole run)", DRSSampler(gan, pilot_n=n, proposal_batch=n), 1),
             (f"DOT latent, {steps} steps (whole run)", DOTSampler(gan, n_steps=steps, k_pairs=n), steps),
+            (f"collab refinement, output space, {steps} steps (whole run)",
+             CollabSampler(gan, n_steps=steps, eta=0.0), steps),
         ]:
             t = timed(lambda sampler=sampler, n=n: sampler.sample(n, torch.Generator().manual_seed(2), n), device, 3)
             rows.append((label, t, k, t / k / floor))
@@ -105,6 +111,9 @@ def main() -> None:
     parser.add_argument("--out", default="results/bench.md")
     args = parser.parse_args()
     lines = bench(torch.device(args.device), args.steps)
+    mh_args = mh_parser().parse_args(["--device", args.device])
+    lines += ["## MH-GAN: vectorised against per-chain loops (nsgan_mlp, imbalanced 8 Gaussians)", "", "```",
+              *bench_mhgan(mh_args), "```", ""]
     text = "\n".join(lines) + "\n"
     print(text)
     write_atomic(Path(args.out), lambda tmp: tmp.write_text(text))
