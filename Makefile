@@ -93,9 +93,10 @@ reproduce-collab-table1: install
 		hydra.run.dir=$(RUNS)/collab_table1/generator
 	$(GANMC) table collab_table1 records=$(RUNS)/collab_table1 out_dir=$(RESULTS)
 
-# Trains the GANs of Tables 1 and 2 and of the digits experiment (with the 25-Gaussian snapshots that
-# table1_progress samples), calibrates their discriminators (ddls_cal / drs_cal share one), and
-# copies all of it into checkpoints/ (calibrated Ds under checkpoints/calibrated/).
+# Trains the GANs of Tables 1 and 2 (with the 25-Gaussian snapshots that table1_progress
+# samples), of the digits experiment and of collab_fig4; calibrates the Tables' discriminators
+# (ddls_cal / drs_cal share one), fine-tunes (MH-GAN) and shapes (collab) collab_fig4's; copies
+# all of it into checkpoints/ (derived Ds under checkpoints/calibrated/ and checkpoints/shaped/).
 CKPT_CACHE := $(CURDIR)/out/ckpt-cache
 checkpoints: install
 	$(GANMC) train -m experiment=table1 dataset=gaussians25,swissroll seed=0,1,2,3,4 \
@@ -105,8 +106,12 @@ checkpoints: install
 		+sampler=drs_cal n_samples=100 plot=false cache_dir=$(CKPT_CACHE) hydra.sweep.dir=out/calibrate-checkpoints
 	$(GANMC) train -m experiment=digits gan=dcgan32,wgan_gp_dcgan32 seed=0,1,2 +sampler=generator plot=false \
 		cache_dir=$(CKPT_CACHE) hydra.sweep.dir=out/train-digits
-	mkdir -p checkpoints/calibrated
-	cp $(CKPT_CACHE)/checkpoints/digits-*-it1000-*.pt checkpoints/
+	$(GANMC) sample -m experiment=collab_fig4 +sampler=collab_shaped,mhgan_tuned n_samples=100 plot=false \
+		cache_dir=$(CKPT_CACHE) $(LAUNCH) hydra.sweep.dir=out/shape-checkpoints
+	mkdir -p checkpoints/calibrated checkpoints/shaped
+	cp $(CKPT_CACHE)/checkpoints/digits-*-it1000-*.pt $(CKPT_CACHE)/checkpoints/imbal8-*-it1000-*.pt checkpoints/
+	cp $(CKPT_CACHE)/calibrated/imbal8-*-cal5000-*.pt checkpoints/calibrated/
+	cp $(CKPT_CACHE)/shaped/imbal8-*.pt checkpoints/shaped/
 	cp $(CKPT_CACHE)/checkpoints/*-it2500-*.pt $(CKPT_CACHE)/checkpoints/gaussians25-*-it[12][05]00-*.pt checkpoints/
 	cp $(CKPT_CACHE)/calibrated/*-it2500-*.pt checkpoints/calibrated/
 
