@@ -272,7 +272,7 @@ def run_sample(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     if _same_run(run_dir / "record.json", cfg):
         log.info("skipping: %s already holds the record of this config", run_dir)
         return json.loads((run_dir / "record.json").read_text())
-    start = time.perf_counter()
+    start, started_at = time.perf_counter(), time.time()
     device = resolve_device(str(cfg.device))
     dataset = build_dataset(cfg)
     check_metric(dataset, cfg.metric)
@@ -304,6 +304,8 @@ def run_sample(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         "provenance": provenance(device, str(path), sha256_file(path)),
         "timing": {
             "wall_seconds": time.perf_counter() - start,
+            "started_at": started_at,  # Unix time: with runs in parallel, a table's elapsed time
+            "finished_at": time.time(),  # is last finish - first start, not the sum of wall_seconds
             "sample_seconds": sample_seconds,
             "metric_seconds": metric_seconds,
             "evals_per_sample": {"G": batch.g_evals / len(samples), "D": batch.d_evals / len(samples)},

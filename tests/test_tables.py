@@ -106,3 +106,14 @@ def test_sweep_names_a_swept_group_once_and_orders_numbers_by_value():
             for n, s in (("a", 0.1), ("b", None)) for t in (2.0, 16.0)]
     assert swept_keys(recs) == ["dataset.name", "sampler.temperature"]
     assert sorted(["16.0", "2.0", "'x'"], key=_order) == ["2.0", "16.0", "'x'"]
+
+
+def test_table_time_sums_runs_and_gives_elapsed_when_runs_overlap():
+    from ganmc.tables.ddls import _wall
+
+    runs = [(None, {"timing": {"wall_seconds": 60.0, "started_at": 1000.0, "finished_at": 1060.0},
+                    "provenance": {"cpu_threads": 1}}),
+            (None, {"timing": {"wall_seconds": 120.0, "started_at": 1000.0, "finished_at": 1120.0},
+                    "provenance": {"cpu_threads": 1}})]
+    assert _wall(runs) == "3.0 min summed over 2 runs, 2.0 min elapsed (1 thread(s) per run)"
+    assert _wall([(None, {"timing": {"wall_seconds": 30.0}})]) == "0.5 min summed over 1 runs"
