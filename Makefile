@@ -90,7 +90,7 @@ reproduce-collab-fig4: install
 reproduce-collab-table1: install
 	$(GANMC) sample -m experiment=collab_table1 $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/collab_table1
 	$(GANMC) sample experiment=collab_fig4 +sampler=generator seed=0 $(CKPT) \
-		hydra.run.dir=$(RUNS)/collab_table1/generator
+		hydra.sweep.dir=$(RUNS)/collab_table1 hydra.sweep.subdir=generator
 	$(GANMC) table collab_table1 records=$(RUNS)/collab_table1 out_dir=$(RESULTS)
 
 # Trains the GANs of Tables 1 and 2 (with the 25-Gaussian snapshots that table1_progress
