@@ -326,6 +326,8 @@ def test_fig4_table_puts_our_runs_beside_the_claim(run_cli, tmp_path):
     assert "| refinement + rejection | 2 | 90.5 ± 0.7 | 0.350 ± 0.000 | 0.100 ± 0.000 | 0.050 ± 0.000 |" in md
     assert "claim holds in our runs for: good %, JS of good %, KL, JS" in md
     assert (tmp_path / "out" / "collab_fig4.tex").is_file() and (tmp_path / "out" / "collab_fig4.csv").is_file()
+    assert (tmp_path / "out" / "collab_fig4_bars.png").stat().st_size > 0
+    assert not (tmp_path / "out" / "collab_fig4_samples.png").exists()  # no configs/samples in these records
 
 
 def test_table1_experiment_composes_in_sweep_order(compose_cfg):

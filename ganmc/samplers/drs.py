@@ -85,6 +85,6 @@ class DRSSampler(Sampler):
         evals += proposed
         rate = accepted / proposed
         return SampleBatch(samples=torch.cat(kept_x)[:n], latents=torch.cat(kept_z)[:n],
-                           stats={"acceptance_rate": rate, "gamma": float(np.mean(gammas)) if gammas else self.gamma,
+                           stats={"acceptance_rate": rate, "efficiency": rate, "gamma": float(np.mean(gammas)) if gammas else self.gamma,
                                   "max_logit": float(self.max_logit)},
                            g_evals=float(evals), d_evals=float(evals))

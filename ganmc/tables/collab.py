@@ -10,7 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
 from ganmc.tables.build import group_records, metric_cell, write_table
+from ganmc.tables.figures import Panel, bars, scatter_grid
 
 ORDER = ["generator", "drs", "mhgan", "collab", "collab+reject"]
 LABELS = {"generator": "generator only", "drs": "DRS", "mhgan": "MH-GAN", "collab": "refinement (collab)",
@@ -49,4 +55,30 @@ def collab_fig4(records: list[tuple[Path, dict[str, Any]]], out_dir: Path) -> li
         verdict = f"claim holds in our runs for: {', '.join(holds) or 'none'} of good %, KL, JS"
     caption = ("Imbalanced 8 Gaussians, NS-GAN MLP at 1k iterations, 10,000 samples; mean ± std over seeds. "
                f"KL(model || real) over good samples' modes; JS with a bad bin. {verdict}.")
-    return write_table(Path(out_dir) / "collab_fig4", header, rows, caption)
+    written = write_table(Path(out_dir) / "collab_fig4", header, rows, caption)
+    bar_values = {LABELS.get(m, m): {k: (metric_cell(groups[m], k).mean, metric_cell(groups[m], k).std)
+                                     for k, _, _ in METRICS[:3]} for m in methods}
+    written.append(bars(bar_values, [(k, title) for k, title, _ in METRICS[:3]], Path(out_dir) / "collab_fig4_bars.png",
+                        "Imbalanced 8 Gaussians, NS-GAN at 1k iterations: mean ± std over seeds"))
+    panels = _seed_panels([(p, r) for p, r in records if _key(r) is not None], methods)
+    if panels is not None:
+        written.append(scatter_grid([("lowest seed", panels)], Path(out_dir) / "collab_fig4_samples.png", kde=True))
+    return written
+
+
+def _seed_panels(records: list[tuple[Path, dict[str, Any]]], methods: list[str]) -> list[Panel] | None:
+    """Real data and each method's samples (``samples.npy``) of the lowest seed, for the figure."""
+    if not records:
+        return None
+    seed = min(r["run"]["seed"] for _, r in records)
+    first = next(r for _, r in records if r["run"]["seed"] == seed)
+    if "dataset" not in first.get("config", {}):
+        return None
+    dataset = instantiate(OmegaConf.create(first["config"]["dataset"]))
+    real = dataset.sample(5000, torch.Generator().manual_seed(0)).numpy()
+    panels: list[Panel] = [("real", real)]
+    for m in methods:
+        paths = [p for p, r in records if r["run"]["seed"] == seed and _key(r) == m]
+        npy = paths[0].parent / "samples.npy" if paths else None
+        panels.append((LABELS.get(m, m), np.load(npy) if npy is not None and npy.is_file() else None))
+    return panels

@@ -15,11 +15,28 @@ from ganmc.io import write_atomic  # noqa: E402
 Panel = tuple[str, np.ndarray | None]
 
 
-def scatter_grid(rows: list[tuple[str, list[Panel]]], path: str | Path, max_points: int = 5000) -> Path:
-    """One row of scatter panels per data set (like the DDLS paper's Figures 1-2); PNG, atomic."""
+def _kde(ax: plt.Axes, pts: np.ndarray, n_fit: int = 2000) -> None:
+    """Contours of a Gaussian KDE of ``pts`` over the panel (the collaborative paper's Fig. 3)."""
+    from scipy.stats import gaussian_kde
+
+    fit = pts[np.linspace(0, len(pts) - 1, min(n_fit, len(pts))).astype(int)]
+    if len(fit) < 3 or np.ptp(fit, axis=0).min() <= 0:
+        return
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    gx, gy = np.meshgrid(np.linspace(x0, x1, 80), np.linspace(y0, y1, 80))
+    density = gaussian_kde(fit.T)(np.vstack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
+    ax.contour(gx, gy, density, levels=6, linewidths=0.6, cmap="viridis")
+
+
+def scatter_grid(rows: list[tuple[str, list[Panel]]], path: str | Path, max_points: int = 5000,
+                 kde: bool = False) -> Path:
+    """One row of scatter panels per data set (like the DDLS paper's Figures 1-2), with KDE
+    contours over each panel when ``kde``; PNG, atomic."""
     n_cols = max(len(panels) for _, panels in rows)
     fig, axes = plt.subplots(len(rows), n_cols, figsize=(2.6 * n_cols, 2.6 * len(rows)), squeeze=False)
     for r, (row_title, panels) in enumerate(rows):
+        limits = None  # every panel of a row on the first (real) panel's range, plus a margin
         for c in range(n_cols):
             ax = axes[r][c]
             ax.set_xticks([])
@@ -33,7 +50,15 @@ def scatter_grid(rows: list[tuple[str, list[Panel]]], path: str | Path, max_poin
             else:
                 colour = "0.4" if c == 0 else "C0"
                 ax.scatter(pts[:max_points, 0], pts[:max_points, 1], s=0.8, alpha=0.5, c=colour, linewidths=0)
+                if limits is None:
+                    lo, hi = pts.min(axis=0), pts.max(axis=0)
+                    pad = 0.25 * (hi - lo).max()
+                    limits = (lo[0] - pad, hi[0] + pad), (lo[1] - pad, hi[1] + pad)
+                ax.set_xlim(*limits[0])
+                ax.set_ylim(*limits[1])
                 ax.set_aspect("equal")
+                if kde:
+                    _kde(ax, pts)
             ax.set_title(title, fontsize=9)
         axes[r][0].set_ylabel(row_title, fontsize=9)
     fig.tight_layout()
@@ -58,6 +83,29 @@ def curves(series: dict[str, tuple[list[float], list[float], list[float]]], xlab
         ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
+    fig.tight_layout()
+    out = write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+    plt.close(fig)
+    return out
+
+
+def bars(values: dict[str, dict[str, tuple[float, float]]], metrics: list[tuple[str, str]], path: str | Path,
+         title: str = "") -> Path:
+    """Grouped bars with std error bars, one panel per metric: ``values[method][metric] = (mean,
+    std)``, ``metrics`` = (key, axis label); PNG, atomic (the collaborative paper's Fig. 4)."""
+    methods = list(values)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 3.2), squeeze=False)
+    for ax, (key, label) in zip(axes[0], metrics):
+        means = [values[m].get(key, (np.nan, 0.0))[0] for m in methods]
+        stds = [values[m].get(key, (np.nan, 0.0))[1] for m in methods]
+        ax.bar(range(len(methods)), means, yerr=np.nan_to_num(stds), color=[f"C{i}" for i in range(len(methods))],
+               capsize=3)
+        ax.set_xticks(range(len(methods)))
+        ax.set_xticklabels(methods, rotation=35, ha="right", fontsize=8)
+        ax.set_ylabel(label)
+        ax.grid(axis="y", alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     out = write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
     plt.close(fig)
