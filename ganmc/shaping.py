@@ -113,6 +113,19 @@ def run_shape(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     return record
 
 
+def shaped_cache_path(sampler: CollabSampler, ctx: SamplingContext, iterations: int, lr: float,
+                      batch_size: int) -> Path:
+    """The shaped D's file for this parent, shaping and refinement settings, data and seed (a
+    cached or shipped one when present)."""
+    parent_sha = sha256_file(ctx.checkpoint) if ctx.checkpoint else "none"
+    key = sha256_json({"parent": parent_sha, "iterations": iterations, "lr": lr, "batch": batch_size,
+                       "refine": [sampler.layer, sampler.n_steps, sampler.step_size, sampler.optimizer,
+                                  sampler.use_median, sampler.stop_prob],
+                       "data": ctx.dataset.fingerprint(), "seed": ctx.seed})[:16]
+    stem = ctx.checkpoint.stem if ctx.checkpoint else "gan"
+    return ctx.derived_path("shaped", f"{stem}-shaped{iterations}-{key}.pt")
+
+
 def shaped_gan(sampler: CollabSampler, ctx: SamplingContext, iterations: int, lr: float,
                batch_size: int) -> tuple[GAN, Path]:
     """``sampler.gan`` with D shaped ``iterations`` steps (Algorithm 2), from the cache when present.
@@ -122,12 +135,7 @@ def shaped_gan(sampler: CollabSampler, ctx: SamplingContext, iterations: int, lr
     sampler's refinement settings and the seed.
     """
     parent_sha = sha256_file(ctx.checkpoint) if ctx.checkpoint else "none"
-    key = sha256_json({"parent": parent_sha, "iterations": iterations, "lr": lr, "batch": batch_size,
-                       "refine": [sampler.layer, sampler.n_steps, sampler.step_size, sampler.optimizer,
-                                  sampler.use_median, sampler.stop_prob],
-                       "data": ctx.dataset.fingerprint(), "seed": ctx.seed})[:16]
-    stem = ctx.checkpoint.stem if ctx.checkpoint else "gan"
-    path = ctx.derived_path("shaped", f"{stem}-shaped{iterations}-{key}.pt")
+    path = shaped_cache_path(sampler, ctx, iterations, lr, batch_size)
     if path.is_file():
         shaped = GAN(sampler.gan.generator, copy.deepcopy(sampler.gan.discriminator), sampler.gan.prior,
                      sampler.gan.loss)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ganmc.calibration import calibrated_path
-from ganmc.models.checkpoint import cache_path, read_checkpoint
+from ganmc.models.checkpoint import cache_path, load_gan, read_checkpoint
 from ganmc.pipeline import build_dataset
 from ganmc.samplers import SamplingContext
 
@@ -57,3 +57,28 @@ def test_digits_experiment_finds_its_shipped_checkpoint(compose_cfg, gan, seed):
     path = SHIPPED / cache_path(cfg).name
     assert path.is_file(), f"{path.name} missing: a config change altered the cache key"
     assert read_checkpoint(path)["step"] == cfg.gan.train.iterations
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_collab_fig4_finds_its_shipped_gan_shaped_and_finetuned_discriminators(compose_cfg, tmp_path, seed):
+    """collab_shaped / collab_reject_shaped and mhgan_tuned load shipped Ds instead of 5k-step jobs."""
+    from ganmc.pipeline import derive_seed
+    from ganmc.samplers.collab import CollabSampler
+    from ganmc.shaping import shaped_cache_path
+
+    cfg = compose_cfg("experiment=collab_fig4", f"seed={seed}", "+sampler=collab_shaped",
+                      f"checkpoint_dirs=[{SHIPPED}]", f"cache_dir={tmp_path}")
+    gan_path = SHIPPED / cache_path(cfg).name
+    assert gan_path.is_file(), f"{gan_path.name} missing: run `make checkpoints`"
+    data = build_dataset(cfg)
+    ctx = SamplingContext(data, gan_path, tmp_path, derive_seed(seed, "prepare"), cfg)
+    s = cfg.sampler
+    gan = load_gan(gan_path, cfg, (2,))[0]
+    for reject in (False, True):
+        sampler = CollabSampler(gan, dataset=data, layer=s.layer, n_steps=s.n_steps, step_size=s.step_size,
+                                optimizer=s.optimizer, eta=s.eta, reject=reject)
+        path = shaped_cache_path(sampler, ctx, s.shape_steps, s.shape_lr, s.shape_batch)
+        assert path.parent == SHIPPED / "shaped", f"{path.name} not shipped"
+    mh = compose_cfg("experiment=collab_fig4", f"seed={seed}", "+sampler=mhgan_tuned").sampler
+    path = calibrated_path(ctx, mh.finetune_steps, mh.finetune_lr, mh.finetune_batch)
+    assert path.parent == SHIPPED / "calibrated", f"{path.name} not shipped"
