@@ -123,7 +123,7 @@ reproduce-digits: install
 	$(GANMC) sample experiment=digits $(CKPT) hydra.sweep.dir=$(RUNS)/digits
 	$(GANMC) table digits records=$(RUNS)/digits out_dir=$(RESULTS)
 
-# The DCGAN's seed 0 with offline FID (Inception on CPU, ~5-10 min per run; 500 samples per run).
+# Seed 0 with offline FID (Inception on CPU: ~40 min for the 10 runs; 500 samples per run).
 reproduce-digits-fid: install
 	$(GANMC) sample experiment=digits_fid $(CKPT) hydra.sweep.dir=$(RUNS)/digits_fid
 	$(GANMC) table digits records=$(RUNS)/digits_fid out_dir=$(RESULTS) report.name=digits_fid

@@ -121,13 +121,14 @@ def ordering(records: Records, out_dir: Path, stem: str, dataset: str) -> list[P
     by_gan: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for (gan, sampler), group in _groups(records, dataset).items():
         by_gan.setdefault(gan, {})[sampler] = [r for _, r in group]
-    rows = []
+    rows, single = [], False
     for gan, methods in by_gan.items():
         for metric, higher in HIGHER_IS_BETTER.items():
             cells = {m: metric_cell(recs, metric) for m, recs in methods.items()}
             cells = {m: c for m, c in cells.items() if c.n and not np.isnan(c.mean)}
             if not cells:
                 continue
+            single = single or any(c.n == 1 for c in cells.values())
             ranked = sorted(cells, key=lambda m: -cells[m].mean if higher else cells[m].mean)
             text = LABELS.get(ranked[0], ranked[0])
             for prev, cur in zip(ranked, ranked[1:]):
@@ -135,7 +136,8 @@ def ordering(records: Records, out_dir: Path, stem: str, dataset: str) -> list[P
                 close = abs(cells[prev].mean - cells[cur].mean) <= max(spread, default=0.0)
                 text += (" ≈ " if close else " > ") + LABELS.get(cur, cur)
             rows.append([gan, metric + (" (higher better)" if higher else " (lower better)"), text])
-    caption = (f"Order of the methods on {dataset}, best first, by the mean over seeds (≈: within one std). "
+    caption = (f"Order of the methods on {dataset}, best first, by the mean over seeds (≈: within one std"
+               f"{'; one seed: no spread, so close values may be in noise order' if single else ''}). "
                f"Papers: {PAPER_ORDER}.")
     return write_table(out_dir / stem, ["GAN", "metric", "ours (best first)"], rows, caption)
 
