@@ -176,8 +176,7 @@ def emd_floor(dataset: Dataset, real: torch.Tensor, n: int, seed: int, cost: str
     """EMD between ``real`` and a second real set of the same size: what sampling noise alone
     gives at this n. It depends only on the data, n, seed and cost, so it is solved once and
     kept under ``<cache_dir>/emd_floor/`` (a table's runs share it)."""
-    key = sha256_json({"data": dataset.fingerprint(), "n": n, "seed": seed, "cost": cost,
-                       "real": derive_seed(seed, "emd-real"), "other": derive_seed(seed, "emd-floor")})[:16]
+    key = sha256_json({"data": dataset.fingerprint(), "n": n, "seed": seed, "cost": cost})[:16]
     path = Path(str(cache_dir)).expanduser() / "emd_floor" / f"{key}.json" if cache_dir is not None else None
     if path is not None and path.is_file():
         try:

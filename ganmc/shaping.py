@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ganmc.config import validate_run
 from ganmc.data.synthetic import SyntheticDataset
+from ganmc.derived import derived_file, derived_gan
 from ganmc.errors import GanmcError
 from ganmc.finetune import finetune_discriminator
 from ganmc.io import sha256_file, sha256_json, write_json_atomic
@@ -113,17 +114,19 @@ def run_shape(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     return record
 
 
+def _settings(sampler: CollabSampler, ctx: SamplingContext, iterations: int, lr: float,
+              batch_size: int) -> dict[str, Any]:
+    return {"iterations": iterations, "lr": lr, "batch": batch_size, "seed": ctx.seed,
+            "refine": [sampler.layer, sampler.n_steps, sampler.step_size, sampler.optimizer,
+                       sampler.use_median, sampler.stop_prob]}
+
+
 def shaped_cache_path(sampler: CollabSampler, ctx: SamplingContext, iterations: int, lr: float,
                       batch_size: int) -> Path:
     """The shaped D's file for this parent, shaping and refinement settings, data and seed (a
     cached or shipped one when present)."""
-    parent_sha = sha256_file(ctx.checkpoint) if ctx.checkpoint else "none"
-    key = sha256_json({"parent": parent_sha, "iterations": iterations, "lr": lr, "batch": batch_size,
-                       "refine": [sampler.layer, sampler.n_steps, sampler.step_size, sampler.optimizer,
-                                  sampler.use_median, sampler.stop_prob],
-                       "data": ctx.dataset.fingerprint(), "seed": ctx.seed})[:16]
-    stem = ctx.checkpoint.stem if ctx.checkpoint else "gan"
-    return ctx.derived_path("shaped", f"{stem}-shaped{iterations}-{key}.pt")
+    settings = _settings(sampler, ctx, iterations, lr, batch_size)
+    return derived_file(ctx, "shaped", f"shaped{iterations}", settings)[0]
 
 
 def shaped_gan(sampler: CollabSampler, ctx: SamplingContext, iterations: int, lr: float,
@@ -132,22 +135,12 @@ def shaped_gan(sampler: CollabSampler, ctx: SamplingContext, iterations: int, lr
 
     The cache file lies under ``ctx.cache_dir/shaped`` (or a shipped copy under
     ``<checkpoint_dir>/shaped``), keyed by the parent checkpoint's hash, the shaping settings, the
-    sampler's refinement settings and the seed.
+    sampler's refinement settings and the seed (:mod:`ganmc.derived`).
     """
-    parent_sha = sha256_file(ctx.checkpoint) if ctx.checkpoint else "none"
-    path = shaped_cache_path(sampler, ctx, iterations, lr, batch_size)
-    if path.is_file():
-        shaped = GAN(sampler.gan.generator, copy.deepcopy(sampler.gan.discriminator), sampler.gan.prior,
-                     sampler.gan.loss)
-        shaped.discriminator.load_state_dict(read_checkpoint(path)["discriminator"])
-        log.info("loaded shaped discriminator %s", path)
-        return shaped.eval(), path
-    log.info("shaping D (%d iterations, lr %g) -> %s", iterations, lr, path)
-    gen = torch.Generator().manual_seed(ctx.seed)
-    shaped, history = shape_discriminator(sampler, ctx.dataset, iterations, lr, batch_size, gen, progress=False)
-    if ctx.cfg is not None:
-        save_checkpoint(path, shaped, ctx.cfg, int(ctx.cfg.gan.train.iterations), ctx.dataset.fingerprint(),
-                        {"shaping": {"iterations": iterations, "lr": lr, "batch_size": batch_size},
-                         "history": history, "parent_sha256": parent_sha},
-                        parent=str(ctx.checkpoint) if ctx.checkpoint else None)
-    return shaped, path
+
+    def shape() -> tuple[GAN, list[dict[str, float]]]:
+        gen = torch.Generator().manual_seed(ctx.seed)
+        return shape_discriminator(sampler, ctx.dataset, iterations, lr, batch_size, gen, progress=False)
+
+    settings = _settings(sampler, ctx, iterations, lr, batch_size)
+    return derived_gan(sampler.gan, ctx, "shaped", f"shaped{iterations}", settings, shape)

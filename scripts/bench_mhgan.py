@@ -54,7 +54,7 @@ def parser() -> argparse.ArgumentParser:
 def bench_mhgan(args: argparse.Namespace) -> list[str]:
     """The benchmark's report lines (``args``: see :func:`parser`)."""
     lines: list[str] = []
-    print = lines.append  # noqa: A001 - the report is returned, not printed
+    emit = lines.append  # the report is returned, not printed
     device = torch.device(args.device)
     torch.manual_seed(0)
     gan = GAN(MLPGenerator(2, 2, width=64, depth=6, norm="batch"), MLPDiscriminator(2, width=64, depth=6),
@@ -103,21 +103,21 @@ def bench_mhgan(args: argparse.Namespace) -> list[str]:
     t_floor, _ = timed(score_all, args.repeats)
 
     n_prop = args.chains * args.k
-    print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} thread(s); "
+    emit(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} thread(s); "
           f"{args.chains} chains x {args.k} proposals = {n_prop:,} proposals; G/D batches of {args.chunk}")
-    print(f"vectorised:                          {t_vec:8.3f} s  (all {args.chains} chains, median of {args.repeats})")
-    print(f"  G+D scoring alone (the floor):     {t_floor:8.3f} s  ({t_vec / t_floor:.2f}x of it in the vectorised run)")
-    print(f"textbook per-chain loop (1 D(G(z)) call per proposal): {t_text_sub:.3f} s for {args.textbook_chains} "
+    emit(f"vectorised:                          {t_vec:8.3f} s  (all {args.chains} chains, median of {args.repeats})")
+    emit(f"  G+D scoring alone (the floor):     {t_floor:8.3f} s  ({t_vec / t_floor:.2f}x of it in the vectorised run)")
+    emit(f"textbook per-chain loop (1 D(G(z)) call per proposal): {t_text_sub:.3f} s for {args.textbook_chains} "
           f"chains -> {t_text:,.1f} s for {args.chains} (EXTRAPOLATED linearly, x{args.chains / args.textbook_chains:g})")
-    print(f"per-chain loop, batched scoring ({args.k} proposals per call): {t_loop_sub:.3f} s for {args.loop_chains} "
+    emit(f"per-chain loop, batched scoring ({args.k} proposals per call): {t_loop_sub:.3f} s for {args.loop_chains} "
           f"chains -> {t_loop:,.2f} s for {args.chains} (EXTRAPOLATED linearly, x{args.chains / args.loop_chains:g})")
-    print(f"speed-up vs textbook per-chain loop:          {t_text / t_vec:8.1f}x")
-    print(f"speed-up vs per-chain loop, batched scoring:  {t_loop / t_vec:8.2f}x  (bounded by the shared G/D "
+    emit(f"speed-up vs textbook per-chain loop:          {t_text / t_vec:8.1f}x")
+    emit(f"speed-up vs per-chain loop, batched scoring:  {t_loop / t_vec:8.2f}x  (bounded by the shared G/D "
           f"arithmetic: loop / floor = {t_loop / t_floor:.2f}x)")
     same_loop = torch.equal(vec_loop_sub, loop_sub)
     close_text = torch.allclose(vec_text_sub, text_sub, rtol=1e-5, atol=1e-5)
-    print(f"same samples, vectorised vs batched loop on {args.loop_chains} chains: {same_loop} (bitwise)")
-    print(f"same samples, vectorised vs textbook loop on {args.textbook_chains} chains: {close_text} "
+    emit(f"same samples, vectorised vs batched loop on {args.loop_chains} chains: {same_loop} (bitwise)")
+    emit(f"same samples, vectorised vs textbook loop on {args.textbook_chains} chains: {close_text} "
           f"(to 1e-5; max |diff| {float((vec_text_sub - text_sub).abs().max()):.1e}, single-sample batches round differently)")
 
     # the accept/reject logic alone (scores given), on all chains
@@ -127,7 +127,7 @@ def bench_mhgan(args: argparse.Namespace) -> list[str]:
     u = torch.rand(args.chains, args.k, generator=gen, dtype=torch.float64)
     t_sv, (iv, _) = timed(lambda: select_vectorised(init, props, u), args.repeats)  # type: ignore[arg-type,return-value]
     t_sl, (il, _) = timed(lambda: select_loop(init, props, u), 1)  # type: ignore[arg-type,return-value]
-    print(f"accept/reject logic only ({args.chains} x {args.k}): vectorised {t_sv * 1e3:.1f} ms, "
+    emit(f"accept/reject logic only ({args.chains} x {args.k}): vectorised {t_sv * 1e3:.1f} ms, "
           f"Python loop {t_sl * 1e3:.1f} ms, ratio {t_sl / t_sv:.1f}x, same: {torch.equal(iv, il)}")
     return lines
 

@@ -43,7 +43,6 @@ class DRSSampler(Sampler):
         self.proposal_batch, self.max_ratio = proposal_batch, max_proposals_per_sample
         self.calibrate = (calibrate, calibrate_steps, calibrate_lr, calibrate_batch)
         self.max_logit: float | None = None
-        self.gamma = 0.0
 
     def prepare(self, ctx: SamplingContext) -> None:
         on, steps, lr, batch = self.calibrate
@@ -73,10 +72,10 @@ class DRSSampler(Sampler):
             z, x, logit = self._propose(self.proposal_batch, generator)
             self.max_logit = max(self.max_logit, float(logit.max()))  # type: ignore[type-var]
             score = drs_score(logit, self.max_logit, self.eps, 0.0)
-            if self.gamma_percentile is not None:  # gamma per batch, as DRS computes it
-                self.gamma = float(torch.quantile(score.float().cpu(), self.gamma_percentile / 100.0))
-                gammas.append(self.gamma)
-            prob = torch.sigmoid(score - self.gamma)
+            gamma = 0.0 if self.gamma_percentile is None else \
+                float(torch.quantile(score.float().cpu(), self.gamma_percentile / 100.0))  # per batch, as DRS
+            gammas.append(gamma)
+            prob = torch.sigmoid(score - gamma)
             keep = torch.rand(len(prob), generator=generator, dtype=torch.float64).to(prob.device) < prob
             kept_x.append(x[keep])
             kept_z.append(z[keep])
@@ -85,6 +84,6 @@ class DRSSampler(Sampler):
         evals += proposed
         rate = accepted / proposed
         return SampleBatch(samples=torch.cat(kept_x)[:n], latents=torch.cat(kept_z)[:n],
-                           stats={"acceptance_rate": rate, "efficiency": rate, "gamma": float(np.mean(gammas)) if gammas else self.gamma,
+                           stats={"acceptance_rate": rate, "efficiency": rate, "gamma": float(np.mean(gammas)),
                                   "max_logit": float(self.max_logit)},
                            g_evals=float(evals), d_evals=float(evals))

@@ -39,14 +39,11 @@ def collab_fig4(records: list[tuple[Path, dict[str, Any]]], out_dir: Path) -> li
     groups = group_records((r for _, r in records), _key)
     methods = [m for m in ORDER if m in groups] + [m for m in groups if m not in ORDER]
     header = ["method", "seeds"] + [title for _, title, _ in METRICS] + ["paper (Fig. 4)"]
-    rows, means = [], {}
-    for m in methods:
-        cells = {metric: metric_cell(groups[m], metric) for metric, _, _ in METRICS}
-        means[m] = {k: c.mean for k, c in cells.items()}
-        fmt = {"good_percent": 1, "kl": 3, "js": 3, "efficiency": 3}
-        rows.append([LABELS.get(m, m), str(len(groups[m]))]
-                    + [cells[k].format(fmt[k]) for k, _, _ in METRICS]
-                    + [PAPER.get(m, "below refinement + rejection")])
+    cells = {m: {metric: metric_cell(groups[m], metric) for metric, _, _ in METRICS} for m in methods}
+    means = {m: {k: c.mean for k, c in cells[m].items()} for m in methods}
+    fmt = {"good_percent": 1, "kl": 3, "js": 3, "efficiency": 3}
+    rows = [[LABELS.get(m, m), str(len(groups[m]))] + [cells[m][k].format(fmt[k]) for k, _, _ in METRICS]
+            + [PAPER.get(m, "below refinement + rejection")] for m in methods]
     verdict = "no collab+reject runs"
     if "collab+reject" in means and len(means) > 1:
         best = means["collab+reject"]
@@ -56,8 +53,8 @@ def collab_fig4(records: list[tuple[Path, dict[str, Any]]], out_dir: Path) -> li
     caption = ("Imbalanced 8 Gaussians, NS-GAN MLP at 1k iterations, 10,000 samples; mean ± std over seeds. "
                f"KL(model || real) over good samples' modes; JS with a bad bin. {verdict}.")
     written = write_table(Path(out_dir) / "collab_fig4", header, rows, caption)
-    bar_values = {LABELS.get(m, m): {k: (metric_cell(groups[m], k).mean, metric_cell(groups[m], k).std)
-                                     for k, _, _ in METRICS[:3]} for m in methods}
+    bar_values = {LABELS.get(m, m): {k: (cells[m][k].mean, cells[m][k].std) for k, _, _ in METRICS[:3]}
+                  for m in methods}
     written.append(bars(bar_values, [(k, title) for k, title, _ in METRICS[:3]], Path(out_dir) / "collab_fig4_bars.png",
                         "Imbalanced 8 Gaussians, NS-GAN at 1k iterations: mean ± std over seeds"))
     panels = _seed_panels([(p, r) for p, r in records if _key(r) is not None], methods)
