@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 COMMA := ,
 
 .PHONY: install test test-slow demo lint clean bench reproduce-table1 reproduce-table2 \
-	reproduce-table1-progress reproduce-ddls-sweep reproduce-ddls-temperature checkpoints reproduce-digits reproduce-digits-fid reproduce-table3 \
+	reproduce-ddls-training-length reproduce-ddls-sweep reproduce-ddls-temperature checkpoints reproduce-digits reproduce-digits-fid reproduce-table3 \
 	preflight-table3 reproduce-collab-fig4 reproduce-collab-table1
 
 # Reproduce targets run from the checkpoints shipped in checkpoints/ (trained by `make
@@ -17,7 +17,7 @@ COMMA := ,
 ifdef RETRAIN
 RUNS ?= out/retrain-runs
 RESULTS ?= out/retrain-results
-CKPT := cache_dir=$(CURDIR)/out/retrain-cache
+CKPT := cache_dir=$(CURDIR)/out/retrain-cache 'checkpoint_dirs=[]'
 else
 RUNS ?= runs
 RESULTS ?= results
@@ -76,9 +76,12 @@ reproduce-ddls-temperature: install
 	$(GANMC) sample experiment=ddls_temperature $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/ddls_temperature
 	$(GANMC) table sweep records=$(RUNS)/ddls_temperature out_dir=$(RESULTS) report.name=ddls_temperature
 
-reproduce-table1-progress: install
-	$(GANMC) sample experiment=table1_progress $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/table1_progress
-	$(GANMC) table progress records=$(RUNS)/table1_progress out_dir=$(RESULTS)
+# DDLS against training length (1k-10k iterations, snapshots of one run per seed) and chain step,
+# 25 Gaussians and Swiss roll, 5 seeds: runs/ddls_training_length -> results/ddls_training_length*.
+reproduce-ddls-training-length: install
+	$(call TRAIN_FIRST,experiment=ddls_training_length,ddls_training_length) \
+		$(GANMC) sample experiment=ddls_training_length $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/ddls_training_length
+	$(GANMC) table ddls_training_length records=$(RUNS)/ddls_training_length out_dir=$(RESULTS)
 
 # Collaborative sampling (imbalanced 8 Gaussians): the NS-GANs (1k iterations) and their shaped
 # Ds are shipped in checkpoints/ (RETRAIN=1: trained and shaped again, ~10 min per seed).

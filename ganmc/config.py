@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
@@ -24,6 +25,11 @@ from ganmc.sampler_schemas import (
     MHGANSamplerConfig,
     ShapingConfig,
 )
+
+
+# The checkpoints shipped with ganmc (next to the package in a source checkout): searched by
+# default, so the shipped configurations load instead of training.
+SHIPPED_CHECKPOINTS = str(Path(__file__).resolve().parents[1] / "checkpoints")
 
 
 class Loss(Enum):
@@ -219,6 +225,8 @@ class MetricConfig:
     emd_cost: EmdCost = EmdCost.euclidean
     emd_floor: bool = False
     collab: bool = False  # good_percent, kl, js of the collaborative-sampling protocol
+    sir_factor: int = 10  # exact-target estimate: first pool of sir_factor * n proposals (0: none)
+    sir_max_pool: int = 1_000_000  # the pool doubles until its ESS reaches n, up to this size
 
 
 # Image metrics; ``is`` is a keyword, hence the functional form. A misspelt name fails at composition.
@@ -250,6 +258,8 @@ class ImageMetricConfig:
     batch_size: int = 64
     isc_splits: int = 10
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    sir_factor: int = 5  # exact-target estimate from sir_factor * n proposals (0: none)
+    sir_max_pool: int = 0  # images: the pool does not grow (no regions to weigh)
 
 
 @dataclass
@@ -266,7 +276,7 @@ class RunConfig:
     batch_size: int = 10000
     device: str = "auto"
     cache_dir: str = "${oc.env:GANMC_CACHE,'~/.cache/ganmc'}"
-    checkpoint_dirs: list[str] = field(default_factory=list)
+    checkpoint_dirs: list[str] = field(default_factory=lambda: [SHIPPED_CHECKPOINTS])
     retrain: bool = False
     plot: bool = True
 
@@ -349,6 +359,8 @@ def validate_run(cfg: DictConfig) -> None:
         _positive(cfg, [f"gan.{part}.{k}" for k in ("width", "depth", "base_width", "channels") if k in net])
     if cfg.gan.train.get("grid_every", 0) < 0:
         raise GanmcError(f"gan.train.grid_every must be >= 0, got {cfg.gan.train.grid_every}")
+    if cfg.metric.sir_factor < 0 or cfg.metric.sir_max_pool < 0:
+        raise GanmcError("metric.sir_factor and metric.sir_max_pool must be >= 0")
     if cfg.metric.get("emd_n") is not None and cfg.metric.emd_n <= 0:
         raise GanmcError(f"metric.emd_n must be positive, got {cfg.metric.emd_n}")
     if cfg.seed < 0:

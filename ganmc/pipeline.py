@@ -22,12 +22,14 @@ from ganmc.grid import save_before_after, save_grid
 from ganmc.io import save_npy_atomic, sha256_file, sha256_json, write_json_atomic
 from ganmc.metrics import emd, mode_metrics
 from ganmc.metrics.collab import collab_metrics
+from ganmc.metrics.target import region_masses, total_variation
 from ganmc.models.adapters import load_foreign
-from ganmc.models.checkpoint import cache_path, load_gan, save_checkpoint
+from ganmc.models.checkpoint import cache_path, load_gan, resume_path, save_checkpoint
 from ganmc.models.gan import GAN, build_gan, data_shape
 from ganmc.plots import scatter_2d
 from ganmc.records import provenance
 from ganmc.samplers import GeneratorSampler, SampleBatch, Sampler, SamplingContext
+from ganmc.samplers.target import estimate_target
 from ganmc.training import train_gan
 
 log = logging.getLogger(__name__)
@@ -90,8 +92,9 @@ def obtain_gan(cfg: DictConfig, dataset: Dataset, device: torch.device,
         save_checkpoint(target, gan, cfg, step, fingerprint, record)
         log.info("snapshot at iteration %d cached at %s", step, target)
 
+    resume = None if cfg.retrain else resume_path(cfg)
     record = train_gan(gan, dataset, cfg.gan.train, derive_seed(cfg.seed, "train"), on_snapshot=snapshot,
-                       grid_dir=grid_dir)
+                       grid_dir=grid_dir, resume=resume)
     save_checkpoint(path, gan, cfg, int(cfg.gan.train.iterations), fingerprint, record)
     return gan.eval(), path
 
@@ -158,6 +161,10 @@ def compute_metrics(samples: torch.Tensor, dataset: Dataset, metric_cfg: DictCon
     samples = samples.detach().cpu()
     if metric_cfg.modes and dataset.centres is not None and dataset.std is not None:
         metrics.update(mode_metrics(samples, dataset.centres, dataset.std, float(metric_cfg.hq_threshold)))
+    data_masses = dataset.region_masses()
+    if data_masses is not None:  # mode weights (or mass along the roll) of the samples vs the data's
+        masses = region_masses(dataset.regions(samples), None, len(data_masses))
+        metrics["mass_tv"] = total_variation(masses, data_masses)
     weights = getattr(dataset, "weights", None)
     if metric_cfg.get("collab") and dataset.centres is not None and dataset.std is not None and weights is not None:
         metrics.update(collab_metrics(samples, dataset.centres, dataset.std, weights, float(metric_cfg.hq_threshold)))
@@ -281,6 +288,13 @@ def run_sample(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     t0 = time.perf_counter()
     batch: SampleBatch = sampler.sample(int(cfg.n_samples), gen, int(cfg.batch_size), progress=True)
     sample_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    target = estimate_target(sampler, len(batch), gen, int(cfg.metric.sir_factor), int(cfg.metric.sir_max_pool),
+                             None if isinstance(dataset, ImageDataset) else dataset)
+    target_info = None
+    if target is not None:
+        batch.extra["sir"], target_info = target
+        target_info["seconds"] = time.perf_counter() - t0
     samples = batch.samples.detach().cpu().float()
     t0 = time.perf_counter()
     metrics = compute_metrics(samples, dataset, cfg.metric, int(cfg.seed), cfg.cache_dir, device)
@@ -298,6 +312,7 @@ def run_sample(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
                 "train_iterations": int(cfg.gan.train.iterations)},
         "metrics": metrics,
         "target_metrics": target_metrics,
+        "target": target_info,
         "stats": {**batch.stats, **sampler.prep_stats},
         "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
         "provenance": provenance(device, str(path), sha256_file(path)),

@@ -6,7 +6,7 @@ the GAN (and the data set to samplers that need it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 
@@ -99,8 +99,8 @@ class DDLSConfig:
     calibrate_steps: int = 1500
     calibrate_lr: float = 1e-3
     calibrate_batch: int = 512
-    sir_factor: int = 10
     snapshot_every: int = 0  # > 0: also measure the chains every this many steps (metric vs step)
+    snapshot_steps: list[int] = field(default_factory=list)  # and at these steps
 
 
 @dataclass

@@ -6,6 +6,7 @@ so training on CPU is bit-reproducible for a seed.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import time
@@ -21,9 +22,11 @@ from tqdm import tqdm
 from ganmc.data import Dataset
 from ganmc.errors import GanmcError
 from ganmc.grid import save_grid
+from ganmc.io import write_atomic
 from ganmc.models.gan import GAN
 
 log = logging.getLogger(__name__)
+RESUME_FORMAT = "ganmc.resume/1"
 
 
 def _optimizer(params: Any, kind: str, lr: float, betas: list[float]) -> torch.optim.Optimizer:
@@ -69,12 +72,17 @@ def train_gan(
     progress: bool = True,
     on_snapshot: Callable[[int, dict[str, Any]], None] | None = None,
     grid_dir: Path | None = None,
+    resume: Path | None = None,
+    resume_every: int = 500,
 ) -> dict[str, Any]:
     """Train ``gan`` in place for ``train_cfg.iterations`` generator steps; return a record.
 
     ``on_snapshot(step, record)`` is called after each step listed in ``train_cfg.snapshots``.
     With ``grid_dir`` and ``train_cfg.grid_every`` > 0, image GANs write a grid of 64 samples
     from fixed latents every ``grid_every`` steps (own random stream: training is unchanged).
+    With ``resume``, the whole training state (weights, optimiser moments, random stream, step)
+    is written there every ``resume_every`` steps and at the end, and training starts from it
+    when it holds an earlier step: an interrupted or longer run continues bit-identically.
     """
     device = gan.device
     rng = torch.Generator().manual_seed(seed)
@@ -83,14 +91,21 @@ def train_gan(
     opt_d = _optimizer(gan.discriminator.parameters(), kind, train_cfg.lr_d, list(train_cfg.betas))
     batch, snapshots = int(train_cfg.batch_size), set(int(s) for s in train_cfg.snapshots)
     history: list[dict[str, float]] = []
+    first, elapsed = 1, 0.0
+    if resume is not None:
+        state = load_resume_state(resume, gan, opt_g, opt_d, rng, int(train_cfg.iterations))
+        if state is not None:
+            first, elapsed, history = state["step"] + 1, float(state["wall_seconds"]), list(state["history"])
+            log.info("resuming training from step %d (%s)", state["step"], resume)
     log_every = max(1, int(train_cfg.iterations) // 100)
     grid_every = int(train_cfg.get("grid_every", 0) or 0) if grid_dir is not None else 0
     grid_z = gan.prior.sample(64, torch.Generator().manual_seed(seed + 1), device) if grid_every else None
     gan.generator.train()
     gan.discriminator.train()
-    start = time.perf_counter()
-    bar = tqdm(range(1, int(train_cfg.iterations) + 1), desc=f"train {gan.loss}",
-               disable=None if progress else True, dynamic_ncols=True)
+    start = time.perf_counter() - elapsed
+    bar = tqdm(range(first, int(train_cfg.iterations) + 1), desc=f"train {gan.loss}",
+               disable=None if progress else True, dynamic_ncols=True, initial=first - 1,
+               total=int(train_cfg.iterations))
     for step in bar:
         for _ in range(int(train_cfg.n_critic)):
             real = dataset.sample(batch, rng).to(device)
@@ -115,8 +130,54 @@ def train_gan(
             write_grid(gan, grid_z, Path(grid_dir) / f"grid_{step:07d}.png")  # type: ignore[arg-type]
         if on_snapshot is not None and step in snapshots:
             on_snapshot(step, _record(history, start, step, device))
+        if resume is not None and (step % resume_every == 0 or step == int(train_cfg.iterations)):
+            save_resume_state(resume, gan, opt_g, opt_d, rng, step, history, time.perf_counter() - start)
     gan.eval()
     return _record(history, start, int(train_cfg.iterations), device)
+
+
+def save_resume_state(path: Path, gan: GAN, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
+                      rng: torch.Generator, step: int, history: list[dict[str, float]],
+                      wall_seconds: float) -> None:
+    """Write everything training needs to continue after ``step``, atomically."""
+    payload = {"format": RESUME_FORMAT, "step": int(step), "wall_seconds": float(wall_seconds),
+               "generator": gan.generator.state_dict(), "discriminator": gan.discriminator.state_dict(),
+               "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "rng": rng.get_state(),
+               "history": [dict(h) for h in history]}
+    write_atomic(path, lambda tmp: torch.save(payload, tmp))
+
+
+def load_resume_state(path: Path, gan: GAN, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
+                      rng: torch.Generator, iterations: int) -> dict[str, Any] | None:
+    """Restore a resume state written by :func:`save_resume_state` into the given objects.
+
+    Returns it, or ``None`` (nothing restored) when there is none, it is unreadable, or it is
+    past ``iterations`` (a shorter run than the saved one starts afresh).
+    """
+    if not path.is_file():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(state, dict) or state.get("format") != RESUME_FORMAT:
+            raise ValueError("not a ganmc resume state")
+        if int(state["step"]) > iterations:
+            return None
+    except Exception as exc:  # noqa: BLE001 - a bad state file only costs a fresh start
+        log.warning("ignoring unreadable resume state %s (%s): training from the start", path, exc)
+        return None
+    initial = (copy.deepcopy(gan.generator.state_dict()), copy.deepcopy(gan.discriminator.state_dict()))
+    try:
+        gan.generator.load_state_dict(state["generator"])
+        gan.discriminator.load_state_dict(state["discriminator"])
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+        rng.set_state(state["rng"])
+    except Exception as exc:  # noqa: BLE001 - a state of another architecture: start afresh
+        gan.generator.load_state_dict(initial[0])
+        gan.discriminator.load_state_dict(initial[1])
+        log.warning("ignoring resume state %s that does not fit (%s): training from the start", path, exc)
+        return None
+    return state
 
 
 def write_grid(gan: GAN, z: torch.Tensor, path: Path) -> None:

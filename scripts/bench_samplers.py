@@ -75,8 +75,8 @@ def bench(device: torch.device, steps: int) -> list[str]:
             for _ in range(steps + 1):
                 bare()
 
-        ulas = DDLSSampler(gan, n_steps=steps, sir_factor=0)
-        malas = DDLSSampler(gan, n_steps=steps, sir_factor=0, mala=True)
+        ulas = DDLSSampler(gan, n_steps=steps)
+        malas = DDLSSampler(gan, n_steps=steps, mala=True)
         t_bare, t_ula, t_mala = [], [], []
         for _ in range(5):
             t_bare.append(timed(bare_run, device, 1))

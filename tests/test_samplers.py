@@ -24,7 +24,7 @@ def gen(seed: int = 0) -> torch.Generator:
 
 def test_mala_matches_the_analytic_target():
     # at this step size ULA would be visibly biased (variance 1 / (1 - eps/4) = 1.25): MALA is not
-    sampler = DDLSSampler(identity_gan(Linear(A)), step_size=0.8, n_steps=150, mala=True, sir_factor=0)
+    sampler = DDLSSampler(identity_gan(Linear(A)), step_size=0.8, n_steps=150, mala=True)
     batch = sampler.sample(4000, gen())
     x = batch.samples
     assert torch.allclose(x.mean(0), torch.tensor(A), atol=0.06)
@@ -34,17 +34,17 @@ def test_mala_matches_the_analytic_target():
 
 
 def test_ula_with_small_steps_matches_and_large_steps_are_biased():
-    small = DDLSSampler(identity_gan(Linear(A)), step_size=0.05, n_steps=300, sir_factor=0).sample(4000, gen())
+    small = DDLSSampler(identity_gan(Linear(A)), step_size=0.05, n_steps=300).sample(4000, gen())
     assert torch.allclose(small.samples.mean(0), torch.tensor(A), atol=0.06)
     assert torch.allclose(small.samples.var(0), torch.ones(2), atol=0.08)
     # ULA on a Gaussian target with step eps has stationary variance 1 / (1 - eps/4): bias visible
-    big = DDLSSampler(identity_gan(Linear(A)), step_size=1.0, n_steps=300, sir_factor=0).sample(4000, gen())
+    big = DDLSSampler(identity_gan(Linear(A)), step_size=1.0, n_steps=300).sample(4000, gen())
     assert big.samples.var(0).mean() > 1.2
 
 
 def test_temperature_scales_the_discriminator_term():
-    x = DDLSSampler(identity_gan(Linear(A)), step_size=0.2, n_steps=150, mala=True, temperature=2.0,
-                    sir_factor=0).sample(4000, gen()).samples
+    x = DDLSSampler(identity_gan(Linear(A)), step_size=0.2, n_steps=150, mala=True,
+                    temperature=2.0).sample(4000, gen()).samples
     assert torch.allclose(x.mean(0), torch.tensor(A) / 2, atol=0.06)
 
 
@@ -52,22 +52,16 @@ def test_extended_latent_target():
     """(z, z') ~ N(z)N(z')e^{a.(z + e z')}: x = z + e z' ~ N((1 + e^2) a, (1 + e^2) I)."""
     e = 0.5
     s = DDLSSampler(identity_gan(Linear(A)), step_size=0.2, n_steps=150, mala=True, extended_latent=True,
-                    eps_x=e, sir_factor=0)
+                    eps_x=e)
     x = s.sample(4000, gen()).samples
     assert torch.allclose(x.mean(0), (1 + e**2) * torch.tensor(A), atol=0.07)
     assert torch.allclose(x.var(0), torch.full((2,), 1 + e**2), atol=0.1)
 
 
-def test_sir_estimate_matches_the_target():
-    s = DDLSSampler(identity_gan(Linear(A)), n_steps=0, sir_factor=50)
-    sir = s.sample(3000, gen()).extra["sir"]
-    assert torch.allclose(sir.mean(0), torch.tensor(A), atol=0.08)
-
-
 def test_chains_are_independent():
     """A chain's path depends only on its own state and noise, not on the other chains."""
     gan = identity_gan(Linear(A))
-    s = DDLSSampler(gan, step_size=0.1, n_steps=5, mala=True, sir_factor=0)
+    s = DDLSSampler(gan, step_size=0.1, n_steps=5, mala=True)
     z = torch.randn(6, 2, generator=gen(1))
     _, grad_all = s.energy_and_grad(z)
     _, grad_one = s.energy_and_grad(z[:1])

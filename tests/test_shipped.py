@@ -41,10 +41,12 @@ def test_table_experiments_find_their_shipped_calibrated_discriminator(compose_c
         s.calibrate_steps, s.calibrate_lr, s.calibrate_batch), "drs_cal and ddls_cal share one calibrated D"
 
 
-@pytest.mark.parametrize("iterations", [1000, 1500, 2000])
+@pytest.mark.parametrize("dataset", ["gaussians25", "swissroll"])
+@pytest.mark.parametrize("iterations", [1000, 2500, 5000, 10000])
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
-def test_progress_experiment_finds_its_shipped_snapshots(compose_cfg, iterations, seed):
-    cfg = compose_cfg("experiment=table1_progress", f"gan.train.iterations={iterations}", f"seed={seed}")
+def test_training_length_study_finds_its_shipped_snapshots(compose_cfg, dataset, iterations, seed):
+    cfg = compose_cfg("experiment=ddls_training_length", f"dataset={dataset}",
+                      f"gan.train.iterations={iterations}", f"seed={seed}")
     path = SHIPPED / cache_path(cfg).name
     assert path.is_file(), f"{path.name} missing: run `make checkpoints`"
     assert read_checkpoint(path)["step"] == iterations
@@ -82,3 +84,20 @@ def test_collab_fig4_finds_its_shipped_gan_shaped_and_finetuned_discriminators(c
     mh = compose_cfg("experiment=collab_fig4", f"seed={seed}", "+sampler=mhgan_tuned").sampler
     path = calibrated_path(ctx, mh.finetune_steps, mh.finetune_lr, mh.finetune_batch)
     assert path.parent == SHIPPED / "calibrated", f"{path.name} not shipped"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_default_config_resolves_to_a_shipped_checkpoint(compose_cfg, tmp_path, seed, caplog):
+    """`ganmc sample` with no overrides (gaussians25, wgan_gp_mlp) loads a shipped GAN, never trains."""
+    import logging
+
+    import torch
+
+    from ganmc.pipeline import obtain_gan
+
+    cfg = compose_cfg(f"seed={seed}", f"cache_dir={tmp_path}")
+    assert str(SHIPPED) in [str(d) for d in cfg.checkpoint_dirs]
+    with caplog.at_level(logging.INFO, logger="ganmc.pipeline"):
+        _, path = obtain_gan(cfg, build_dataset(cfg), torch.device("cpu"))
+    assert path.parent == SHIPPED and "training" not in caplog.text
+    assert read_checkpoint(path)["step"] == cfg.gan.train.iterations

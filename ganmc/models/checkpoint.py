@@ -51,6 +51,15 @@ def cache_path(cfg: DictConfig, iterations: int | None = None) -> Path:
     return Path(str(cfg.cache_dir)).expanduser() / "checkpoints" / name
 
 
+def resume_path(cfg: DictConfig) -> Path:
+    """Where training of ``cfg``'s GAN keeps its resume state: keyed by everything that sets the
+    weights except the length, so a longer run of the same GAN continues from a shorter one."""
+    identity = training_identity(cfg)
+    del identity["gan"]["train"]["iterations"]
+    key = sha256_json(identity)[:16]
+    return Path(str(cfg.cache_dir)).expanduser() / "resume" / f"{cfg.dataset.name}-{cfg.gan.name}-s{cfg.seed}-{key}.pt"
+
+
 def save_checkpoint(
     path: str | Path,
     gan: GAN,

@@ -105,6 +105,16 @@ class Sampler(ABC):
         """Work done once before sampling (calibration, pilot runs); default: nothing."""
         return None
 
+    def propose(self, m: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """``m`` generator proposals as (latent state, output): z from the prior and G(z)."""
+        z = self.gan.prior.sample(m, generator, self.gan.device)
+        return z, self.gan.generator(z)
+
+    def target_log_weight(self, state: torch.Tensor, x: torch.Tensor) -> torch.Tensor | None:
+        """log w of proposals (``propose``'s state and output) when the sampler aims at the exact
+        target ``p_g * w`` (:mod:`ganmc.samplers.target` estimates it); ``None``: no such target."""
+        return None
+
     @abstractmethod
     def sample_batch(self, n: int, generator: torch.Generator) -> SampleBatch:
         """Produce exactly ``n`` output samples."""

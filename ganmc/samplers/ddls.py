@@ -3,11 +3,13 @@
 ULA: z <- z - (eps_k/2) grad E(z) + noise_scale * sqrt(eps_k) * n, eps_k = step_size * decay^k.
 MALA adds a Metropolis-Hastings correction per chain. ``extended_latent`` runs the chain on
 (z, z') with G*(z, z') = G(z) + eps_x * z' and z' ~ N(0, I) (Corollary 1). Every chain's final
-state is one sample. Beside the chain, ``sir_factor`` proposals per sample are resampled with
-weights exp(d(G(z)) / T): an estimate of the chain's exact target without MCMC, whose gap to
-the chain is the chain's bias. ``snapshot_every = k > 0`` also keeps the chains' outputs at
-steps 0, k, 2k, ... as ``extra["step_NNNN"]`` (the pipeline measures each: metric against
-Langevin step; step 0 is the generator's own sample, the "before" of a before/after grid).
+state is one sample. The chain's stationary law is exp(-E / noise_scale^2): with noise_scale
+s < 1 a colder chain, whose exact target is p_g * w with log w = d / (T s^2) + (1/s^2 - 1) log p0;
+:mod:`ganmc.samplers.target` estimates it by resampling generator proposals, and its gap to the
+chain is the chain's bias. ``snapshot_every = k > 0`` (or the list ``snapshot_steps``) also
+keeps the chains' outputs at steps 0, k, 2k, ... as ``extra["step_NNNN"]`` (the pipeline
+measures each: metric against Langevin step; step 0 is the generator's own sample, the
+"before" of a before/after grid).
 """
 
 from __future__ import annotations
@@ -31,20 +33,22 @@ class DDLSSampler(Sampler):
                  noise_scale: float = 1.0, temperature: float = 1.0, mala: bool = False,
                  extended_latent: bool = False, eps_x: float = 0.01, calibrate: bool = False,
                  calibrate_steps: int = 1500, calibrate_lr: float = 1e-3, calibrate_batch: int = 512,
-                 sir_factor: int = 10, snapshot_every: int = 0) -> None:
+                 snapshot_every: int = 0, snapshot_steps: list[int] | None = None) -> None:
         super().__init__(gan)
         if step_size <= 0 or n_steps < 0 or temperature <= 0 or not 0 < step_decay <= 1:
             raise GanmcError("ddls needs step_size > 0, n_steps >= 0, temperature > 0, 0 < step_decay <= 1")
-        if noise_scale < 0 or eps_x <= 0 or sir_factor < 0 or snapshot_every < 0:
-            raise GanmcError("ddls needs noise_scale >= 0, eps_x > 0, sir_factor >= 0 and snapshot_every >= 0")
+        steps = [int(k) for k in snapshot_steps or []]
+        if noise_scale < 0 or eps_x <= 0 or snapshot_every < 0 or any(not 0 <= k <= n_steps for k in steps):
+            raise GanmcError("ddls needs noise_scale >= 0, eps_x > 0, snapshot_every >= 0 and "
+                             "snapshot_steps within 0..n_steps")
         if mala and noise_scale == 0:
             raise GanmcError("ddls: mala=true needs noise_scale > 0")
         self.step_size, self.n_steps, self.step_decay = step_size, n_steps, step_decay
         self.noise_scale, self.temperature, self.mala = noise_scale, temperature, mala
         self.extended, self.eps_x = extended_latent, eps_x
         self.calibrate = (calibrate, calibrate_steps, calibrate_lr, calibrate_batch)
-        self.sir_factor = sir_factor
         self.snapshot_every = int(snapshot_every)
+        self.snapshot_steps = set(steps)
 
     def prepare(self, ctx: SamplingContext) -> None:
         on, steps, lr, batch = self.calibrate
@@ -91,7 +95,8 @@ class DDLSSampler(Sampler):
                 u = torch.rand(n, generator=noise_gen, device=device)
                 log_q_fwd = -((proposal - z + 0.5 * eps * grad) ** 2).sum(1) / (2 * sigma**2)
                 log_q_bwd = -((z - proposal + 0.5 * eps * g_new) ** 2).sum(1) / (2 * sigma**2)
-                log_alpha = energy - e_new + log_q_bwd - log_q_fwd
+                # the proposal is Langevin on E / s^2 (s = noise_scale): correct towards exp(-E / s^2)
+                log_alpha = (energy - e_new) / self.noise_scale**2 + log_q_bwd - log_q_fwd
                 accept = torch.log(u) < torch.nan_to_num(log_alpha, nan=-math.inf)
                 # A rejected chain keeps its state *and* its energy and gradient: nothing stale.
                 z = torch.where(accept[:, None], proposal, z)
@@ -109,15 +114,13 @@ class DDLSSampler(Sampler):
         # each step: G and D forward + backward; plus the initial energy and the final output
         g_evals = n * (2 * (self.n_steps + 1) + 1)
         d_evals = n * 2 * (self.n_steps + 1)
-        batch = SampleBatch(samples=x, latents=z, stats=stats, g_evals=g_evals, d_evals=d_evals,
-                            extra=snapshots)
-        if self.sir_factor:
-            batch.extra["sir"] = self.sir_estimate(n, generator)
-        return batch
+        return SampleBatch(samples=x, latents=z, stats=stats, g_evals=g_evals, d_evals=d_evals,
+                           extra=snapshots)
 
     def _snapshot(self, snapshots: dict[str, torch.Tensor], step: int, state: torch.Tensor) -> None:
-        """Keep the outputs at ``step`` (on CPU) when it is a multiple of ``snapshot_every``."""
-        if self.snapshot_every and step % self.snapshot_every == 0:
+        """Keep the outputs at ``step`` (on CPU) when it is a multiple of ``snapshot_every`` or
+        one of ``snapshot_steps``."""
+        if (self.snapshot_every and step % self.snapshot_every == 0) or step in self.snapshot_steps:
             with torch.no_grad():
                 snapshots[f"step_{step:04d}"] = self._output(state).cpu()
 
@@ -127,19 +130,24 @@ class DDLSSampler(Sampler):
         dim = self.gan.prior.dim
         return torch.cat([self.gan.prior.project(state[:, :dim]), state[:, dim:]], dim=1)
 
-    @torch.no_grad()
-    def sir_estimate(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        """``n`` draws from ``sir_factor * n`` generator samples resampled with weights e^{d/T}.
-
-        For the extended latent the target is on (z, z'); G(z) + eps_x z' proposals are used.
-        """
-        m = self.sir_factor * n
+    def propose(self, m: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Prior proposals of the chain's state (with z' ~ N(0, I) on the extended latent)."""
         device = self.gan.device
         z = self.gan.prior.sample(m, generator, device)
-        x = self.gan.generator(z)
         if self.extended:
-            x = x + self.eps_x * torch.randn(x.shape, generator=generator).to(device)
-        logw = self.gan.discriminator(x).double() / self.temperature
-        weights = torch.softmax(logw, dim=0).cpu()
-        index = torch.multinomial(weights, n, replacement=True, generator=generator)
-        return x[index.to(device)]
+            out_dim = self.gan.generator(z[:1]).detach()[0].numel()
+            z = torch.cat([z, torch.randn(m, out_dim, generator=generator).to(device)], dim=1)
+        return z, self._output(z)
+
+    def target_log_weight(self, state: torch.Tensor, x: torch.Tensor) -> torch.Tensor | None:
+        """log of exp(-E/s^2) over the proposal density: d/(T s^2) + (1/s^2 - 1) log p0 (and the
+        same for z'); ``None`` without noise (then the chain is an optimiser, with no target)."""
+        if self.noise_scale == 0:
+            return None
+        inv = 1.0 / self.noise_scale**2
+        dim = self.gan.prior.dim
+        log_p0 = self.gan.prior.log_prob(state[:, :dim])
+        if self.extended:
+            log_p0 = log_p0 - 0.5 * (state[:, dim:] ** 2).sum(dim=1)
+        logw = self.gan.discriminator(x).double() * (inv / self.temperature)
+        return logw if inv == 1.0 else logw + (inv - 1.0) * log_p0.double()

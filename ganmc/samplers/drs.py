@@ -55,6 +55,10 @@ class DRSSampler(Sampler):
         x = self.gan.generator(z)
         return z, x, self.gan.discriminator(x)
 
+    def target_log_weight(self, state: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """DRS aims at p_g * e^d (d: the logit of its D, calibrated or raw)."""
+        return self.gan.discriminator(x)
+
     def _pilot(self, generator: torch.Generator) -> None:
         _, _, logit = self._propose(self.pilot_n, generator)
         self.max_logit = float(logit.max())

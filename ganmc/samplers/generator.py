@@ -17,3 +17,7 @@ class GeneratorSampler(Sampler):
         z = self.gan.prior.sample(n, generator, self.gan.device)
         x = self.gan.generator(z)
         return SampleBatch(samples=x, latents=z, g_evals=float(n), d_evals=0.0)
+
+    def target_log_weight(self, state: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """w = 1: the target is p_g itself (its diagnostics are the baseline of the others')."""
+        return torch.zeros(len(x), device=x.device)

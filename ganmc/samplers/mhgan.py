@@ -61,6 +61,10 @@ class MHGANSampler(Sampler):
     def _fakes(self, n: int, generator: torch.Generator) -> torch.Tensor:
         return self.gan.generator(self.gan.prior.sample(n, generator, self.gan.device))
 
+    def target_log_weight(self, state: torch.Tensor, x: torch.Tensor) -> torch.Tensor | None:
+        """MH-GAN aims at p_g * D/(1-D) of its calibrated D, i.e. e^(calibrated logit)."""
+        return None if self.calibrator is None else self.calibrator(self._logits(x))
+
     def calibrate(self, generator: torch.Generator) -> tuple[float, float]:
         """Fit the calibrator and measure its diagnostics; returns the (G, D) evaluations spent."""
         m = self.n_calib // 2

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ganmc.tables.build import Cell, group_records, metric_cell, write_table
+from ganmc.tables.build import Cell, cell, group_records, metric_cell, write_table
 from ganmc.tables.figures import scatter_grid
 
 Records = list[tuple[Path, dict[str, Any]]]
@@ -29,9 +29,15 @@ LABELS = {
     "drs": ("DRS (raw D)", "drs"),
     "drs_cal": ("DRS (calibrated D)", "drs"),
     "dot": ("DOT", "dot"),
-    "ddls": ("DDLS (raw D)", "ddls"),
+    "ddls_unit": ("DDLS (raw D, T = 1)", "ddls"),
     "ddls_cal": ("DDLS (calibrated D)", "ddls"),
+    "ddls": ("DDLS (raw D, cold chain)", "ddls"),
 }
+
+
+def label(sampler: str) -> str:
+    """Row label of a sampler preset (``study/NAME`` presets are NAME measured along the chain)."""
+    return LABELS.get(sampler.split("/")[-1], (sampler,))[0]
 
 
 def _fmt(value: tuple[float, float] | None, digits: int) -> str:
@@ -44,19 +50,45 @@ def _diff(ours: Cell, paper: tuple[float, float] | None, digits: int) -> str:
     return f"{ours.mean - paper[0]:+.{digits}f}"
 
 
-def _sample_records(records: Records, dataset: str) -> Records:
+def sample_records(records: Records, dataset: str) -> Records:
     return [(p, r) for p, r in records if r.get("command") == "sample" and r["run"]["dataset"] == dataset]
 
 
-def _by_sampler(records: Records) -> dict[str, list[dict[str, Any]]]:
-    groups = group_records((r for _, r in records), lambda r: r["run"]["sampler"])
-    order = list(LABELS) + sorted(k for k in groups if k not in LABELS)
-    return {k: groups[k] for k in order if k in groups}
+def target_cell(group: list[dict[str, Any]], key: str) -> Cell:
+    """The :class:`Cell` of the exact-target diagnostic ``record['target'][key]`` (SIR records)."""
+    return cell((r.get("target") or {}).get(key) for r in group)
 
 
-def _samples(records: Records, sampler: str, seed: int = 0) -> np.ndarray | None:
+def target_reliability(group: list[dict[str, Any]]) -> str:
+    """'k/n': for how many of the group's runs the SIR estimate of the target was reliable
+    (weights' ESS ≥ n), and the smallest ESS; '–' when no run estimated a target."""
+    targets = [r["target"] for r in group if r.get("target")]
+    if not targets:
+        return "–"
+    ok = sum(bool(t["reliable"]) for t in targets)
+    return f"{ok}/{len(targets)} (min ESS {min(t['ess'] for t in targets):,.0f})"
+
+
+Key = tuple[int, str]  # (GAN training iterations, sampler preset)
+
+
+def _by_sampler(records: Records) -> dict[Key, list[dict[str, Any]]]:
+    """Records grouped by (training length, sampler): lengths ascending, samplers in LABELS order."""
+    groups = group_records((r for _, r in records), lambda r: (r["run"]["train_iterations"], r["run"]["sampler"]))
+    rank = {name: i for i, name in enumerate(LABELS)}
+    return {k: groups[k] for k in sorted(groups, key=lambda k: (k[0], rank.get(k[1], len(rank)), k[1]))}
+
+
+def _label(key: Key, groups: dict[Key, Any]) -> str:
+    """The sampler's row label, with the GAN's training length when the table holds several."""
+    text = label(key[1])
+    return text if len({k[0] for k in groups}) < 2 else f"{text}, GAN {key[0]:,} it."
+
+
+def _samples(records: Records, key: Key, seed: int = 0) -> np.ndarray | None:
     for path, r in records:
-        if r["run"]["sampler"] == sampler and r["run"]["seed"] == seed and (path.parent / "samples.npy").is_file():
+        if (r["run"]["train_iterations"], r["run"]["sampler"]) == key and r["run"]["seed"] == seed \
+                and (path.parent / "samples.npy").is_file():
             return np.load(path.parent / "samples.npy")
     return None
 
@@ -86,34 +118,40 @@ def _iterations(records: Records) -> str:
 
 def table1(records: Records, out_dir: Path) -> list[Path]:
     """Table 1: recovered modes, % high quality, std of HQ samples on 25 Gaussians."""
-    recs = _sample_records(records, "gaussians25")
+    recs = sample_records(records, "gaussians25")
     header = ["method", "modes (paper)", "modes (ours)", "%HQ (paper)", "%HQ (ours)", "Δ %HQ",
-              "HQ std (paper)", "HQ std (ours)", "%HQ of exact target (SIR)", "G evals/sample",
-              "D evals/sample", "seeds"]
+              "HQ std (paper)", "HQ std (ours)", "%HQ of exact target (SIR)", "target ESS ≥ n (seeds)",
+              "mode mass TV", "target mode mass TV", "G evals/sample", "D evals/sample", "seeds"]
     rows = []
-    for sampler, group in _by_sampler(recs).items():
-        label, paper_key = LABELS.get(sampler, (sampler, None))
-        paper = PAPER_T1.get(paper_key or "")
+    groups = _by_sampler(recs)
+    for key, group in groups.items():
+        paper = PAPER_T1.get(LABELS.get(key[1], ("", ""))[1])
         hq = metric_cell(group, "hq_percent")
         sir = _sir(group, "hq_percent")
         evals = [r["timing"]["evals_per_sample"] for r in group]
         rows.append([
-            label,
+            _label(key, groups),
             _fmt(paper and paper["modes_recovered"], 1), metric_cell(group, "modes_recovered").format(1),
             _fmt(paper and paper["hq_percent"], 0), hq.format(1), _diff(hq, paper and paper["hq_percent"], 1),
             _fmt(paper and paper["hq_std"], 2), metric_cell(group, "hq_std").format(4),
-            sir.format(1) if sir.n else "–",
+            sir.format(1) if sir.n else "–", target_reliability(group),
+            metric_cell(group, "mass_tv").format(3), target_cell(group, "mass_tv").format(3),
             f"{np.mean([e['G'] for e in evals]):.1f}", f"{np.mean([e['D'] for e in evals]):.1f}",
             str(len(group)),
         ])
     caption = ("DDLS Table 1, 25 Gaussians, 10,000 samples per seed, mean ± std over seeds (each seed "
                f"trains its own WGAN-GP for {_iterations(recs)} iterations). HQ = within 4 std of the "
                "nearest centre. HQ std: pooled per-coordinate std of HQ samples in data units (data std "
-               "0.0177); the paper's 0.11 is in unstated units. "
+               "0.0177); the paper's 0.11 is in unstated units. Mode mass TV: total variation between the "
+               "samples' (or the exact target's) mass per mode and the data's (1/25 each); the target "
+               "p_g·w is estimated by importance resampling, reliable when the weights' ESS reaches n. "
                f"Sampling and metrics took {_wall(recs)} (from the records).")
     written = write_table(out_dir / "table1", header, rows, caption)
-    panels = [("real", _real(recs)), *[(LABELS.get(s, (s,))[0], _samples(recs, s)) for s in _by_sampler(recs)]]
-    written.append(scatter_grid([("25 Gaussians (seed 0)", panels)], out_dir / "table1.png"))
+    fig_rows = []
+    for it in sorted({k[0] for k in groups}):
+        panels = [("real", _real(recs)), *[(label(k[1]), _samples(recs, k)) for k in groups if k[0] == it]]
+        fig_rows.append((f"25 Gaussians, GAN {it:,} it. (seed 0)", panels))
+    written.append(scatter_grid(fig_rows, out_dir / "table1.png"))
     return written
 
 
@@ -133,60 +171,41 @@ def table2(records: Records, out_dir: Path) -> list[Path]:
     header = ["method"]
     sets = [("gaussians25", "25 Gaussians", 0), ("swissroll", "Swiss roll", 1)]
     for _, title, _ in sets:
-        header += [f"{title} EMD (paper)", f"{title} EMD (ours)", f"{title} Δ", f"{title} real-vs-real floor"]
-    per_set = {name: _by_sampler(_sample_records(records, name)) for name, _, _ in sets}
-    samplers = list(dict.fromkeys(s for groups in per_set.values() for s in groups))
+        header += [f"{title} EMD (paper)", f"{title} EMD (ours)", f"{title} Δ", f"{title} real-vs-real floor",
+                   f"{title} mass TV / target's", f"{title} target ESS ≥ n"]
+    per_set = {name: _by_sampler(sample_records(records, name)) for name, _, _ in sets}
+    keys = sorted({k for groups in per_set.values() for k in groups},
+                  key=lambda k: (k[0], list(LABELS).index(k[1]) if k[1] in LABELS else len(LABELS), k[1]))
+    every = {k: None for k in keys}
     rows = []
-    for sampler in samplers:
-        label, paper_key = LABELS.get(sampler, (sampler, None))
-        row = [label]
+    for key in keys:
+        paper_key = LABELS.get(key[1], ("", ""))[1]
+        row = [_label(key, every)]
         for name, _, i in sets:
-            group = per_set[name].get(sampler, [])
+            group = per_set[name].get(key, [])
             paper = PAPER_T2[paper_key][i] if paper_key in PAPER_T2 else None
             ours = metric_cell(group, "emd")
-            row += [_fmt(paper, 3), ours.format(4), _diff(ours, paper, 4), metric_cell(group, "emd_floor").format(4)]
+            row += [_fmt(paper, 3), ours.format(4), _diff(ours, paper, 4), metric_cell(group, "emd_floor").format(4),
+                    f"{metric_cell(group, 'mass_tv').format(3)} / {target_cell(group, 'mass_tv').format(3)}",
+                    target_reliability(group)]
         rows.append(row)
-    ns = sorted({r["metrics"].get("emd_n") for _, r in _sample_records(records, "gaussians25")
-                 + _sample_records(records, "swissroll") if "emd" in r.get("metrics", {})})
+    ns = sorted({r["metrics"].get("emd_n") for _, r in sample_records(records, "gaussians25")
+                 + sample_records(records, "swissroll") if "emd" in r.get("metrics", {})})
     caption = ("DDLS Table 2: EMD (exact OT, POT, Euclidean cost W1) between generated samples and "
                f"fresh real samples, n = {', '.join(str(n) for n in ns)} per side, mean ± std over seeds. "
                "The floor is the EMD between two independent real draws of the same size: no sampler "
-               "can go below it, so differences smaller than its spread cannot be read. "
-               f"Sampling and metrics took {_wall(_sample_records(records, 'gaussians25') + _sample_records(records, 'swissroll'))} "
+               "can go below it, so differences smaller than its spread cannot be read. Mass TV: total "
+               "variation between the mass per mode (25 Gaussians) or per bin along the roll (Swiss roll, "
+               "12 bins) of the samples, then of the exact target p_g·w (importance resampling, reliable "
+               "when the weights' ESS reaches n), and the data's. "
+               f"Sampling and metrics took {_wall(sample_records(records, 'gaussians25') + sample_records(records, 'swissroll'))} "
                "(from the records).")
     written = write_table(out_dir / "table2", header, rows, caption)
     fig_rows = []
     for name, title, _ in sets:
-        recs = _sample_records(records, name)
-        fig_rows.append((title, [("real", _real(recs)), *[(LABELS.get(s, (s,))[0], _samples(recs, s))
-                                                           for s in per_set[name]]]))
+        recs = sample_records(records, name)
+        for it in sorted({k[0] for k in per_set[name]}):
+            fig_rows.append((f"{title}, GAN {it:,} it.", [("real", _real(recs)),
+                             *[(label(k[1]), _samples(recs, k)) for k in per_set[name] if k[0] == it]]))
     written.append(scatter_grid(fig_rows, out_dir / "table2.png"))
-    return written
-
-
-def progress(records: Records, out_dir: Path) -> list[Path]:
-    """%HQ and EMD against training iterations for each sampler (a figure the papers lack)."""
-    from ganmc.tables.figures import curves
-
-    recs = _sample_records(records, "gaussians25")
-    groups = _by_sampler(recs)
-    its = sorted({r["run"]["train_iterations"] for _, r in recs})
-    header = ["method", *[f"{i} it. %HQ" for i in its], *[f"{i} it. EMD" for i in its]]
-    rows, series_hq, series_emd = [], {}, {}
-    for sampler, group in groups.items():
-        label = LABELS.get(sampler, (sampler,))[0]
-        by_it = group_records(group, lambda r: r["run"]["train_iterations"])
-        hq = [metric_cell(by_it.get(i, []), "hq_percent") for i in its]
-        emd = [metric_cell(by_it.get(i, []), "emd") for i in its]
-        rows.append([label, *(c.format(1) for c in hq), *(c.format(4) for c in emd)])
-        series_hq[label] = ([float(i) for i in its], [c.mean for c in hq], [c.std for c in hq])
-        series_emd[label] = ([float(i) for i in its], [c.mean for c in emd], [c.std for c in emd])
-    caption = ("25 Gaussians: quality against WGAN-GP training iterations, mean ± std over seeds; "
-               "where discriminator-driven sampling helps and where it stops helping.")
-    written = write_table(out_dir / "table1_progress", header, rows, caption)
-    written.append(curves(series_hq, "generator training iterations", "% high quality",
-                          out_dir / "table1_progress_hq.png"))
-    if any(not np.isnan(m) for s in series_emd.values() for m in s[1]):
-        written.append(curves(series_emd, "generator training iterations", "EMD (W1)",
-                              out_dir / "table1_progress_emd.png"))
     return written

@@ -67,24 +67,49 @@ def scatter_grid(rows: list[tuple[str, list[Panel]]], path: str | Path, max_poin
     return out
 
 
-def curves(series: dict[str, tuple[list[float], list[float], list[float]]], xlabel: str, ylabel: str,
-           path: str | Path, title: str = "", logx: bool = False) -> Path:
-    """Mean ± std curves, one per series name: {name: (x, mean, std)}; PNG, atomic."""
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+Series = dict[str, tuple[list[float], list[float], list[float]]]
+
+
+def _draw_curves(ax: plt.Axes, series: Series, colours: dict[str, str], xlabel: str, ylabel: str, title: str,
+                 logx: bool) -> None:
     for name, (x, mean, std) in series.items():
         xa, m, s = np.asarray(x), np.asarray(mean), np.asarray(std)
-        ax.plot(xa, m, marker="o", ms=3, label=name)
-        ax.fill_between(xa, m - s, m + s, alpha=0.2)
+        ax.plot(xa, m, marker="o", ms=3, label=name, color=colours[name])
+        ax.fill_between(xa, m - s, m + s, alpha=0.2, color=colours[name])
     if logx:
         ax.set_xscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    out = write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+
+
+def curves(series: Series, xlabel: str, ylabel: str, path: str | Path, title: str = "", logx: bool = False) -> Path:
+    """Mean ± std curves, one per series name: {name: (x, mean, std)}; PNG, atomic."""
+    return curve_panels([[(title, series)]], xlabel, [ylabel], path, logx)
+
+
+def curve_panels(rows: list[list[tuple[str, Series]]], xlabel: str, ylabels: list[str], path: str | Path,
+                 logx: bool = False) -> Path:
+    """A grid of :func:`curves` panels: ``rows[r][c] = (title, series)``, one y label per row;
+    a series name keeps its colour in every panel; one legend; PNG, atomic."""
+    n_cols = max(len(r) for r in rows)
+    fig, axes = plt.subplots(len(rows), n_cols, figsize=(4.2 * n_cols, 3.2 * len(rows)), squeeze=False)
+    names = list(dict.fromkeys(name for row in rows for _, series in row for name in series))
+    colours = {name: f"C{i % 10}" for i, name in enumerate(names)}
+    for r, row in enumerate(rows):
+        for c in range(n_cols):
+            ax = axes[r][c]
+            if c >= len(row):
+                ax.axis("off")
+                continue
+            title, series = row[c]
+            _draw_curves(ax, series, colours, xlabel, ylabels[r], title, logx)
+    handles = [plt.Line2D([], [], color=colours[name], marker="o", ms=3) for name in names]
+    fig.legend(handles, names, loc="lower center", ncol=min(len(names), 6), fontsize=8)
+    fig.tight_layout(rect=(0, 0.06 if len(rows) > 1 else 0.1, 1, 1))
+    out = write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     plt.close(fig)
     return out
 
