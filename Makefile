@@ -45,11 +45,12 @@ test: install
 test-slow: install
 	$(PY) -m pytest -q -m slow $(PYTEST_ARGS)
 
-# Trains the default toy GAN (cached after the first run), samples 10,000 points, writes
-# out/demo/{record.json,samples.npy,samples.png}.
+# The shipped default GAN (no training): generator and DDLS side by side, in well under a minute
+# on 2 cores; out/demo/demo.{md,csv,tex,png} and the table printed.
 demo: install
-	$(GANMC) sample experiment=demo hydra.run.dir=out/demo
-	@echo "demo written to out/demo (record.json, samples.npy, samples.png)"
+	$(GANMC) sample experiment=demo hydra.sweep.dir=out/demo/runs
+	$(GANMC) table demo records=out/demo/runs out_dir=out/demo
+	@cat out/demo/demo.md
 
 lint: install
 	$(VENV)/bin/ruff check ganmc tests scripts
@@ -58,12 +59,14 @@ clean:
 	rm -rf out outputs multirun .pytest_cache
 
 reproduce-table1: install
-	$(call TRAIN_FIRST,experiment=table1,table1) $(GANMC) sample experiment=table1 $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/table1
+	$(call TRAIN_FIRST,experiment=table1 gan.train.iterations=10000 'gan.train.snapshots=[2500]',table1) $(GANMC) sample experiment=table1 $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/table1
 	$(GANMC) table table1 records=$(RUNS)/table1 out_dir=$(RESULTS)
 
 reproduce-table2: install
-	$(call TRAIN_FIRST,experiment=table2 dataset=gaussians25$(COMMA)swissroll,table2) \
+	$(call TRAIN_FIRST,experiment=table2 dataset=gaussians25$(COMMA)swissroll gan.train.iterations=10000 'gan.train.snapshots=[2500]',table2) \
 		$(GANMC) sample experiment=table2 $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/table2
+	$(GANMC) sample experiment=table2 gan.train.iterations=10000 +sampler=generator,dot,ddls $(CKPT) $(LAUNCH) \
+		hydra.sweep.dir=$(RUNS)/table2
 	$(GANMC) table table2 records=$(RUNS)/table2 out_dir=$(RESULTS)
 
 # The sweep that chose DDLS's step size for the tables (seed 0; see results/NOTES.md).
@@ -96,26 +99,28 @@ reproduce-collab-table1: install
 		hydra.sweep.dir=$(RUNS)/collab_table1 hydra.sweep.subdir=generator
 	$(GANMC) table collab_table1 records=$(RUNS)/collab_table1 out_dir=$(RESULTS)
 
-# Trains the GANs of Tables 1 and 2 (with the 25-Gaussian snapshots that table1_progress
-# samples), of the digits experiment and of collab_fig4; calibrates the Tables' discriminators
-# (ddls_cal / drs_cal share one), fine-tunes (MH-GAN) and shapes (collab) collab_fig4's; copies
-# all of it into checkpoints/ (derived Ds under checkpoints/calibrated/ and checkpoints/shaped/).
+# Trains the GANs of Tables 1 and 2 and of the training-length study (10,000 iterations with
+# snapshots at 2,500 and 5,000; the default `gan=wgan_gp_mlp` is the 10,000-iteration one), of
+# the digits experiment and of collab_fig4; calibrates the Tables' 2,500-iteration discriminators
+# (ddls_cal / drs_cal share one), fine-tunes (MH-GAN) and shapes (collab) collab_fig4's; copies all
+# of it into checkpoints/ (derived Ds under checkpoints/calibrated/ and checkpoints/shaped/).
 CKPT_CACHE := $(CURDIR)/out/ckpt-cache
+FRESH := cache_dir=$(CKPT_CACHE) 'checkpoint_dirs=[]'
 checkpoints: install
-	$(GANMC) train -m experiment=table1 dataset=gaussians25,swissroll seed=0,1,2,3,4 \
-		'gan.train.snapshots=[1000,1500,2000]' plot=false cache_dir=$(CKPT_CACHE) \
-		+sampler=generator hydra.sweep.dir=out/train-checkpoints
-	$(GANMC) sample -m experiment=table1 dataset=gaussians25,swissroll seed=0,1,2,3,4 \
-		+sampler=drs_cal n_samples=100 plot=false cache_dir=$(CKPT_CACHE) hydra.sweep.dir=out/calibrate-checkpoints
+	$(GANMC) train -m experiment=table1 dataset=gaussians25,swissroll seed=0,1,2,3,4 gan.train.iterations=10000 \
+		'gan.train.snapshots=[2500,5000]' plot=false $(FRESH) +sampler=generator $(LAUNCH) hydra.sweep.dir=out/train-checkpoints
+	$(GANMC) sample -m experiment=table1 dataset=gaussians25,swissroll seed=0,1,2,3,4 gan.train.iterations=2500 \
+		+sampler=drs_cal n_samples=100 plot=false $(FRESH) hydra.sweep.dir=out/calibrate-checkpoints
 	$(GANMC) train -m experiment=digits gan=dcgan32,wgan_gp_dcgan32 seed=0,1,2 +sampler=generator plot=false \
-		cache_dir=$(CKPT_CACHE) hydra.sweep.dir=out/train-digits
+		$(FRESH) hydra.sweep.dir=out/train-digits
 	$(GANMC) sample -m experiment=collab_fig4 +sampler=collab_shaped,mhgan_tuned n_samples=100 plot=false \
-		cache_dir=$(CKPT_CACHE) $(LAUNCH) hydra.sweep.dir=out/shape-checkpoints
+		$(FRESH) $(LAUNCH) hydra.sweep.dir=out/shape-checkpoints
 	mkdir -p checkpoints/calibrated checkpoints/shaped
 	cp $(CKPT_CACHE)/checkpoints/digits-*-it1000-*.pt $(CKPT_CACHE)/checkpoints/imbal8-*-it1000-*.pt checkpoints/
 	cp $(CKPT_CACHE)/calibrated/imbal8-*-cal5000-*.pt checkpoints/calibrated/
 	cp $(CKPT_CACHE)/shaped/imbal8-*.pt checkpoints/shaped/
-	cp $(CKPT_CACHE)/checkpoints/*-it2500-*.pt $(CKPT_CACHE)/checkpoints/gaussians25-*-it[12][05]00-*.pt checkpoints/
+	cp $(CKPT_CACHE)/checkpoints/*-wgan_gp_mlp-it2500-*.pt $(CKPT_CACHE)/checkpoints/*-wgan_gp_mlp-it5000-*.pt \
+		$(CKPT_CACHE)/checkpoints/*-wgan_gp_mlp-it10000-*.pt checkpoints/
 	cp $(CKPT_CACHE)/calibrated/*-it2500-*.pt checkpoints/calibrated/
 
 bench: install

@@ -26,7 +26,6 @@ from ganmc.sampler_schemas import (
     ShapingConfig,
 )
 
-
 # The checkpoints shipped with ganmc (next to the package in a source checkout): searched by
 # default, so the shipped configurations load instead of training.
 SHIPPED_CHECKPOINTS = str(Path(__file__).resolve().parents[1] / "checkpoints")
@@ -226,7 +225,7 @@ class MetricConfig:
     emd_floor: bool = False
     collab: bool = False  # good_percent, kl, js of the collaborative-sampling protocol
     sir_factor: int = 10  # exact-target estimate: first pool of sir_factor * n proposals (0: none)
-    sir_max_pool: int = 1_000_000  # the pool doubles until its ESS reaches n, up to this size
+    sir_max_pool: int = 500_000  # the pool doubles until its ESS reaches n, up to this size
 
 
 # Image metrics; ``is`` is a keyword, hence the functional form. A misspelt name fails at composition.

@@ -46,3 +46,27 @@ def test_study_pairs_differences_by_seed_and_tabulates_chain_steps(tmp_path):
     delta = next(r for r in steps if r["measure"].startswith("Δ EMD") and r["GAN iterations"] == "1000")
     assert delta["step 0"] == "+0.0000 ± 0.0000" and delta["step 10"] == "-0.0200 ± 0.0000"
     assert delta["step 300"] == "-0.0100 ± 0.0000"
+
+
+def test_demo_report_shows_generator_first_with_a_figure(tmp_path):
+    import numpy as np
+
+    from ganmc.tables.demo import demo
+
+    for sampler, hq in (("ddls", 97.5), ("generator", 93.0)):
+        folder = tmp_path / "runs" / sampler
+        folder.mkdir(parents=True)
+        record = {"command": "sample", "run": {"sampler": sampler, "dataset": "gaussians25", "seed": 0,
+                                               "n_samples": 10, "train_iterations": 10000},
+                  "metrics": {"hq_percent": hq, "modes_recovered": 25, "emd": 0.07, "emd_floor": 0.05,
+                              "mass_tv": 0.03},
+                  "timing": {"wall_seconds": 3.0},
+                  "config": {"gan": {"name": "wgan_gp_mlp"},
+                             "dataset": {"_target_": "ganmc.data.synthetic.GaussianGrid", "name": "gaussians25"}}}
+        (folder / "record.json").write_text(json.dumps(record))
+        np.save(folder / "samples.npy", np.zeros((10, 2), dtype=np.float32))
+    written = demo(find_records(tmp_path / "runs"), tmp_path / "out")
+    assert {p.name for p in written} == {"demo.md", "demo.csv", "demo.tex", "demo.png"}
+    rows = list(csv.DictReader((tmp_path / "out" / "demo.csv").open()))
+    assert [r["method"] for r in rows] == ["generator only", "DDLS (raw D, cold chain)"]
+    assert rows[1]["%HQ"] == "97.5" and "10,000 training iterations" in (tmp_path / "out" / "demo.md").read_text()

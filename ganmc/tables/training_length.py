@@ -16,6 +16,7 @@ from ganmc.tables.ddls import (
     Records,
     label,
     sample_records,
+    sir_text,
     target_cell,
     target_reliability,
 )
@@ -91,8 +92,7 @@ def training_length(records: Records, out_dir: Path) -> list[Path]:
                     metric_cell(group, "emd").format(4), _se(_paired_delta(group, base, "emd")),
                     metric_cell(group, "emd_floor").format(4), metric_cell(group, "mass_tv").format(3),
                     target_cell(group, "mass_tv").format(3), target_reliability(group),
-                    metric_cell([{"metrics": r.get("target_metrics", {}).get("sir", {})} for r in group],
-                                "emd").format(4),
+                    sir_text(group, "emd", 4),
                     str(len(group)),
                 ])
                 if any(k.startswith("step_") for r in group for k in r.get("target_metrics", {})):
@@ -124,7 +124,8 @@ def training_length(records: Records, out_dir: Path) -> list[Path]:
                "mean ± standard error over seeds. Mass TV: total variation between the mass per mode "
                "(25 Gaussians) or per bin along the roll (Swiss roll, 12 bins of its parameter) and the "
                "data's; for the samples, then for the exact target p_g·w estimated by importance "
-               "resampling (reliable when the weights' ESS reaches n; the count says for how many seeds).")
+               "resampling (reliable when the weights' ESS reaches n; the count says for how many seeds, "
+               "† marks a target EMD with an unreliable estimate).")
     written += write_table(out_dir / "ddls_training_length", header, main_rows, caption)
     columns = sorted(all_steps)
     step_header = ["data", "method", "GAN iterations", "measure", *[f"step {c}" for c in columns]]
