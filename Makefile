@@ -79,10 +79,10 @@ reproduce-ddls-temperature: install
 	$(GANMC) sample experiment=ddls_temperature $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/ddls_temperature
 	$(GANMC) table sweep records=$(RUNS)/ddls_temperature out_dir=$(RESULTS) report.name=ddls_temperature
 
-# DDLS against training length (1k-10k iterations, snapshots of one run per seed) and chain step,
-# 25 Gaussians and Swiss roll, 5 seeds: runs/ddls_training_length -> results/ddls_training_length*.
+# DDLS against training length (2,500-10,000 iterations: snapshots of one run per seed) and chain
+# step, 25 Gaussians and Swiss roll, 5 seeds: runs/ddls_training_length -> results/ddls_training_length*.
 reproduce-ddls-training-length: install
-	$(call TRAIN_FIRST,experiment=ddls_training_length,ddls_training_length) \
+	$(call TRAIN_FIRST,experiment=ddls_training_length gan.train.iterations=10000 'gan.train.snapshots=[2500$(COMMA)5000]',ddls_training_length) \
 		$(GANMC) sample experiment=ddls_training_length $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/ddls_training_length
 	$(GANMC) table ddls_training_length records=$(RUNS)/ddls_training_length out_dir=$(RESULTS)
 

@@ -12,7 +12,7 @@ from ganmc.tables.figures import scatter_grid
 
 Records = list[tuple[Path, dict[str, Any]]]
 
-# Paper values: (mean, std) from REFERENCE.md / the DDLS paper.
+# Paper values: (mean, std) from the DDLS paper (Tables 1 and 2; Table 2 also quotes the DOT paper).
 PAPER_T1 = {
     "generator": {"modes_recovered": (24.8, 0.2), "hq_percent": (70.0, 9.0), "hq_std": (0.11, 0.01)},
     "drs": {"modes_recovered": (24.8, 0.2), "hq_percent": (90.0, 2.0), "hq_std": (0.10, 0.01)},

@@ -15,7 +15,7 @@ from ganmc.tables.build import group_records, metric_cell, write_table
 
 Records = list[tuple[Path, dict[str, Any]]]
 
-# DDLS Table 3 (CIFAR-10): IS (and FID for SN-GAN), from REFERENCE.md / the paper.
+# DDLS Table 3 (CIFAR-10): IS (and FID for SN-GAN), from the DDLS paper.
 PAPER_T3: dict[tuple[str, str], dict[str, float]] = {
     ("dcgan32", "generator"): {"is": 2.88}, ("dcgan32", "drs"): {"is": 3.07},
     ("dcgan32", "mhgan"): {"is": 3.38}, ("dcgan32", "ddls"): {"is": 3.68},
