@@ -12,9 +12,6 @@ _METRICS = {"euclidean": "euclidean", "sqeuclidean": "sqeuclidean"}
 # POT's default numItermax (100,000) stops early at n >= 5,000 and overestimates with only a
 # warning (REFERENCE.md); this bound is far above what exact solutions need at n = 50,000.
 _MAX_ITER = 10**9
-# Samples per EMD when ``metric.emd_n`` is null: the exact solve's time grows faster than n^2, and
-# at 10,000 (the Tables' size) it takes seconds; a larger emd_n must be asked for explicitly.
-EMD_DEFAULT_N = 10_000
 
 
 def emd(x: torch.Tensor | np.ndarray, y: torch.Tensor | np.ndarray, cost: str = "euclidean") -> float:
@@ -33,3 +30,8 @@ def emd(x: torch.Tensor | np.ndarray, y: torch.Tensor | np.ndarray, cost: str = 
     if log.get("result_code") != 1:
         raise GanmcError(f"EMD solver did not reach the optimum ({log.get('warning')})")
     return float(value)
+
+
+# Samples per EMD when ``metric.emd_n`` is null (the Tables' size): the exact solve's time and the
+# network simplex's work grow faster than n^2, so a larger emd_n must be asked for explicitly.
+EMD_DEFAULT_N = 10_000
