@@ -153,8 +153,7 @@ def check_magnitude(samples: torch.Tensor, what: str) -> None:
 
 def preflight(cfg: DictConfig, run_dir: Path, dataset: Any) -> None:
     """What can fail before compute, checked before it: the sampler's settings (on a stand-in
-    GAN), and that the run folder, its parent (outputs are staged there) and the cache take files."""
+    GAN), and that the run folder and the cache take files."""
     check_sampler(cfg, dataset)
     probe_writable(run_dir, "hydra.run.dir")
-    probe_writable(Path(run_dir).resolve().parent, "hydra.run.dir")
     probe_writable(cfg.cache_dir, "cache_dir")

@@ -81,16 +81,19 @@ def save_npy_atomic(path: str | Path, array: Any) -> Path:
 
 @contextmanager
 def staged_outputs(run_dir: str | Path) -> Iterator[Path]:
-    """A fresh temporary folder beside ``run_dir`` (in its parent) to write a run's files into.
+    """A fresh temporary folder beside ``run_dir`` (in its parent; inside ``run_dir`` when the
+    parent cannot be written) to write a run's files into.
 
     When the block completes, its files move into ``run_dir`` (``record.json`` last); on an
     error the folder and whatever was written into it are removed, so a fault never leaves a
     half-written run.
     """
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{run_dir.resolve().name}.", suffix=".partial",
-                                  dir=run_dir.resolve().parent))
+    try:
+        stage = Path(tempfile.mkdtemp(prefix=f".{run_dir.name}.", suffix=".partial", dir=run_dir.parent))
+    except OSError:  # e.g. hydra.run.dir=. in a folder whose parent is not ours
+        stage = Path(tempfile.mkdtemp(prefix=".", suffix=".partial", dir=run_dir))
     try:
         yield stage
         for item in sorted(stage.iterdir(), key=lambda p: p.name == "record.json"):
