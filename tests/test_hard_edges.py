@@ -118,6 +118,23 @@ def test_staged_outputs_move_in_complete_runs_only(tmp_path):
     assert list((tmp_path / "other").iterdir()) == [] and _leftovers(tmp_path) == []
 
 
+def test_outputs_are_staged_inside_the_run_folder_when_its_parent_is_not_writable(tmp_path, monkeypatch):
+    import ganmc.io
+
+    real_mkdtemp = ganmc.io.tempfile.mkdtemp
+
+    def refuse_parent(**kwargs):
+        if Path(kwargs["dir"]) == tmp_path:
+            raise PermissionError(13, "Permission denied", str(tmp_path))
+        return real_mkdtemp(**kwargs)
+
+    monkeypatch.setattr(ganmc.io.tempfile, "mkdtemp", refuse_parent)
+    with staged_outputs(tmp_path / "run") as stage:
+        assert stage.parent == tmp_path / "run"
+        (stage / "record.json").write_text("{}")
+    assert [p.name for p in (tmp_path / "run").iterdir()] == ["record.json"]
+
+
 def test_emd_is_capped_when_emd_n_is_null(run_cli, tmp_path, monkeypatch):
     import ganmc.pipeline
 
@@ -220,3 +237,19 @@ def test_bench_threads_table(tmp_path):
         sys.path.pop(0)
     text = markdown({(1, "idle"): 10.0, (1, "busy"): 20.0, (2, "idle"): 8.0, (2, "busy"): 40.0}, 5, 2)
     assert "| 1 | 10.0 | 20.0 | 2.00 |" in text and "| 2 | 8.0 | 40.0 | 5.00 |" in text
+
+
+SAMPLERS = sorted(str(p.relative_to(p.parents[1] if p.parent.name == "study" else p.parent).with_suffix(""))
+                  for p in (Path(__file__).resolve().parents[1] / "ganmc" / "conf" / "sampler").rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("sampler", SAMPLERS)
+def test_every_sampler_preset_passes_the_checks_made_before_training(compose_cfg, sampler):
+    """The checks before compute (schema keys, the sampler built on a stand-in GAN) accept every preset."""
+    from ganmc.checks import check_sampler, validate_run
+    from ganmc.pipeline import build_dataset
+
+    image = sampler.endswith("_digits")
+    cfg = compose_cfg(*(["experiment=digits"] if image else ["dataset=imbal8"]), f"+sampler={sampler}")
+    validate_run(cfg)
+    check_sampler(cfg, build_dataset(cfg))
