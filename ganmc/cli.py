@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import sys
 from collections.abc import Callable
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import hydra
@@ -56,7 +58,7 @@ def _job(fn: Callable[[DictConfig, Path], object], cleanup: bool = True) -> Call
         run_dir = _run_dir()
         try:
             fn(cfg, run_dir)
-        except _USER_ERRORS as exc:
+        except (*_USER_ERRORS, OSError) as exc:  # OSError: a full disk, a folder that vanished
             if os.environ.get("GANMC_DEBUG") == "1":
                 raise
             if cleanup:
@@ -88,13 +90,16 @@ def _shape(cfg: DictConfig, run_dir: Path) -> None:
 def _table(cfg: DictConfig, run_dir: Path) -> None:
     from hydra.utils import instantiate
 
-    from ganmc.tables.records import find_records, summarise
+    from ganmc.checks import check_keys
+    from ganmc.tables.records import find_records, sampling_records, summarise
 
+    check_keys(cfg)
     root = Path(str(cfg.records)).expanduser()
     records = find_records(root)
     if cfg.report is None:
         print(summarise(records, root))
         return
+    sampling_records(records, root)  # none: an error, before anything is written
     written = instantiate(cfg.report)(records=records, out_dir=Path(str(cfg.out_dir)))
     for path in written:
         print(path)
@@ -113,6 +118,8 @@ def one_line(exc: BaseException) -> str:
     cause = exc.__cause__ or exc.__context__
     if isinstance(cause, GanmcError):
         exc = cause
+    elif cause is not None and str(exc).startswith("Error merging override"):
+        return f"{str(exc).strip()}: {one_line(cause)}"  # Hydra's line names the override, not why
     key = None
     parts: list[str] = []
     items: list[str] = []
@@ -137,6 +144,18 @@ def one_line(exc: BaseException) -> str:
     return message
 
 
+def _help(app: Callable[[], None]) -> None:
+    """Hydra's ``--help`` without the internal ``schema/*`` groups (typed bases of the options)."""
+    text = io.StringIO()
+    try:
+        with redirect_stdout(text):
+            app()
+    except SystemExit as done:  # Hydra exits after printing the help
+        if done.code not in (0, None):
+            raise
+    print("\n".join(ln for ln in text.getvalue().splitlines() if not ln.startswith("schema/")))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ganmc`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -158,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     sys.argv = [f"ganmc {command}", *rest]
     _FAILED.clear()
     try:
+        if "--help" in rest or "-h" in rest:
+            _help(app)
+            return 0
         app()
         if _FAILED:
             raise _FAILED[0]
@@ -166,6 +188,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         failed = f" ({len(_FAILED)} jobs failed)" if len(_FAILED) > 1 else ""
         print(f"ganmc {command}: error: {one_line(exc)}{failed}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # e.g. Hydra cannot create the run folder
+        if debug:
+            raise
+        where = f"cannot write {exc.filename} ({exc.strerror})" if exc.filename else str(exc)
+        print(f"ganmc {command}: error: {where}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"ganmc {command}: interrupted", file=sys.stderr)

@@ -2,7 +2,7 @@
 
 YAML files under ``ganmc/conf`` start from these dataclasses, so a misspelt key or a value of
 the wrong type fails at composition, before any compute. Value checks that a type cannot
-express (positive sizes, known devices) live in :func:`validate_run`.
+express (positive sizes, known devices) live in :func:`ganmc.checks.validate_run`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf import MISSING
 
-from ganmc.errors import GanmcError
+from ganmc.checks import validate_run as validate_run  # value checks live in ganmc.checks
 from ganmc.sampler_schemas import (
     CollabSamplerConfig,
     DDLSConfig,
@@ -220,7 +220,7 @@ class MetricConfig:
     modes: bool = True
     hq_threshold: float = 4.0
     emd: bool = True
-    emd_n: int | None = None
+    emd_n: int | None = None  # null: min(n_samples, EMD_DEFAULT_N = 10,000)
     emd_cost: EmdCost = EmdCost.euclidean
     emd_floor: bool = False
     collab: bool = False  # good_percent, kl, js of the collaborative-sampling protocol
@@ -278,6 +278,7 @@ class RunConfig:
     checkpoint_dirs: list[str] = field(default_factory=lambda: [SHIPPED_CHECKPOINTS])
     retrain: bool = False
     plot: bool = True
+    threads: int | None = None  # CPU threads of torch (null: 1 for MLP GANs, min(4, cores) for conv ones)
 
 
 @dataclass
@@ -286,7 +287,7 @@ class TableConfig:
 
     report: Any = None
     records: str = "outputs"
-    out_dir: str = "results"
+    out_dir: str = "out/tables"  # results/ only when asked (out_dir=results)
 
 
 def register_configs() -> None:
@@ -321,52 +322,3 @@ def register_configs() -> None:
     cs.store(group="schema/metric", name="synthetic", node=MetricConfig)
     cs.store(group="schema/metric", name="image", node=ImageMetricConfig)
 
-
-def _positive(cfg: DictConfig, keys: list[str]) -> None:
-    for key in keys:
-        node, _, leaf = key.rpartition(".")
-        parent = OmegaConf.select(cfg, node) if node else cfg
-        value = parent[leaf]
-        if value is None or value <= 0:
-            raise GanmcError(f"{key} must be positive, got {value}")
-
-
-def validate_run(cfg: DictConfig) -> None:
-    """Check the values a schema cannot: sizes positive, device known, snapshots in range."""
-    _positive(
-        cfg,
-        [
-            "n_samples",
-            "batch_size",
-            "gan.latent_dim",
-            "gan.train.iterations",
-            "gan.train.batch_size",
-            "gan.train.n_critic",
-            "gan.train.lr_g",
-            "gan.train.lr_d",
-        ],
-    )
-    if "hq_threshold" in cfg.metric:
-        _positive(cfg, ["metric.hq_threshold"])
-    if "classifier" in cfg.metric:
-        _positive(cfg, ["metric.batch_size", "metric.isc_splits", "metric.classifier.width",
-                        "metric.classifier.steps", "metric.classifier.lr", "metric.classifier.batch_size"])
-        if cfg.metric.n_ref is not None and cfg.metric.n_ref <= 0:
-            raise GanmcError(f"metric.n_ref must be positive or null, got {cfg.metric.n_ref}")
-    for part in ("generator", "discriminator"):
-        net = cfg.gan[part]
-        _positive(cfg, [f"gan.{part}.{k}" for k in ("width", "depth", "base_width", "channels") if k in net])
-    if cfg.gan.train.get("grid_every", 0) < 0:
-        raise GanmcError(f"gan.train.grid_every must be >= 0, got {cfg.gan.train.grid_every}")
-    if cfg.metric.sir_factor < 0 or cfg.metric.sir_max_pool < 0:
-        raise GanmcError("metric.sir_factor and metric.sir_max_pool must be >= 0")
-    if cfg.metric.get("emd_n") is not None and cfg.metric.emd_n <= 0:
-        raise GanmcError(f"metric.emd_n must be positive, got {cfg.metric.emd_n}")
-    if cfg.seed < 0:
-        raise GanmcError(f"seed must be non-negative, got {cfg.seed}")
-    device = str(cfg.device)
-    if device != "auto" and device != "cpu" and not device.startswith("cuda"):
-        raise GanmcError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got '{device}'")
-    bad = [s for s in cfg.gan.train.snapshots if not 0 < s <= cfg.gan.train.iterations]
-    if bad:
-        raise GanmcError(f"gan.train.snapshots {bad} must lie in 1..gan.train.iterations")

@@ -1,14 +1,27 @@
-"""Atomic file writes and content hashes: a reader never sees a half-written file."""
+"""Atomic file writes, staged run outputs, file locks and content hashes: a reader never sees
+a half-written file or a half-written run."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no locking
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+_HELD = threading.local()  # the locks each thread holds (re-entrant within a thread)
 
 
 def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
@@ -45,6 +58,11 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def derive_seed(seed: int, purpose: str) -> int:
+    """An independent 63-bit seed for each use (training, sampling, metrics) of one ``seed``."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{purpose}".encode()).digest()[:8], "little") >> 1
+
+
 def sha256_json(obj: Any) -> str:
     """Hex sha256 of the canonical (sorted-key) JSON form of ``obj``."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
@@ -59,3 +77,59 @@ def save_npy_atomic(path: str | Path, array: Any) -> Path:
             np.save(fh, array)
 
     return write_atomic(path, write)
+
+
+@contextmanager
+def staged_outputs(run_dir: str | Path) -> Iterator[Path]:
+    """A fresh temporary folder beside ``run_dir`` (in its parent; inside ``run_dir`` when the
+    parent cannot be written) to write a run's files into.
+
+    When the block completes, its files move into ``run_dir`` (``record.json`` last); on an
+    error the folder and whatever was written into it are removed, so a fault never leaves a
+    half-written run.
+    """
+    run_dir = Path(run_dir).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        stage = Path(tempfile.mkdtemp(prefix=f".{run_dir.name}.", suffix=".partial", dir=run_dir.parent))
+    except OSError:  # e.g. hydra.run.dir=. in a folder whose parent is not ours
+        stage = Path(tempfile.mkdtemp(prefix=".", suffix=".partial", dir=run_dir))
+    try:
+        yield stage
+        for item in sorted(stage.iterdir(), key=lambda p: p.name == "record.json"):
+            os.replace(item, run_dir / item.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+@contextmanager
+def file_lock(path: str | Path, waiting: str = "another process holds it") -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created if missing) for the block.
+
+    Another process, or another thread, waits (saying so once, with ``waiting``); the same
+    thread may take the lock again inside the block.
+    """
+    path = Path(path)
+    held: dict[str, int] = getattr(_HELD, "locks", None) or {}
+    _HELD.locks = held
+    key = str(path.resolve())
+    if held.get(key) or fcntl is None:
+        held[key] = held.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            held[key] -= 1
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "ab") as fh:  # append: never truncates; the file holds no data
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for %s: %s", path, waiting)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        held[key] = 1
+        try:
+            yield
+        finally:
+            held[key] = 0
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -14,22 +14,30 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from ganmc.config import validate_run
+from ganmc.checks import check_magnitude, preflight, validate_run
 from ganmc.data import Dataset, ImageDataset
-from ganmc.data.images import to_uint8
 from ganmc.errors import CheckpointError, GanmcError
 from ganmc.grid import save_before_after, save_grid
-from ganmc.io import save_npy_atomic, sha256_file, sha256_json, write_json_atomic
+from ganmc.io import (
+    derive_seed,
+    file_lock,
+    sha256_file,
+    sha256_json,
+    staged_outputs,
+    write_json_atomic,
+)
 from ganmc.metrics import emd, mode_metrics
 from ganmc.metrics.collab import collab_metrics
+from ganmc.metrics.emd import EMD_DEFAULT_N
 from ganmc.metrics.target import region_masses, total_variation
 from ganmc.models.adapters import load_foreign
 from ganmc.models.checkpoint import cache_path, load_gan, resume_path, save_checkpoint
 from ganmc.models.gan import GAN, build_gan, data_shape
-from ganmc.plots import scatter_2d
-from ganmc.records import provenance
+from ganmc.plots import scatter_2d, write_samples
+from ganmc.records import provenance, same_run, sampler_choice
 from ganmc.samplers import GeneratorSampler, SampleBatch, Sampler, SamplingContext
 from ganmc.samplers.target import estimate_target
+from ganmc.threads import apply_threads
 from ganmc.training import train_gan
 
 log = logging.getLogger(__name__)
@@ -42,11 +50,6 @@ def resolve_device(name: str) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise GanmcError(f"device={name} asked for, but CUDA is not available here: use device=cpu")
     return torch.device(name)
-
-
-def derive_seed(seed: int, purpose: str) -> int:
-    """An independent 63-bit seed for each use (training, sampling, metrics) of one ``seed``."""
-    return int.from_bytes(hashlib.sha256(f"{seed}:{purpose}".encode()).digest()[:8], "little") >> 1
 
 
 def build_dataset(cfg: DictConfig) -> Dataset:
@@ -74,6 +77,22 @@ def obtain_gan(cfg: DictConfig, dataset: Dataset, device: torch.device,
             return gan.to(device).eval(), path
         return _load_checked(path, cfg, dataset, device), path
     path = cache_path(cfg)
+    with gan_lock(cfg):  # concurrent runs of one uncached config: the first trains, the others wait
+        return _cached_or_trained(cfg, dataset, device, grid_dir, path)
+
+
+def gan_lock(cfg: DictConfig) -> AbstractContextManager[None]:
+    """The lock (``<cache file>.lock``) around finding or training ``cfg``'s cached GAN; none
+    for a given ``gan.checkpoint``. Re-entrant: hold it around ``obtain_gan`` to hash the file."""
+    if cfg.gan.checkpoint:
+        return nullcontext()
+    path = cache_path(cfg)
+    return file_lock(path.with_name(path.name + ".lock"), "another run is training this GAN")
+
+
+def _cached_or_trained(cfg: DictConfig, dataset: Dataset, device: torch.device, grid_dir: Path | None,
+                       path: Path) -> tuple[GAN, Path]:
+    """The GAN cached at ``path`` (or shipped), else trained now and cached there."""
     if path.is_file() and not cfg.retrain:
         log.info("loading cached GAN %s", path)
         return _load_checked(path, cfg, dataset, device), path
@@ -123,15 +142,19 @@ def build_sampler(cfg: DictConfig, gan: GAN, dataset: Dataset, checkpoint: Path 
     median stopping rule) also get ``dataset=``; ``prepare`` then does one-time work such as
     calibrating D, with the checkpoint and cache at hand.
     """
-    if cfg.sampler is None:
-        sampler: Sampler = GeneratorSampler(gan)
-    else:
-        factory = instantiate(cfg.sampler)
-        cls = getattr(factory, "func", factory)
-        sampler = factory(gan=gan, dataset=dataset) if getattr(cls, "needs_dataset", False) else factory(gan=gan)
+    sampler = construct_sampler(cfg, gan, dataset)
     cache = Path(str(cfg.cache_dir)).expanduser()
     sampler.prepare(SamplingContext(dataset, checkpoint, cache, derive_seed(cfg.seed, "prepare"), cfg))
     return sampler
+
+
+def construct_sampler(cfg: DictConfig, gan: GAN, dataset: Dataset) -> Sampler:
+    """The configured sampler on ``gan`` (the generator alone when ``sampler`` is unset), not prepared."""
+    if cfg.sampler is None:
+        return GeneratorSampler(gan)
+    factory = instantiate(cfg.sampler)
+    cls = getattr(factory, "func", factory)
+    return factory(gan=gan, dataset=dataset) if getattr(cls, "needs_dataset", False) else factory(gan=gan)
 
 
 def check_metric(dataset: Dataset, metric_cfg: DictConfig) -> None:
@@ -169,8 +192,9 @@ def compute_metrics(samples: torch.Tensor, dataset: Dataset, metric_cfg: DictCon
     if metric_cfg.get("collab") and dataset.centres is not None and dataset.std is not None and weights is not None:
         metrics.update(collab_metrics(samples, dataset.centres, dataset.std, weights, float(metric_cfg.hq_threshold)))
     if metric_cfg.emd:
-        n = min(int(metric_cfg.emd_n or len(samples)), len(samples))
+        n = min(int(metric_cfg.emd_n or EMD_DEFAULT_N), len(samples))  # emd_n null: at most 10,000
         cost = str(getattr(metric_cfg.emd_cost, "value", metric_cfg.emd_cost))
+        log.info("solving exact EMD (%s cost) between %d samples and %d real ones", cost, n, n)
         real = dataset.sample(n, torch.Generator().manual_seed(derive_seed(seed, "emd-real")))
         metrics.update({"emd": emd(samples[:n], real, cost), "emd_n": n, "emd_cost": cost})
         if metric_cfg.emd_floor:
@@ -197,75 +221,39 @@ def emd_floor(dataset: Dataset, real: torch.Tensor, n: int, seed: int, cost: str
     return value
 
 
-def write_samples(run_dir: Path, samples: torch.Tensor, dataset: Dataset, cfg: DictConfig, title: str) -> None:
-    """``samples.npy`` (images: uint8 N x C x H x W; 2-D data: float32) and, with ``plot``,
-    ``samples.png`` (images: a grid of the first 64; 2-D data: a scatter plot over real data)."""
-    if isinstance(dataset, ImageDataset):
-        save_npy_atomic(run_dir / "samples.npy", to_uint8(samples).numpy())
-        if cfg.plot:
-            save_grid(samples[:64], run_dir / "samples.png")
-        return
-    save_npy_atomic(run_dir / "samples.npy", samples.numpy())
-    if cfg.plot:
-        real = dataset.sample(min(len(samples), 5000), torch.Generator().manual_seed(derive_seed(cfg.seed, "plot")))
-        scatter_2d(real, samples, run_dir / "samples.png",
-                   f"{title}: {cfg.gan.name} on {cfg.dataset.name}, seed {cfg.seed}", dataset.centres)
-
-
-def _sampler_choice(sampler: Sampler) -> str:
-    """The sampler's config name (``+sampler=NAME``; presets differ from the class name)."""
-    try:
-        from hydra.core.hydra_config import HydraConfig
-
-        choice = HydraConfig.get().runtime.choices.get("sampler")
-    except ValueError:  # not under Hydra
-        choice = None
-    return str(choice) if choice else sampler.name
-
-
 def run_train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """``ganmc train``: train (or find cached) the configured GAN; write ``record.json``."""
     validate_run(cfg)
+    apply_threads(cfg)  # before any torch work
     start = time.perf_counter()
     device = resolve_device(str(cfg.device))
     dataset = build_dataset(cfg)
-    existed = cache_path(cfg).is_file() and not cfg.retrain and not cfg.gan.checkpoint
-    if existed:
-        log.info("already trained: %s (retrain=true trains it again)", cache_path(cfg))
-    gan, path = obtain_gan(cfg, dataset, device, grid_dir=run_dir / "grids" if cfg.plot else None)
+    preflight(cfg, run_dir, dataset)
+    with gan_lock(cfg):  # whether it existed, and the hash of the file used, under the cache lock
+        existed = cache_path(cfg).is_file() and not cfg.retrain and not cfg.gan.checkpoint
+        if existed:
+            log.info("already trained: %s (retrain=true trains it again)", cache_path(cfg))
+        gan, path = obtain_gan(cfg, dataset, device, grid_dir=run_dir / "grids" if cfg.plot else None)
+        checkpoint_sha256 = sha256_file(path)
     gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "preview"))
-    if isinstance(dataset, ImageDataset):
-        if cfg.plot:
-            save_grid(GeneratorSampler(gan).sample(64, gen).samples, run_dir / "samples.png")
-    elif cfg.plot:
-        preview = GeneratorSampler(gan).sample(min(int(cfg.n_samples), 5000), gen).samples.cpu()
-        scatter_2d(dataset.sample(len(preview), gen), preview, run_dir / "samples.png",
-                   f"{cfg.gan.name} on {cfg.dataset.name}, seed {cfg.seed}", dataset.centres)
-    record = {
-        "command": "train",
-        "checkpoint": str(path),
-        "cached": existed,
-        "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
-        "provenance": provenance(device, str(path), sha256_file(path)),
-        "timing": {"wall_seconds": time.perf_counter() - start},
-    }
-    write_json_atomic(run_dir / "record.json", record)
+    with staged_outputs(run_dir) as stage:
+        if isinstance(dataset, ImageDataset):
+            if cfg.plot:
+                save_grid(GeneratorSampler(gan).sample(64, gen).samples, stage / "samples.png")
+        elif cfg.plot:
+            preview = GeneratorSampler(gan).sample(min(int(cfg.n_samples), 5000), gen).samples.cpu()
+            scatter_2d(dataset.sample(len(preview), gen), preview, stage / "samples.png",
+                       f"{cfg.gan.name} on {cfg.dataset.name}, seed {cfg.seed}", dataset.centres)
+        record = {
+            "command": "train",
+            "checkpoint": str(path),
+            "cached": existed,
+            "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
+            "provenance": provenance(device, str(path), checkpoint_sha256),
+            "timing": {"wall_seconds": time.perf_counter() - start},
+        }
+        write_json_atomic(stage / "record.json", record)
     return record
-
-
-_NOT_IDENTITY = ("cache_dir", "checkpoint_dirs", "device", "plot", "batch_size")
-
-
-def _same_run(record_path: Path, cfg: DictConfig) -> bool:
-    """Whether ``record_path`` holds a finished run of the same resolved config."""
-    try:
-        old = json.loads(record_path.read_text())["config"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    new = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
-    assert isinstance(new, dict)
-    return {k: v for k, v in old.items() if k not in _NOT_IDENTITY} == \
-        {k: v for k, v in new.items() if k not in _NOT_IDENTITY}
 
 
 def run_sample(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
@@ -275,19 +263,26 @@ def run_sample(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     interrupted sweep resumes where it stopped.
     """
     validate_run(cfg)
-    if _same_run(run_dir / "record.json", cfg):
+    apply_threads(cfg)  # before any torch work
+    if same_run(run_dir / "record.json", cfg):
         log.info("skipping: %s already holds the record of this config", run_dir)
         return json.loads((run_dir / "record.json").read_text())
     start, started_at = time.perf_counter(), time.time()
     device = resolve_device(str(cfg.device))
     dataset = build_dataset(cfg)
     check_metric(dataset, cfg.metric)
-    gan, path = obtain_gan(cfg, dataset, device)
+    preflight(cfg, run_dir, dataset)
+    with gan_lock(cfg):  # the hash names the very file loaded (another run may retrain it later)
+        gan, path = obtain_gan(cfg, dataset, device)
+        checkpoint_sha256 = sha256_file(path)
     sampler = build_sampler(cfg, gan, dataset, path)
     gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "sample"))
+    log.info("sampling %d with %s", int(cfg.n_samples), sampler_choice(sampler))
     t0 = time.perf_counter()
     batch: SampleBatch = sampler.sample(int(cfg.n_samples), gen, int(cfg.batch_size), progress=True)
     sample_seconds = time.perf_counter() - t0
+    for name, part in {"samples": batch.samples, **batch.extra}.items():
+        check_magnitude(part, f"sampler {sampler.name}" + ("" if name == "samples" else f" ({name})"))
     t0 = time.perf_counter()
     target = estimate_target(sampler, len(batch), gen, int(cfg.metric.sir_factor), int(cfg.metric.sir_max_pool),
                              None if isinstance(dataset, ImageDataset) else dataset)
@@ -296,36 +291,39 @@ def run_sample(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         batch.extra["sir"], target_info = target
         target_info["seconds"] = time.perf_counter() - t0
     samples = batch.samples.detach().cpu().float()
+    log.info("computing metrics of %d samples%s", len(samples),
+             f" (and of the extra sets: {', '.join(batch.extra)})" if batch.extra else "")
     t0 = time.perf_counter()
     metrics = compute_metrics(samples, dataset, cfg.metric, int(cfg.seed), cfg.cache_dir, device)
     target_metrics = {name: compute_metrics(extra.detach().cpu().float(), dataset, cfg.metric, int(cfg.seed),
                                             cfg.cache_dir, device)
                       for name, extra in batch.extra.items()}
     metric_seconds = time.perf_counter() - t0
-    write_samples(run_dir, samples, dataset, cfg, sampler.name)
-    if cfg.plot and isinstance(dataset, ImageDataset) and "step_0000" in batch.extra:
-        save_before_after(batch.extra["step_0000"], samples, run_dir / "before_after.png")
-    record = {
-        "command": "sample",
-        "run": {"sampler": _sampler_choice(sampler), "method": sampler.name, "dataset": cfg.dataset.name,
-                "gan": cfg.gan.name, "seed": int(cfg.seed), "n_samples": len(samples),
-                "train_iterations": int(cfg.gan.train.iterations)},
-        "metrics": metrics,
-        "target_metrics": target_metrics,
-        "target": target_info,
-        "stats": {**batch.stats, **sampler.prep_stats},
-        "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
-        "provenance": provenance(device, str(path), sha256_file(path)),
-        "timing": {
-            "wall_seconds": time.perf_counter() - start,
-            "started_at": started_at,  # Unix time: with runs in parallel, a table's elapsed time
-            "finished_at": time.time(),  # is last finish - first start, not the sum of wall_seconds
-            "sample_seconds": sample_seconds,
-            "metric_seconds": metric_seconds,
-            "evals_per_sample": {"G": batch.g_evals / len(samples), "D": batch.d_evals / len(samples)},
-        },
-    }
-    write_json_atomic(run_dir / "record.json", record)
+    with staged_outputs(run_dir) as stage:  # the files move into run_dir once all are written
+        write_samples(stage, samples, dataset, cfg, sampler.name)
+        if cfg.plot and isinstance(dataset, ImageDataset) and "step_0000" in batch.extra:
+            save_before_after(batch.extra["step_0000"], samples, stage / "before_after.png")
+        record = {
+            "command": "sample",
+            "run": {"sampler": sampler_choice(sampler), "method": sampler.name, "dataset": cfg.dataset.name,
+                    "gan": cfg.gan.name, "seed": int(cfg.seed), "n_samples": len(samples),
+                    "train_iterations": int(cfg.gan.train.iterations)},
+            "metrics": metrics,
+            "target_metrics": target_metrics,
+            "target": target_info,
+            "stats": {**batch.stats, **sampler.prep_stats},
+            "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
+            "provenance": provenance(device, str(path), checkpoint_sha256),
+            "timing": {
+                "wall_seconds": time.perf_counter() - start,
+                "started_at": started_at,  # Unix time: with runs in parallel, a table's elapsed time
+                "finished_at": time.time(),  # is last finish - first start, not the sum of wall_seconds
+                "sample_seconds": sample_seconds,
+                "metric_seconds": metric_seconds,
+                "evals_per_sample": {"G": batch.g_evals / len(samples), "D": batch.d_evals / len(samples)},
+            },
+        }
+        write_json_atomic(stage / "record.json", record)
     log.info("metrics: %s", ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                       for k, v in metrics.items()))
     return record

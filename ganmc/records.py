@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import subprocess
 from importlib import metadata
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from omegaconf import DictConfig, OmegaConf
 
 _PACKAGES = ["ganmc", "torch", "torchvision", "numpy", "hydra-core", "omegaconf", "pot",
              "torch-fidelity", "scikit-learn"]
@@ -58,3 +60,29 @@ def provenance(device: torch.device, checkpoint: str | None, checkpoint_sha256: 
         "packages": package_versions(),
         **device_info(device),
     }
+
+
+_NOT_IDENTITY = ("cache_dir", "checkpoint_dirs", "device", "plot", "batch_size", "threads")
+
+
+def same_run(record_path: Path, cfg: DictConfig) -> bool:
+    """Whether ``record_path`` holds a finished run of the same resolved config."""
+    try:
+        old = json.loads(record_path.read_text())["config"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    new = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    assert isinstance(new, dict)
+    return {k: v for k, v in old.items() if k not in _NOT_IDENTITY} == \
+        {k: v for k, v in new.items() if k not in _NOT_IDENTITY}
+
+
+def sampler_choice(sampler: Any) -> str:
+    """The sampler's config name (``+sampler=NAME``; presets differ from the class name)."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        choice = HydraConfig.get().runtime.choices.get("sampler")
+    except ValueError:  # not under Hydra
+        choice = None
+    return str(choice) if choice else sampler.name

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from ganmc.config import validate_run
+from ganmc.checks import preflight, validate_run
 from ganmc.data.synthetic import SyntheticDataset
 from ganmc.derived import derived_file, derived_gan
 from ganmc.errors import GanmcError
@@ -29,6 +29,7 @@ from ganmc.models.gan import GAN
 from ganmc.records import provenance
 from ganmc.samplers.base import SamplingContext
 from ganmc.samplers.collab import CollabSampler
+from ganmc.threads import apply_threads
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +84,11 @@ def run_shape(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     for key in ("iterations", "lr", "batch_size", "median_every"):
         if cfg.shape[key] <= 0:
             raise GanmcError(f"shape.{key} must be positive, got {cfg.shape[key]}")
+    apply_threads(cfg)
     start = time.perf_counter()
     device = resolve_device(str(cfg.device))
     dataset = build_dataset(cfg)
+    preflight(cfg, run_dir, dataset)
     gan, parent = obtain_gan(cfg, dataset, device)
     sampler = build_sampler(cfg, gan, dataset, parent)
     if not isinstance(sampler, CollabSampler):

@@ -31,3 +31,8 @@ def emd(x: torch.Tensor | np.ndarray, y: torch.Tensor | np.ndarray, cost: str = 
     if log.get("result_code") != 1:
         raise GanmcError(f"EMD solver did not reach the optimum ({log.get('warning')})")
     return float(value)
+
+
+# Samples per EMD when ``metric.emd_n`` is null (the Tables' size): the exact solve's time and the
+# network simplex's work grow faster than n^2, so a larger emd_n must be asked for explicitly.
+EMD_DEFAULT_N = 10_000

@@ -6,12 +6,18 @@ import math
 
 import torch
 
+CHUNK = 1 << 16
+
 
 def assign_modes(samples: torch.Tensor, centres: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Index of the nearest centre of each sample, and the Euclidean distance to it."""
-    dist = torch.cdist(samples.double(), centres.double().to(samples.device))
-    nearest, index = dist.min(dim=1)
-    return index, nearest
+    """Index of the nearest centre of each sample, and the Euclidean distance to it (in chunks
+    of 65,536 samples, so the distance matrix stays small for any number of samples)."""
+    centres = centres.double().to(samples.device)
+    if len(samples) <= CHUNK:
+        nearest, index = torch.cdist(samples.double(), centres).min(dim=1)
+        return index, nearest
+    parts = [torch.cdist(part.double(), centres).min(dim=1) for part in samples.split(CHUNK)]
+    return torch.cat([p.indices for p in parts]), torch.cat([p.values for p in parts])
 
 
 def mode_metrics(samples: torch.Tensor, centres: torch.Tensor, std: float,

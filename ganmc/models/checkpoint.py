@@ -93,7 +93,11 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad file
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        # torch's own text advises weights_only=False (running the file's code): never repeat it;
+        # keep only what it found wrong ("Unsupported operand 0", "Invalid magic number", ...).
+        text = str(exc).split("WeightsUnpickler error:", 1)[-1].strip()
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip() and "weights_only" not in ln]
+        first = lines[0].split(". ")[0].rstrip(".") if lines else type(exc).__name__
         raise CheckpointError(f"checkpoint {path} is corrupt or not a ganmc checkpoint ({first})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint {path} is not a ganmc checkpoint (format {FORMAT!r} expected)")

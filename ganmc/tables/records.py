@@ -1,4 +1,4 @@
-"""Find and read run records (``record.json``) under a folder."""
+"""Find and read run records (``record.json``) under a folder; list them as a table."""
 
 from __future__ import annotations
 
@@ -10,37 +10,95 @@ from typing import Any
 from ganmc.errors import GanmcError
 
 log = logging.getLogger(__name__)
+Records = list[tuple[Path, dict[str, Any]]]
+# What each part of a record is, where present (a sampling record needs run and metrics).
+_SHAPE: dict[str, type | tuple[type, ...]] = {
+    "command": str, "run": dict, "metrics": dict, "target_metrics": dict, "target": (dict, type(None)),
+    "stats": dict, "config": dict, "provenance": dict, "timing": dict,
+}
+_SCALAR = (int, float, str, bool, type(None))
 
 
-def find_records(root: str | Path) -> list[tuple[Path, dict[str, Any]]]:
-    """Every readable ``record.json`` below ``root``, sorted by path; unreadable ones are skipped."""
+def check_record(path: Path, record: Any) -> None:
+    """Refuse a record of the wrong structure (valid JSON, but not what ganmc writes), naming the file."""
+    def bad(what: str) -> GanmcError:
+        return GanmcError(f"record {path} is not a ganmc record ({what}): move it out of the records folder")
+
+    if not isinstance(record, dict):
+        raise bad(f"a JSON {type(record).__name__}, not an object")
+    for key, kind in _SHAPE.items():
+        if key in record and not isinstance(record[key], kind):
+            raise bad(f"'{key}' is a {type(record[key]).__name__}")
+    if record.get("command") == "sample":
+        for key in ("run", "metrics"):
+            if key not in record:
+                raise bad(f"a sampling record without '{key}'")
+        odd = [k for k, v in record["metrics"].items() if not isinstance(v, _SCALAR)]
+        if odd:
+            raise bad(f"metric '{odd[0]}' is not a number")
+        for name, metrics in record.get("target_metrics", {}).items():
+            if not isinstance(metrics, dict):
+                raise bad(f"target_metrics '{name}' is not an object")
+
+
+def find_records(root: str | Path) -> Records:
+    """Every readable ``record.json`` below ``root``, sorted by path; unreadable ones are skipped,
+    ones of the wrong structure refused, and hidden folders (a run's staged outputs) passed over."""
     root = Path(root).expanduser()
     if not root.is_dir():
         raise GanmcError(f"records folder {root} does not exist: pass records=DIR (a Hydra output folder)")
     found = []
     for path in sorted(root.rglob("record.json")):
+        if any(part.startswith(".") for part in path.relative_to(root).parts[:-1]):
+            continue
         try:
-            found.append((path, json.loads(path.read_text())))
+            record = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             log.warning("skipping unreadable record %s (%s)", path, exc)
+            continue
+        check_record(path, record)
+        found.append((path, record))
     return found
 
 
-def summarise(records: list[tuple[Path, dict[str, Any]]], root: Path) -> str:
-    """A Markdown table: one row per sampling record with its run keys and metrics."""
+def sampling_records(records: Records, root: Path) -> Records:
+    """The records of ``ganmc sample`` runs; none is an error (a table of nothing would overwrite
+    the previous one with empty cells)."""
     rows = [(p, r) for p, r in records if r.get("command") == "sample"]
     if not rows:
-        return f"no sampling records under {root}"
+        found = f" ({len(records)} of other commands)" if records else ""
+        raise GanmcError(f"no sampling records under {root}{found}: pass records=DIR, a folder of ganmc sample runs")
+    return rows
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) < 1e15):
+        return str(int(value))  # counts (modes, n) as integers
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def summarise(records: Records, root: Path) -> str:
+    """A Markdown table: one row per sampling record with its run keys, the config values that
+    differ between the records (a sweep's parameters) and its metrics."""
+    from ganmc.tables.sweep import flat, swept_keys
+
+    rows = sampling_records(records, root)
+    shown = {"dataset.name", "gan.name", "seed"}
+    swept = [k for k in swept_keys([r for _, r in rows])
+             if k not in shown and not k.endswith(("._target_", "._partial_"))]
     keys: list[str] = []
     for _, r in rows:
         keys += [k for k in r.get("metrics", {}) if k not in keys]
-    head = ["record", "sampler", "dataset", "gan", "seed"] + keys
+    head = ["record", "sampler", "dataset", "gan", "seed", *swept, *keys]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for path, r in rows:
-        run = r.get("run", {})
-        cells = [str(path.parent.relative_to(root)), *(str(run.get(k, "")) for k in ("sampler", "dataset", "gan", "seed"))]
-        for k in keys:
-            v = r.get("metrics", {}).get(k)
-            cells.append(f"{v:.4g}" if isinstance(v, float) else ("" if v is None else str(v)))
+        run, config = r.get("run", {}), flat(r.get("config", {}))
+        cells = [str(path.parent.relative_to(root)), *(_format(run.get(k, "")) for k in ("sampler", "dataset", "gan", "seed"))]
+        cells += [_format(config.get(k)) for k in swept]
+        cells += [_format(r.get("metrics", {}).get(k)) for k in keys]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

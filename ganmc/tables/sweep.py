@@ -10,21 +10,22 @@ from ganmc.tables.build import group_records, metric_cell, write_table
 from ganmc.tables.figures import curves
 
 Records = list[tuple[Path, dict[str, Any]]]
-_IGNORED = {"seed", "cache_dir", "checkpoint_dirs", "device", "plot", "batch_size"}
+_IGNORED = {"seed", "cache_dir", "checkpoint_dirs", "device", "plot", "batch_size", "threads"}
 
 
-def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
+def flat(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested config as ``{"dotted.key": value}`` (lists as tuples)."""
     if isinstance(tree, dict):
         out: dict[str, Any] = {}
         for k, v in tree.items():
-            out.update(_flat(v, f"{prefix}{k}."))
+            out.update(flat(v, f"{prefix}{k}."))
         return out
     return {prefix[:-1]: tuple(tree) if isinstance(tree, list) else tree}
 
 
 def swept_keys(records: list[dict[str, Any]]) -> list[str]:
     """Config keys (dotted) whose value differs between records, seeds and paths excluded."""
-    flats = [_flat(r.get("config", {})) for r in records]
+    flats = [flat(r.get("config", {})) for r in records]
     keys = sorted(set().union(*flats))
     swept = [k for k in keys if k.split(".")[0] not in _IGNORED and len({repr(f.get(k)) for f in flats}) > 1]
     # a swept group (dataset=a,b) shows as its name only, not as every field that differs
@@ -40,6 +41,16 @@ def _order(value: str) -> tuple[int, float, str]:
         return (1, 0.0, value)
 
 
+def count_or_cell(group: list[dict[str, Any]], metric: str) -> str:
+    """A metric's cell; a count (every value an integer, e.g. modes recovered) as an integer when
+    the seeds agree, else mean ± std to one decimal."""
+    values = [v for r in group if (v := r.get("metrics", {}).get(metric, r.get("stats", {}).get(metric))) is not None]
+    c = metric_cell(group, metric)
+    if c.n == 0 or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return c.format(3)
+    return f"{c.mean:.0f}" if c.std == 0 else f"{c.mean:.1f} ± {c.std:.1f}"
+
+
 def sweep(records: Records, out_dir: Path, name: str = "sweep",
           metrics: tuple[str, ...] = ("hq_percent", "emd")) -> list[Path]:
     """Table of every metric per swept setting (mean ± std over seeds) and metric-vs-parameter plots."""
@@ -48,25 +59,25 @@ def sweep(records: Records, out_dir: Path, name: str = "sweep",
         raise GanmcError("no sampling records to summarise: check records=DIR")
     keys = swept_keys(recs)
     present = [m for m in metrics if any(m in r.get("metrics", {}) for r in recs)]
-    groups = group_records(recs, lambda r: tuple(repr(_flat(r["config"]).get(k)) for k in keys))
+    groups = group_records(recs, lambda r: tuple(repr(flat(r["config"]).get(k)) for k in keys))
     targets = [m for m in present if any(m in r.get("target_metrics", {}).get("sir", {}) for r in recs)]
     header = [*keys, *present, *(f"{m} of exact target (SIR)" for m in targets), "seeds"]
     rows = []
     for setting, group in sorted(groups.items(), key=lambda kv: [_order(v) for v in kv[0]]):
         sir = [{"metrics": r.get("target_metrics", {}).get("sir", {})} for r in group]
-        rows.append([*setting, *(metric_cell(group, m).format(3) for m in present),
-                     *(metric_cell(sir, m).format(3) for m in targets), str(len(group))])
+        rows.append([*setting, *(count_or_cell(group, m) for m in present),
+                     *(count_or_cell(sir, m) for m in targets), str(len(group))])
     written = write_table(out_dir / name, header, rows, f"Sweep over {', '.join(keys) or 'nothing'}")
-    numeric = [k for k in keys if all(isinstance(_flat(r["config"]).get(k), int | float) for r in recs)]
-    numeric.sort(key=lambda k: -len({_flat(r["config"]).get(k) for r in recs}))
+    numeric = [k for k in keys if all(isinstance(flat(r["config"]).get(k), int | float) for r in recs)]
+    numeric.sort(key=lambda k: -len({flat(r["config"]).get(k) for r in recs}))
     for key in numeric[:1]:  # x axis: the numeric key with the most values
         others = [k for k in keys if k != key]
         for metric in present:
             series = {}
             by_rest = group_records(recs, lambda r, o=tuple(others), m=metric:
-                                    ", ".join(f"{k}={_flat(r['config']).get(k)}" for k in o) or m)
+                                    ", ".join(f"{k}={flat(r['config']).get(k)}" for k in o) or m)
             for label, rest in by_rest.items():
-                by_x = group_records(rest, lambda r, k=key: _flat(r["config"])[k])
+                by_x = group_records(rest, lambda r, k=key: flat(r["config"])[k])
                 xs = sorted(by_x)
                 cells = [metric_cell(by_x[x], metric) for x in xs]
                 series[label] = ([float(x) for x in xs], [c.mean for c in cells], [c.std for c in cells])

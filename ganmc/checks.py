@@ -1,0 +1,159 @@
+"""Checks made before any compute (and on the samples before they are measured).
+
+Each failure is one :class:`GanmcError` line: a value a schema cannot check (sizes, device,
+ranges), a key added with ``+`` that no schema knows, sampler options without a sampler, a
+sampler setting its constructor refuses, a folder that cannot be written, samples of absurd
+magnitude.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from ganmc.errors import GanmcError
+
+if TYPE_CHECKING:
+    import torch
+
+# Samples beyond this magnitude mean a diverged sampler (data sets here live within |x| < 100).
+MAX_ABS_SAMPLE = 1e6
+# Config nodes typed only once a group option is chosen, and what choosing one means.
+_GROUPS = {"sampler": "add +sampler=NAME before its options (ganmc sample --help lists them)",
+           "shape": "shape.* options are for `ganmc shape`"}
+
+
+def _positive(cfg: DictConfig, keys: list[str]) -> None:
+    for key in keys:
+        node, _, leaf = key.rpartition(".")
+        parent = OmegaConf.select(cfg, node) if node else cfg
+        value = parent[leaf]
+        if value is None or value <= 0:
+            raise GanmcError(f"{key} must be positive, got {value}")
+
+
+def unknown_keys(node: Any, prefix: str = "") -> list[str]:
+    """Dotted keys of typed config nodes that their schema lacks (``+key=value`` adds a key even
+    to a struct config, so composition alone does not catch ``+n_sample=500``)."""
+    if not isinstance(node, DictConfig) or node._is_none() or node._is_missing():
+        return []
+    schema = OmegaConf.get_type(node)
+    fields = {f.name for f in dataclasses.fields(schema)} if dataclasses.is_dataclass(schema) else None
+    found: list[str] = []
+    for key in node.keys():
+        if fields is not None and key not in fields:
+            found.append(f"{prefix}{key}")
+            continue
+        try:
+            child = node._get_node(key)
+        except OmegaConfBaseException:
+            continue
+        found += unknown_keys(child, f"{prefix}{key}.")
+    return found
+
+
+def check_keys(cfg: DictConfig) -> None:
+    """Refuse keys no schema knows and group options given without choosing the group."""
+    unknown = unknown_keys(cfg)
+    if unknown:
+        raise GanmcError(f"unknown config key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}: "
+                         "check the spelling ('ganmc COMMAND --help' shows the config)")
+    for group, hint in _GROUPS.items():
+        node = cfg.get(group)
+        if isinstance(node, DictConfig) and not dataclasses.is_dataclass(OmegaConf.get_type(node)):
+            given = ", ".join(f"{group}.{k}" for k in node.keys())
+            raise GanmcError(f"{given} given but no {group} is chosen: {hint}")
+
+
+def validate_run(cfg: DictConfig) -> None:
+    """Check what a schema cannot: no unknown keys, sizes positive, device known, snapshots in range."""
+    check_keys(cfg)
+    _positive(
+        cfg,
+        [
+            "n_samples",
+            "batch_size",
+            "gan.latent_dim",
+            "gan.train.iterations",
+            "gan.train.batch_size",
+            "gan.train.n_critic",
+            "gan.train.lr_g",
+            "gan.train.lr_d",
+        ],
+    )
+    if cfg.get("threads") is not None and cfg.threads <= 0:
+        raise GanmcError(f"threads must be positive or null (automatic), got {cfg.threads}")
+    if "hq_threshold" in cfg.metric:
+        _positive(cfg, ["metric.hq_threshold"])
+    if "classifier" in cfg.metric:
+        _positive(cfg, ["metric.batch_size", "metric.isc_splits", "metric.classifier.width",
+                        "metric.classifier.steps", "metric.classifier.lr", "metric.classifier.batch_size"])
+        if cfg.metric.n_ref is not None and cfg.metric.n_ref <= 0:
+            raise GanmcError(f"metric.n_ref must be positive or null, got {cfg.metric.n_ref}")
+    for part in ("generator", "discriminator"):
+        net = cfg.gan[part]
+        _positive(cfg, [f"gan.{part}.{k}" for k in ("width", "depth", "base_width", "channels") if k in net])
+    if cfg.gan.train.get("grid_every", 0) < 0:
+        raise GanmcError(f"gan.train.grid_every must be >= 0, got {cfg.gan.train.grid_every}")
+    if cfg.metric.sir_factor < 0 or cfg.metric.sir_max_pool < 0:
+        raise GanmcError("metric.sir_factor and metric.sir_max_pool must be >= 0")
+    if cfg.metric.get("emd_n") is not None and cfg.metric.emd_n <= 0:
+        raise GanmcError(f"metric.emd_n must be positive, got {cfg.metric.emd_n}")
+    if cfg.seed < 0:
+        raise GanmcError(f"seed must be non-negative, got {cfg.seed}")
+    device = str(cfg.device)
+    if device != "auto" and device != "cpu" and not device.startswith("cuda"):
+        raise GanmcError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got '{device}'")
+    bad = [s for s in cfg.gan.train.snapshots if not 0 < s <= cfg.gan.train.iterations]
+    if bad:
+        raise GanmcError(f"gan.train.snapshots {bad} must lie in 1..gan.train.iterations")
+
+
+def check_sampler(cfg: DictConfig, dataset: Any) -> None:
+    """Construct the configured sampler on an untrained stand-in of the GAN (its nets are only
+    initialised: cheap), so the sampler's own range checks fail before training, not after."""
+    if cfg.get("sampler") is None:
+        return
+    from ganmc.models.gan import build_gan, data_shape
+    from ganmc.pipeline import construct_sampler
+
+    construct_sampler(cfg, build_gan(cfg.gan, data_shape(dataset), int(cfg.seed)), dataset)
+
+
+def probe_writable(folder: str | Path, key: str) -> Path:
+    """Create ``folder`` if needed and write (and remove) a file in it, so a folder that cannot
+    take the results fails before any training; ``key`` names the setting that moves it."""
+    path = Path(str(folder)).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise GanmcError(f"{key}={path} cannot be written ({exc.strerror or exc}): "
+                         f"set {key}= to a writable folder") from None
+    return path
+
+
+def check_magnitude(samples: torch.Tensor, what: str) -> None:
+    """Refuse non-finite samples or samples beyond :data:`MAX_ABS_SAMPLE` (a diverged sampler
+    whose numbers would otherwise enter a record as if it had succeeded)."""
+    if samples.numel() == 0:
+        return
+    peak = float(samples.detach().abs().max())
+    if peak != peak or peak > MAX_ABS_SAMPLE:  # NaN compares unequal to itself
+        size = "NaN/inf" if peak != peak or peak == float("inf") else f"|x| up to {peak:.3g}"
+        raise GanmcError(f"{what} produced samples with {size} (the limit is {MAX_ABS_SAMPLE:.0e}): "
+                         "it diverged, lower its step size or learning rate")
+
+
+def preflight(cfg: DictConfig, run_dir: Path, dataset: Any) -> None:
+    """What can fail before compute, checked before it: the sampler's settings (on a stand-in
+    GAN), and that the run folder and the cache take files."""
+    check_sampler(cfg, dataset)
+    probe_writable(run_dir, "hydra.run.dir")
+    probe_writable(cfg.cache_dir, "cache_dir")
