@@ -58,6 +58,25 @@ def metric_cell(records: list[dict[str, Any]], metric: str) -> Cell:
     return cell(r.get("metrics", {}).get(metric, r.get("stats", {}).get(metric)) for r in records)
 
 
+def mean_se(c: Cell) -> str:
+    """Mean ± standard error (std / sqrt(n)) of paired differences."""
+    if c.n == 0:
+        return "–"
+    return f"{c.mean:+.4f} ± {c.std / math.sqrt(c.n):.4f}" if c.n > 1 else f"{c.mean:+.4f}"
+
+
+def paired_delta(group: list[dict[str, Any]], base: list[dict[str, Any]], metric: str,
+                 steps: str | None = None) -> Cell:
+    """Per-seed difference of ``metric`` (at chain snapshot ``steps`` when given) to the baseline."""
+    ref = {r["run"]["seed"]: r["metrics"].get(metric) for r in base}
+    diffs = []
+    for r in group:
+        ours = (r.get("target_metrics", {}).get(steps, {}) if steps else r["metrics"]).get(metric)
+        if ours is not None and ref.get(r["run"]["seed"]) is not None:
+            diffs.append(ours - ref[r["run"]["seed"]])
+    return cell(diffs)
+
+
 def _markdown(header: list[str], rows: list[list[str]], caption: str) -> str:
     lines = [f"{caption}\n" if caption else "", "| " + " | ".join(header) + " |",
              "|" + "---|" * len(header)]

@@ -6,11 +6,10 @@ seed (same GAN, same real sample for EMD), reported as mean ± standard error ov
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
-from ganmc.tables.build import Cell, cell, group_records, metric_cell, write_table
+from ganmc.tables.build import Cell, group_records, mean_se, metric_cell, paired_delta, write_table
 from ganmc.tables.ddls import (
     LABELS,
     Records,
@@ -23,25 +22,6 @@ from ganmc.tables.ddls import (
 from ganmc.tables.figures import Series, curve_panels
 
 SETS = [("gaussians25", "25 Gaussians"), ("swissroll", "Swiss roll")]
-
-
-def _se(c: Cell) -> str:
-    """Mean ± standard error (std / sqrt(n)) of paired differences."""
-    if c.n == 0:
-        return "–"
-    return f"{c.mean:+.4f} ± {c.std / math.sqrt(c.n):.4f}" if c.n > 1 else f"{c.mean:+.4f}"
-
-
-def _paired_delta(group: list[dict[str, Any]], base: list[dict[str, Any]], metric: str,
-                  steps: str | None = None) -> Cell:
-    """Per-seed difference of ``metric`` (at chain snapshot ``steps`` when given) to the baseline."""
-    ref = {r["run"]["seed"]: r["metrics"].get(metric) for r in base}
-    diffs = []
-    for r in group:
-        ours = (r.get("target_metrics", {}).get(steps, {}) if steps else r["metrics"]).get(metric)
-        if ours is not None and ref.get(r["run"]["seed"]) is not None:
-            diffs.append(ours - ref[r["run"]["seed"]])
-    return cell(diffs)
 
 
 def _steps(group: list[dict[str, Any]]) -> list[tuple[int, str | None]]:
@@ -89,7 +69,7 @@ def training_length(records: Records, out_dir: Path) -> list[Path]:
                 main_rows.append([
                     title, row_label, str(it),
                     metric_cell(group, "hq_percent").format(1), metric_cell(group, "modes_recovered").format(1),
-                    metric_cell(group, "emd").format(4), _se(_paired_delta(group, base, "emd")),
+                    metric_cell(group, "emd").format(4), mean_se(paired_delta(group, base, "emd")),
                     metric_cell(group, "emd_floor").format(4), metric_cell(group, "mass_tv").format(3),
                     target_cell(group, "mass_tv").format(3), target_reliability(group),
                     sir_text(group, "emd", 4),
@@ -103,7 +83,7 @@ def training_length(records: Records, out_dir: Path) -> list[Path]:
                     step_rows += [
                         (head + ["EMD"], {s: _step_cell(group, k, "emd").format(4) for s, k in by_step.items()}),
                         (head + ["Δ EMD vs generator (± SE)"],
-                         {s: _se(_paired_delta(group, base, "emd", k)) for s, k in by_step.items()}),
+                         {s: mean_se(paired_delta(group, base, "emd", k)) for s, k in by_step.items()}),
                         (head + [second_label],
                          {s: _step_cell(group, k, second).format(digits) for s, k in by_step.items()}),
                     ]
@@ -159,7 +139,7 @@ def _step_series(by_sampler: dict[Any, list[dict[str, Any]]], base: list[dict[st
         steps = _steps(group)
         row_label = label(sampler)
         xs = [float(s) for s, _ in steps]
-        deltas = [_paired_delta(group, base, "emd", k) for _, k in steps]
+        deltas = [paired_delta(group, base, "emd", k) for _, k in steps]
         emd_series[row_label] = (xs, [c.mean for c in deltas], [c.std / max(c.n, 1) ** 0.5 for c in deltas])
         cells = [_step_cell(group, k, second) for _, k in steps]
         hq_series[row_label] = (xs, [c.mean for c in cells], [c.std for c in cells])
