@@ -32,7 +32,7 @@ def test_every_dataset_and_gan_composes(compose_cfg, dataset, gan):
 def test_primary_configs_and_groups_compose(compose_cfg, config):
     cfg = compose_cfg("+sampler=generator", "experiment=demo", config=config)
     assert cfg.sampler._target_.endswith("GeneratorSampler")
-    assert cfg.gan.train.iterations == 1000  # set by experiment=demo
+    assert cfg.gan.train.iterations == 10000 and cfg.n_samples == 5000  # demo: the shipped default GAN
 
 
 def test_experiment_overrides_top_level_and_hydra_settings(compose_cfg):

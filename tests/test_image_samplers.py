@@ -7,16 +7,17 @@ import torch
 
 from ganmc.models.gan import build_gan
 from ganmc.pipeline import build_dataset, build_sampler
+from ganmc.samplers.target import estimate_target
 
 TINY_DCGAN = ["dataset=digits", "dataset.size=16", "gan=dcgan32", "gan.latent_dim=8",
               "gan.generator.base_width=4", "gan.discriminator.base_width=4", "device=cpu"]
 
 SAMPLERS = {
     "generator": [],
-    "ddls": ["sampler.n_steps=3", "sampler.sir_factor=2"],
-    "ddls_mala_ext": ["sampler.n_steps=3", "sampler.sir_factor=2", "sampler.mala=true",
+    "ddls": ["sampler.n_steps=3"],
+    "ddls_mala_ext": ["sampler.n_steps=3", "sampler.mala=true",
                       "sampler.extended_latent=true"],
-    "ddls_cal": ["sampler.n_steps=2", "sampler.sir_factor=0", "sampler.calibrate_steps=2",
+    "ddls_cal": ["sampler.n_steps=2", "sampler.calibrate_steps=2",
                  "sampler.calibrate_batch=8"],
     "drs": ["sampler.pilot_n=64", "sampler.proposal_batch=32"],
     "dot": ["sampler.n_steps=3", "sampler.k_pairs=16"],
@@ -38,7 +39,10 @@ def test_every_sampler_runs_on_images(compose_cfg, name):
     assert batch.samples.shape == (6, 1, 16, 16)
     assert bool(torch.isfinite(batch.samples).all())
     assert float(batch.samples.abs().max()) <= 1.0 + 1e-4 or name in ("dot_target", "ddls_mala_ext")
-    for extra in batch.extra.values():
+    target = estimate_target(sampler, 6, torch.Generator().manual_seed(2), 2, 0)  # the SIR estimate on images
+    extras = list(batch.extra.values()) + ([target[0]] if target is not None else [])
+    assert (target is not None) == name.startswith(("generator", "ddls", "drs", "mhgan"))
+    for extra in extras:
         assert extra.shape == (6, 1, 16, 16) and bool(torch.isfinite(extra).all())
     assert all(torch.isfinite(torch.tensor(float(v))) for v in batch.stats.values())
     if batch.latents is not None:
