@@ -13,10 +13,10 @@ TINY_DCGAN = ["dataset=digits", "dataset.size=16", "gan=dcgan32", "gan.latent_di
 
 SAMPLERS = {
     "generator": [],
-    "ddls": ["sampler.n_steps=3", "sampler.sir_factor=2"],
-    "ddls_mala_ext": ["sampler.n_steps=3", "sampler.sir_factor=2", "sampler.mala=true",
+    "ddls": ["sampler.n_steps=3"],
+    "ddls_mala_ext": ["sampler.n_steps=3", "sampler.mala=true",
                       "sampler.extended_latent=true"],
-    "ddls_cal": ["sampler.n_steps=2", "sampler.sir_factor=0", "sampler.calibrate_steps=2",
+    "ddls_cal": ["sampler.n_steps=2", "sampler.calibrate_steps=2",
                  "sampler.calibrate_batch=8"],
     "drs": ["sampler.pilot_n=64", "sampler.proposal_batch=32"],
     "dot": ["sampler.n_steps=3", "sampler.k_pairs=16"],
