@@ -120,6 +120,9 @@ def train_gan(
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
+        if bar.disable and progress and step % max(1, int(train_cfg.iterations) // 10) == 0:  # no terminal
+            log.info("training: iteration %d of %d (%.0f s)", step, int(train_cfg.iterations),
+                     time.perf_counter() - start)
         if step % log_every == 0 or step == int(train_cfg.iterations):
             ld, lg = loss_d.item(), loss_g.item()
             if not (math.isfinite(ld) and math.isfinite(lg)):

@@ -184,3 +184,12 @@ def test_longer_run_continues_from_the_shorter_runs_state(compose_cfg, caplog):
     direct = _train(long, seed=derive_seed(0, "train"))
     for p, q in zip(direct.generator.parameters(), gan.generator.parameters()):
         assert torch.equal(p, q)
+
+
+def test_training_without_a_terminal_logs_a_line_per_tenth(compose_cfg, caplog):
+    cfg = compose_cfg(*TINY, "gan.train.iterations=20", "gan.train.snapshots=[]")
+    gan = build_gan(cfg.gan, 2, cfg.seed)
+    with caplog.at_level(logging.INFO, logger="ganmc.training"):
+        train_gan(gan, build_dataset(cfg), cfg.gan.train, 0, progress=True)  # pytest's output is no terminal
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("training: iteration")]
+    assert len(lines) == 10 and lines[-1].startswith("training: iteration 20 of 20")
