@@ -20,8 +20,9 @@ LOG_LINE = re.compile(r"^\[\d{4}-\d\d-\d\d [\d:,]+\]\[")
 
 
 def error_line(err: str, log_lines: int = 0) -> str:
-    """The one error line on stderr, with at most ``log_lines`` log lines (phases that ran) beside it."""
-    lines = [ln for ln in err.splitlines() if ln.strip()]
+    """The one error line on stderr, with at most ``log_lines`` log lines (phases that ran) beside it;
+    training's progress lines (a line per tenth of training without a terminal) are not counted."""
+    lines = [ln for ln in err.splitlines() if ln.strip() and "][ganmc.training][" not in ln]
     errors = [ln for ln in lines if not LOG_LINE.match(ln)]
     assert len(errors) == 1 and len(lines) <= 1 + log_lines, f"expected one error line on stderr, got:\n{err}"
     return errors[0]

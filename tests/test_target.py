@@ -88,3 +88,10 @@ def test_generator_target_is_the_generator_and_samplers_without_one_give_none():
     optimiser = DDLSSampler(identity_gan(Linear(A)), noise_scale=0.0)
     assert estimate_target(optimiser, 100, gen(), 10, 10**6, data) is None
     assert estimate_target(GeneratorSampler(identity_gan(Linear(A))), 100, gen(), 0, 10**6, data) is None
+
+
+def test_the_pool_stays_within_its_cap_for_any_n():
+    """n larger than the cap (e.g. n_samples=5,000,000): the pool is capped, the estimate flagged."""
+    data = GaussianGrid("gaussians25")
+    sir, info = estimate_target(GeneratorSampler(identity_gan(Linear(A))), 3000, gen(), 10, 2000, data)
+    assert info["pool"] == 2000 and not info["reliable"] and len(sir) == 3000

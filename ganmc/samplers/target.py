@@ -4,8 +4,9 @@ DDLS, DRS and MH-GAN all aim at ``p_g(x) * w(x)`` for a weight the discriminator
 (DDLS: ``exp(d/T)``; DRS and MH-GAN: ``D/(1-D)`` of their calibrated D). Sampling-importance-
 resampling (SIR) from a pool of generator proposals estimates it; the estimate is reliable only
 when the weights' effective sample size (ESS) reaches the number of draws ``n``, so the pool
-grows (doubling, from ``factor * n`` up to ``max_pool``) until it does, on data sets with
-regions (modes, roll bins) where the target's mass per region is reported.
+grows (doubling, from ``factor * n`` up to ``max_pool``, which also bounds the first pool) until
+it does, on data sets with regions (modes, roll bins) where the target's mass per region is
+reported.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def estimate_target(sampler: Sampler, n: int, generator: torch.Generator, factor
     ``dataset`` has regions, ``masses`` (the target's mass per region), ``mass_tv`` (their total
     variation to the data's) and ``generator_mass_tv`` (the same for the unweighted pool).
     """
-    first = _pool(sampler, factor * n, generator) if factor > 0 else None
+    start = factor * n if max_pool <= 0 else min(factor * n, max_pool)  # bounded for any n
+    first = _pool(sampler, start, generator) if factor > 0 else None
     if first is None:
         return None
     pool_x, pool_lw = first
