@@ -76,10 +76,7 @@ class DDLSSampler(Sampler):
     # --- sampling -----------------------------------------------------------------------
     def sample_batch(self, n: int, generator: torch.Generator) -> SampleBatch:
         device = self.gan.device
-        z = self.gan.prior.sample(n, generator, device)
-        if self.extended:
-            out_dim = self.gan.generator(z[:1]).detach()[0].numel()
-            z = torch.cat([z, torch.randn(n, out_dim, generator=generator).to(device)], dim=1)
+        z = self._initial_state(n, generator)
         energy, grad = self.energy_and_grad(z)
         accepted = torch.zeros(n, device=device)
         noise_gen = device_generator(generator, device)
@@ -130,13 +127,19 @@ class DDLSSampler(Sampler):
         dim = self.gan.prior.dim
         return torch.cat([self.gan.prior.project(state[:, :dim]), state[:, dim:]], dim=1)
 
-    def propose(self, m: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """Prior proposals of the chain's state (with z' ~ N(0, I) on the extended latent)."""
+    def _initial_state(self, m: int, generator: torch.Generator) -> torch.Tensor:
+        """``m`` chain states from the prior (with z' ~ N(0, I) on the extended latent)."""
         device = self.gan.device
         z = self.gan.prior.sample(m, generator, device)
         if self.extended:
-            out_dim = self.gan.generator(z[:1]).detach()[0].numel()
+            with torch.no_grad():
+                out_dim = self.gan.generator(z[:1])[0].numel()
             z = torch.cat([z, torch.randn(m, out_dim, generator=generator).to(device)], dim=1)
+        return z
+
+    def propose(self, m: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Prior proposals of the chain's state and their outputs."""
+        z = self._initial_state(m, generator)
         return z, self._output(z)
 
     def target_log_weight(self, state: torch.Tensor, x: torch.Tensor) -> torch.Tensor | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -87,10 +88,10 @@ def _by_sampler(records: Records) -> dict[Key, list[dict[str, Any]]]:
     return {k: groups[k] for k in sorted(groups, key=lambda k: (k[0], rank.get(k[1], len(rank)), k[1]))}
 
 
-def _label(key: Key, groups: dict[Key, Any]) -> str:
+def _label(key: Key, keys: Iterable[Key]) -> str:
     """The sampler's row label, with the GAN's training length when the table holds several."""
     text = label(key[1])
-    return text if len({k[0] for k in groups}) < 2 else f"{text}, GAN {key[0]:,} it."
+    return text if len({k[0] for k in keys}) < 2 else f"{text}, GAN {key[0]:,} it."
 
 
 def _samples(records: Records, key: Key, seed: int = 0) -> np.ndarray | None:
@@ -191,11 +192,10 @@ def table2(records: Records, out_dir: Path) -> list[Path]:
     per_set = {name: _by_sampler(sample_records(records, name)) for name, _, _ in sets}
     keys = sorted({k for groups in per_set.values() for k in groups},
                   key=lambda k: (k[0], list(LABELS).index(k[1]) if k[1] in LABELS else len(LABELS), k[1]))
-    every = {k: None for k in keys}
     rows = []
     for key in keys:
         paper_key = LABELS.get(key[1], ("", ""))[1]
-        row = [_label(key, every)]
+        row = [_label(key, keys)]
         for name, _, i in sets:
             group = per_set[name].get(key, [])
             paper = PAPER_T2[paper_key][i] if paper_key in PAPER_T2 else None
