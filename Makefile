@@ -79,10 +79,11 @@ reproduce-ddls-temperature: install
 	$(GANMC) sample experiment=ddls_temperature $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/ddls_temperature
 	$(GANMC) table sweep records=$(RUNS)/ddls_temperature out_dir=$(RESULTS) report.name=ddls_temperature
 
-# DDLS against training length (2,500-10,000 iterations: snapshots of one run per seed) and chain
-# step, 25 Gaussians and Swiss roll, 5 seeds: runs/ddls_training_length -> results/ddls_training_length*.
+# DDLS against training length (1,000-20,000 iterations: snapshots of one run per seed; the 1,000
+# ones are trained on first use) and chain step, 25 Gaussians and Swiss roll, 5 seeds:
+# runs/ddls_training_length -> results/ddls_training_length*.
 reproduce-ddls-training-length: install
-	$(call TRAIN_FIRST,experiment=ddls_training_length gan.train.iterations=10000 'gan.train.snapshots=[2500$(COMMA)5000]',ddls_training_length) \
+	$(call TRAIN_FIRST,experiment=ddls_training_length gan.train.iterations=20000 'gan.train.snapshots=[1000$(COMMA)2500$(COMMA)5000$(COMMA)10000]',ddls_training_length) \
 		$(GANMC) sample experiment=ddls_training_length $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/ddls_training_length
 	$(GANMC) table ddls_training_length records=$(RUNS)/ddls_training_length out_dir=$(RESULTS)
 
@@ -99,16 +100,16 @@ reproduce-collab-table1: install
 		hydra.sweep.dir=$(RUNS)/collab_table1 hydra.sweep.subdir=generator
 	$(GANMC) table collab_table1 records=$(RUNS)/collab_table1 out_dir=$(RESULTS)
 
-# Trains the GANs of Tables 1 and 2 and of the training-length study (10,000 iterations with
-# snapshots at 2,500 and 5,000; the default `gan=wgan_gp_mlp` is the 10,000-iteration one), of
+# Trains the GANs of Tables 1 and 2 and of the training-length study (20,000 iterations with
+# snapshots at 2,500, 5,000 and 10,000; the default `gan=wgan_gp_mlp` is the 10,000-iteration one), of
 # the digits experiment and of collab_fig4; calibrates the Tables' 2,500-iteration discriminators
 # (ddls_cal / drs_cal share one), fine-tunes (MH-GAN) and shapes (collab) collab_fig4's; copies all
 # of it into checkpoints/ (derived Ds under checkpoints/calibrated/ and checkpoints/shaped/).
 CKPT_CACHE := $(CURDIR)/out/ckpt-cache
 FRESH := cache_dir=$(CKPT_CACHE) 'checkpoint_dirs=[]'
 checkpoints: install
-	$(GANMC) train -m experiment=table1 dataset=gaussians25,swissroll seed=0,1,2,3,4 gan.train.iterations=10000 \
-		'gan.train.snapshots=[2500,5000]' plot=false $(FRESH) +sampler=generator $(LAUNCH) hydra.sweep.dir=out/train-checkpoints
+	$(GANMC) train -m experiment=table1 dataset=gaussians25,swissroll seed=0,1,2,3,4 gan.train.iterations=20000 \
+		'gan.train.snapshots=[2500,5000,10000]' plot=false $(FRESH) +sampler=generator $(LAUNCH) hydra.sweep.dir=out/train-checkpoints
 	$(GANMC) sample -m experiment=table1 dataset=gaussians25,swissroll seed=0,1,2,3,4 gan.train.iterations=2500 \
 		+sampler=drs_cal n_samples=100 plot=false $(FRESH) hydra.sweep.dir=out/calibrate-checkpoints
 	$(GANMC) train -m experiment=digits gan=dcgan32,wgan_gp_dcgan32 seed=0,1,2 +sampler=generator plot=false \
@@ -120,7 +121,8 @@ checkpoints: install
 	cp $(CKPT_CACHE)/calibrated/imbal8-*-cal5000-*.pt checkpoints/calibrated/
 	cp $(CKPT_CACHE)/shaped/imbal8-*.pt checkpoints/shaped/
 	cp $(CKPT_CACHE)/checkpoints/*-wgan_gp_mlp-it2500-*.pt $(CKPT_CACHE)/checkpoints/*-wgan_gp_mlp-it5000-*.pt \
-		$(CKPT_CACHE)/checkpoints/*-wgan_gp_mlp-it10000-*.pt checkpoints/
+		$(CKPT_CACHE)/checkpoints/*-wgan_gp_mlp-it10000-*.pt $(CKPT_CACHE)/checkpoints/*-wgan_gp_mlp-it20000-*.pt \
+		checkpoints/
 	cp $(CKPT_CACHE)/calibrated/*-it2500-*.pt checkpoints/calibrated/
 
 bench: install
