@@ -18,6 +18,7 @@ from ganmc.tables.build import (
     write_table,
 )
 from ganmc.tables.figures import scatter_grid
+from ganmc.tables.labels import label
 
 Records = list[tuple[Path, dict[str, Any]]]
 
@@ -32,21 +33,9 @@ PAPER_T2 = {  # EMD: (25 Gaussians, Swiss roll)
     "dot": ((0.052, 0.010), (0.020, 0.006)),
     "ddls": ((0.036, 0.004), (0.020, 0.005)),
 }
-# Our sampler presets -> (row label, paper row).
-LABELS = {
-    "generator": ("generator only", "generator"),
-    "drs": ("DRS (raw D)", "drs"),
-    "drs_cal": ("DRS (calibrated D)", "drs"),
-    "dot": ("DOT", "dot"),
-    "ddls_unit": ("DDLS (raw D, T = 1)", "ddls"),
-    "ddls_cal": ("DDLS (calibrated D)", "ddls"),
-    "ddls": ("DDLS (raw D, cold chain)", "ddls"),
-}
-
-
-def label(sampler: str) -> str:
-    """Row label of a sampler preset (``study/NAME`` presets are NAME measured along the chain)."""
-    return LABELS.get(sampler.split("/")[-1], (sampler,))[0]
+# Our sampler presets, in row order -> the paper's row they compare with.
+PAPER_ROW = {"generator": "generator", "drs": "drs", "drs_cal": "drs", "dot": "dot", "ddls_unit": "ddls",
+             "ddls_cal": "ddls", "ddls": "ddls"}
 
 
 def _fmt(value: tuple[float, float] | None, digits: int) -> str:
@@ -82,9 +71,9 @@ Key = tuple[int, str]  # (GAN training iterations, sampler preset)
 
 
 def _by_sampler(records: Records) -> dict[Key, list[dict[str, Any]]]:
-    """Records grouped by (training length, sampler): lengths ascending, samplers in LABELS order."""
+    """Records grouped by (training length, sampler): lengths ascending, samplers in PAPER_ROW order."""
     groups = group_records((r for _, r in records), lambda r: (r["run"]["train_iterations"], r["run"]["sampler"]))
-    rank = {name: i for i, name in enumerate(LABELS)}
+    rank = {name: i for i, name in enumerate(PAPER_ROW)}
     return {k: groups[k] for k in sorted(groups, key=lambda k: (k[0], rank.get(k[1], len(rank)), k[1]))}
 
 
@@ -140,7 +129,7 @@ def table1(records: Records, out_dir: Path) -> list[Path]:
     rows = []
     groups = _by_sampler(recs)
     for key, group in groups.items():
-        paper = PAPER_T1.get(LABELS.get(key[1], ("", ""))[1])
+        paper = PAPER_T1.get(PAPER_ROW.get(key[1], ""))
         hq = metric_cell(group, "hq_percent")
         evals = [r["timing"]["evals_per_sample"] for r in group]
         rows.append([
@@ -191,10 +180,10 @@ def table2(records: Records, out_dir: Path) -> list[Path]:
                    f"{title} mass TV / target's", f"{title} target ESS ≥ n"]
     per_set = {name: _by_sampler(sample_records(records, name)) for name, _, _ in sets}
     keys = sorted({k for groups in per_set.values() for k in groups},
-                  key=lambda k: (k[0], list(LABELS).index(k[1]) if k[1] in LABELS else len(LABELS), k[1]))
+                  key=lambda k: (k[0], list(PAPER_ROW).index(k[1]) if k[1] in PAPER_ROW else len(PAPER_ROW), k[1]))
     rows = []
     for key in keys:
-        paper_key = LABELS.get(key[1], ("", ""))[1]
+        paper_key = PAPER_ROW.get(key[1], "")
         row = [_label(key, keys)]
         for name, _, i in sets:
             group = per_set[name].get(key, [])

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from ganmc.tables.build import write_table
-from ganmc.tables.ddls import Records, label, real_samples
+from ganmc.tables.ddls import Records, real_samples
 from ganmc.tables.figures import scatter_grid
+from ganmc.tables.labels import label
 
 
 def _value(metrics: dict, key: str, digits: int) -> str:

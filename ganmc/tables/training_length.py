@@ -11,15 +11,15 @@ from typing import Any
 
 from ganmc.tables.build import Cell, group_records, mean_se, metric_cell, paired_delta, write_table
 from ganmc.tables.ddls import (
-    LABELS,
+    PAPER_ROW,
     Records,
-    label,
     sample_records,
     sir_text,
     target_cell,
     target_reliability,
 )
 from ganmc.tables.figures import Series, curve_panels
+from ganmc.tables.labels import label
 
 SETS = [("gaussians25", "25 Gaussians"), ("swissroll", "Swiss roll")]
 
@@ -49,7 +49,7 @@ def training_length(records: Records, out_dir: Path) -> list[Path]:
             continue
         its = sorted({r["run"]["train_iterations"] for r in recs})
         by_sampler = group_records(recs, lambda r: r["run"]["sampler"])
-        rank = {name: i for i, name in enumerate(LABELS)}
+        rank = {name: i for i, name in enumerate(PAPER_ROW)}
         order = sorted(by_sampler, key=lambda s: (rank.get(s.split("/")[-1], len(rank)), s))
         base_by_it = group_records(by_sampler.get("generator", []), lambda r: r["run"]["train_iterations"])
         series: dict[str, Series] = {"emd": {}, "second": {}}
