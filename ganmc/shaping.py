@@ -78,7 +78,7 @@ def shaped_path(cfg: DictConfig, parent: Path, parent_sha: str) -> Path:
 
 def run_shape(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """``ganmc shape``: obtain the GAN, shape D, save the new checkpoint, write ``record.json``."""
-    from ganmc.pipeline import build_dataset, build_sampler, derive_seed, obtain_gan, resolve_device
+    from ganmc.run import build_dataset, build_sampler, derive_seed, obtain_gan, resolve_device
 
     validate_run(cfg)
     for key in ("iterations", "lr", "batch_size", "median_every"):

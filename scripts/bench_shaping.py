@@ -28,7 +28,7 @@ from hydra.utils import instantiate
 
 import ganmc
 from ganmc.config import register_configs
-from ganmc.pipeline import build_dataset, derive_seed, obtain_gan, resolve_device
+from ganmc.run import build_dataset, derive_seed, obtain_gan, resolve_device
 from ganmc.shaping import shape_discriminator
 
 
