@@ -87,14 +87,15 @@ SHAPE: dict[str, type | tuple[type, ...]] = {
     key: _runtime(hint) for key, hint in typing.get_type_hints(SampleRecord).items()}
 
 
-def n_samples(record: dict[str, Any]) -> int:
-    """The number of samples a sampling record measured (``run.n_samples``)."""
-    return int(record["run"]["n_samples"])
+def n_samples(record: dict[str, Any]) -> int | None:
+    """The number of samples a sampling record measured (``run.n_samples``; None if not recorded)."""
+    n = record.get("run", {}).get("n_samples")
+    return None if n is None else int(n)
 
 
 def sample_sizes(records: Iterable[dict[str, Any]]) -> list[int]:
-    """The distinct sample counts of some sampling records, ascending."""
-    return sorted({n_samples(r) for r in records})
+    """The distinct sample counts of some sampling records, ascending (unrecorded ones left out)."""
+    return sorted({n for r in records if (n := n_samples(r)) is not None})
 
 
 def emd_sizes(records: Iterable[dict[str, Any]]) -> list[int]:
