@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from ganmc.derived import derived_file, derived_gan
+from ganmc.derived import derived_gan
 from ganmc.finetune import finetune_discriminator
 from ganmc.models.gan import GAN
 from ganmc.samplers.base import Sampler, SamplingContext
@@ -19,12 +19,6 @@ from ganmc.samplers.base import Sampler, SamplingContext
 
 def _settings(steps: int, lr: float, batch_size: int) -> dict[str, float]:
     return {"steps": steps, "lr": lr, "batch": batch_size}
-
-
-def calibrated_path(ctx: SamplingContext, steps: int, lr: float, batch_size: int) -> Path:
-    """The calibrated D's file: keyed by the parent checkpoint's hash, the settings and the data;
-    a cached or shipped one (``checkpoint_dirs``/calibrated) when present."""
-    return derived_file(ctx, "calibrated", f"cal{steps}", _settings(steps, lr, batch_size))[0]
 
 
 def calibrated_gan(gan: GAN, ctx: SamplingContext, steps: int, lr: float, batch_size: int) -> tuple[GAN, Path]:

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers import to_pytorch_gan_collections
 from omegaconf import OmegaConf
 
 from ganmc.errors import CheckpointError, GanmcError
-from ganmc.models.adapters import (
-    from_pytorch_gan_collections,
-    load_foreign,
-    to_pytorch_gan_collections,
-)
+from ganmc.models.adapters import from_pytorch_gan_collections, load_foreign
 from ganmc.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganmc.models.gan import build_gan
 from ganmc.models.sngan import SNGANDiscriminator, SNGANGenerator

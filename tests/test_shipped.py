@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import calibrated_path
 
-from ganmc.calibration import calibrated_path
 from ganmc.models.checkpoint import cache_path, load_gan, read_checkpoint
 from ganmc.run.gans import build_dataset
 from ganmc.samplers import SamplingContext

@@ -15,11 +15,10 @@ from ganmc.data import ImageDataset
 from ganmc.io import derive_seed, sha256_file
 from ganmc.models.checkpoint import cache_path
 from ganmc.record_schema import SampleRecord, TrainRecord
-from ganmc.records import provenance, same_run, sampler_choice
+from ganmc.records import provenance, resolved_config, same_run, sampler_choice
 from ganmc.run.gans import build_dataset, gan_lock, obtain_gan, resolve_device
 from ganmc.run.measure import check_metric, compute_metrics
 from ganmc.run.outputs import (
-    resolved_config,
     run_info,
     sample_timing,
     train_record,

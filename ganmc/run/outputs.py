@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from ganmc.data import Dataset, ImageDataset
 from ganmc.grid import save_before_after, save_grid
@@ -17,14 +17,8 @@ from ganmc.io import derive_seed, staged_outputs, write_json_atomic
 from ganmc.models.gan import GAN
 from ganmc.plots import scatter_2d, write_samples
 from ganmc.record_schema import RunInfo, SampleRecord, SampleTiming, TrainRecord, TrainTiming
+from ganmc.records import resolved_config
 from ganmc.samplers import GeneratorSampler, SampleBatch, Sampler
-
-
-def resolved_config(cfg: DictConfig) -> dict[str, Any]:
-    """The resolved config as a record stores it (enums as their values)."""
-    config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
-    assert isinstance(config, dict)
-    return config  # type: ignore[return-value]
 
 
 def run_info(cfg: DictConfig, sampler: Sampler, choice: str, n: int) -> RunInfo:

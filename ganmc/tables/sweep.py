@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ganmc.common import NOT_IDENTITY
 from ganmc.errors import GanmcError
 from ganmc.tables.build import Records, extra_set, group_records, metric_cell, write_table
 from ganmc.tables.figures import curves
 
-_IGNORED = {"seed", "cache_dir", "checkpoint_dirs", "device", "plot", "batch_size", "threads"}
+_IGNORED = {"seed", *NOT_IDENTITY}  # a sweep's seeds are its repeats, not a swept setting
 
 
 def flat(tree: Any, prefix: str = "") -> dict[str, Any]:
