@@ -133,7 +133,8 @@ def table1(records: Records, out_dir: Path) -> list[Path]:
             metric_cell(group, "mass_tv").format(3), target_cell(group, "mass_tv").format(3),
             *evals_cells(group), str(len(group)),
         ])
-    caption = (f"DDLS Table 1, 25 Gaussians, {sample_counts(r for _, r in recs)} samples per seed, mean ± std over seeds (each seed "
+    caption = (f"DDLS Table 1, 25 Gaussians, {sample_counts(r for _, r in recs)} samples per seed, mean ± std "
+               "over seeds (each seed "
                f"trains its own WGAN-GP for {_iterations(recs)} iterations). HQ = within 4 std of the "
                "nearest centre. HQ std: pooled per-coordinate std of HQ samples in data units (data std "
                "0.0177); the paper's 0.11 is in unstated units. Mode mass TV: total variation between the "
