@@ -16,6 +16,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from ganmc.checks import validate_run as validate_run  # value checks live in ganmc.checks
+from ganmc.common import DEFAULT_CACHE_DIR
 from ganmc.data.schemas import (
     CelebADatasetConfig,
     CIFAR10DatasetConfig,
@@ -204,7 +205,7 @@ class RunConfig:
     n_samples: int = 10000
     batch_size: int = 10000
     device: str = "auto"
-    cache_dir: str = "${oc.env:GANMC_CACHE,'~/.cache/ganmc'}"
+    cache_dir: str = f"${{oc.env:GANMC_CACHE,'{DEFAULT_CACHE_DIR}'}}"
     checkpoint_dirs: list[str] = field(default_factory=lambda: [SHIPPED_CHECKPOINTS])
     retrain: bool = False
     plot: bool = True

@@ -32,7 +32,7 @@ from ganmc.config import register_configs
 from ganmc.context import SamplingContext
 from ganmc.discriminators import finetune_discriminator
 from ganmc.models.gan import GAN
-from ganmc.pipeline import build_dataset, derive_seed, obtain_gan, resolve_device
+from ganmc.run import build_dataset, derive_seed, obtain_gan, resolve_device
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import TINY
+from helpers import efficiency, good_percent
 from torch import nn
 
 from ganmc.data.synthetic import GaussianMixture, GaussianRing
@@ -19,8 +20,6 @@ from ganmc.metrics.collab import (
     brier,
     collab_metrics,
     ece,
-    efficiency,
-    good_percent,
     js_from_counts,
     kl_from_counts,
     z_stat,

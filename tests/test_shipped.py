@@ -8,7 +8,7 @@ import pytest
 
 from ganmc.discriminators import derived_file
 from ganmc.models.checkpoint import cache_path, load_gan, read_checkpoint
-from ganmc.pipeline import build_dataset, construct_sampler
+from ganmc.run import build_dataset, construct_sampler
 from ganmc.samplers import SamplingContext
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
@@ -67,7 +67,7 @@ def test_digits_experiment_finds_its_shipped_checkpoint(compose_cfg, gan, seed):
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
 def test_collab_fig4_finds_its_shipped_gan_shaped_and_finetuned_discriminators(compose_cfg, tmp_path, seed):
     """collab_shaped / collab_reject_shaped and mhgan_tuned load shipped Ds instead of 5k-step jobs."""
-    from ganmc.pipeline import derive_seed
+    from ganmc.io import derive_seed
 
     cfg = compose_cfg("experiment=collab_fig4", f"seed={seed}", "+sampler=collab_shaped",
                       f"checkpoint_dirs=[{SHIPPED}]", f"cache_dir={tmp_path}")
@@ -92,11 +92,11 @@ def test_default_config_resolves_to_a_shipped_checkpoint(compose_cfg, tmp_path, 
 
     import torch
 
-    from ganmc.pipeline import obtain_gan
+    from ganmc.run.gans import obtain_gan
 
     cfg = compose_cfg(f"seed={seed}", f"cache_dir={tmp_path}")
     assert str(SHIPPED) in [str(d) for d in cfg.checkpoint_dirs]
-    with caplog.at_level(logging.INFO, logger="ganmc.pipeline"):
+    with caplog.at_level(logging.INFO, logger="ganmc.run.gans"):
         _, path = obtain_gan(cfg, build_dataset(cfg), torch.device("cpu"))
     assert path.parent == SHIPPED and "training" not in caplog.text
     assert read_checkpoint(path)["step"] == cfg.gan.train.iterations

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "ganmc"
 # Lower layers that must never import the layers above them.
 LOWER = ("ganmc.models", "ganmc.data", "ganmc.metrics", "ganmc.discriminators")
-UPPER = ("ganmc.samplers", "ganmc.pipeline", "ganmc.cli", "ganmc.shaping", "ganmc.tables")
+UPPER = ("ganmc.samplers", "ganmc.run", "ganmc.cli", "ganmc.tables", "ganmc.config")
 MAX_LINES = 310
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from ganmc.common import enum_value
 from ganmc.discriminators import DerivedD, FakeFn, shaped
 from ganmc.errors import GanmcError
 from ganmc.models.gan import GAN
@@ -80,7 +81,7 @@ class CollabSampler(Sampler):
             raise GanmcError("collab needs n_steps >= 0, step_size > 0, k >= 1, n_real >= 1, max_restarts >= 0")
         if c.shape_steps < 0 or c.shape_lr <= 0 or c.shape_batch < 1:
             raise GanmcError("collab needs shape_steps >= 0, shape_lr > 0 and shape_batch >= 1")
-        self.optimizer = str(getattr(c.optimizer, "value", c.optimizer))
+        self.optimizer = enum_value(c.optimizer)
         if self.optimizer not in ("sgd", "adam"):
             raise GanmcError(f"sampler.optimizer must be sgd or adam, got '{self.optimizer}'")
         self.use_median, self.stop_prob = parse_eta(c.eta)

@@ -5,7 +5,7 @@ from a real sample's score and restarted when nothing is accepted (:mod:`ganmc.s
 D is calibrated first on a held-out set of fresh real and generated samples (``none``,
 ``isotonic`` or ``logistic``); a second held-out set of the same size gives the diagnostics
 of the D actually used (``d_brier``, ``d_ece``, ``d_z_stat``), reported in the stats.
-``finetune_steps`` > 0 first fine-tunes D as a real-vs-G classifier (:mod:`ganmc.calibration`).
+``finetune_steps`` > 0 first fine-tunes D as a real-vs-G classifier (:mod:`ganmc.discriminators`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from ganmc.common import enum_value
 from ganmc.discriminators import DerivedD, calibrated
 from ganmc.errors import GanmcError
 from ganmc.metrics.collab import diagnostics
@@ -66,8 +67,8 @@ class MHGANSampler(Sampler):
         if c.k < 1 or c.n_calib < 2 or c.max_restarts < 0 or c.chunk < 1:
             raise GanmcError("mhgan needs k >= 1, n_calib >= 2, max_restarts >= 0 and chunk >= 1")
         self.k, self.n_calib, self.max_restarts, self.chunk = int(c.k), int(c.n_calib), int(c.max_restarts), int(c.chunk)
-        self.calibration = str(getattr(c.calibration, "value", c.calibration))
-        self.impl = str(getattr(c.impl, "value", c.impl))
+        self.calibration = enum_value(c.calibration)
+        self.impl = enum_value(c.impl)
         self.ece_bins = int(c.ece_bins)
         if c.finetune_steps < 0 or c.finetune_lr <= 0 or c.finetune_batch < 1:
             raise GanmcError("mhgan needs finetune_steps >= 0, finetune_lr > 0 and finetune_batch >= 1")

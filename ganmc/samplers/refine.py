@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ganmc.common import enum_value
 from ganmc.errors import GanmcError
 from ganmc.models.gan import GAN
 from ganmc.models.mlp import MLPDiscriminator
@@ -241,7 +242,7 @@ def refine(gan: GAN, z: torch.Tensor, layer: int, n_steps: int, step_size: float
 
 def parse_eta(eta: object) -> tuple[bool, float | None]:
     """``'median'`` -> (True, None); a number in [0, 1] -> (False, probability); else an error."""
-    text = str(getattr(eta, "value", eta)).strip().lower()
+    text = enum_value(eta).strip().lower()
     if text == "median":
         return True, None
     try:

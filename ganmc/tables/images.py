@@ -11,10 +11,18 @@ import numpy as np
 import torch
 
 from ganmc.grid import save_grid
-from ganmc.tables.build import group_records, metric_cell, write_table
+from ganmc.tables.build import (
+    Records,
+    evals_cells,
+    extra_set,
+    group_records,
+    metric_cell,
+    rank_in,
+    sample_counts,
+    sample_records,
+    write_table,
+)
 from ganmc.tables.labels import label
-
-Records = list[tuple[Path, dict[str, Any]]]
 
 # DDLS Table 3 (CIFAR-10): IS (and FID for SN-GAN), from the DDLS paper.
 PAPER_T3: dict[tuple[str, str], dict[str, float]] = {
@@ -35,10 +43,9 @@ def method(sampler: str) -> str:
 
 
 def _groups(records: Records, dataset: str) -> dict[tuple[str, str], list[tuple[Path, dict[str, Any]]]]:
-    recs = [(p, r) for p, r in records if r.get("command") == "sample" and r["run"]["dataset"] == dataset]
-    groups = group_records(recs, lambda pr: (pr[1]["run"]["gan"], pr[1]["run"]["sampler"]))
-    rank = {s: i for i, s in enumerate(ORDER)}
-    return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], rank.get(method(kv[0][1]), len(rank)), kv[0][1])))
+    groups = group_records(sample_records(records, dataset), lambda pr: (pr[1]["run"]["gan"], pr[1]["run"]["sampler"]))
+    rank = rank_in(ORDER)
+    return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], rank(method(kv[0][1])), kv[0][1])))
 
 
 def _grid(group: list[tuple[Path, dict[str, Any]]], target: Path) -> Path | None:
@@ -71,9 +78,7 @@ def image_table(records: Records, out_dir: Path, stem: str, dataset: str, metric
                 row += ["–" if value is None else f"{value:.{digits}f}", ours]
             else:
                 row.append(ours)
-        evals = [r["timing"]["evals_per_sample"] for r in recs]
-        row += [f"{np.mean([e['G'] for e in evals]):.1f}", f"{np.mean([e['D'] for e in evals]):.1f}",
-                f"{np.mean([r['timing']['wall_seconds'] for r in recs]):.0f}", str(len(recs))]
+        row += [*evals_cells(recs), f"{np.mean([r['timing']['wall_seconds'] for r in recs]):.0f}", str(len(recs))]
         rows.append(row)
         grid = _grid(group, out_dir / f"{stem}_samples" / f"{gan}-{method(sampler)}.png")
         if grid is not None:
@@ -82,9 +87,7 @@ def image_table(records: Records, out_dir: Path, stem: str, dataset: str, metric
 
 
 def _sizes(records: Records, dataset: str) -> str:
-    ns = sorted({r["metrics"].get("n") for _, r in records
-                 if r.get("command") == "sample" and r["run"]["dataset"] == dataset and "n" in r.get("metrics", {})})
-    return ", ".join(str(n) for n in ns) or "?"
+    return sample_counts((r for _, r in sample_records(records, dataset)), grouped=False)
 
 
 def table3(records: Records, out_dir: Path) -> list[Path]:
@@ -156,7 +159,7 @@ def ddls_steps(records: Records, out_dir: Path) -> list[Path]:
         series = {}
         for (dataset, gan, sampler), group in groups.items():
             steps = sorted({k for r in group for k in r["target_metrics"] if k.startswith("step_")})
-            cells = [metric_cell([{"metrics": r["target_metrics"].get(k, {})} for r in group], metric) for k in steps]
+            cells = [metric_cell(extra_set(group, k), metric) for k in steps]
             xs = [float(k.removeprefix("step_")) for k in steps]
             series[f"{gan} {sampler} ({dataset})"] = (xs, [c.mean for c in cells], [c.std for c in cells])
             rows.append([metric, dataset, gan, sampler, *(f"{int(x)}: {c.format(3)}" for x, c in zip(xs, cells))])

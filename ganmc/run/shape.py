@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -19,17 +18,18 @@ from ganmc.context import SamplingContext
 from ganmc.discriminators import derive
 from ganmc.errors import GanmcError
 from ganmc.io import derive_seed, sha256_file, write_json_atomic
+from ganmc.record_schema import ShapeRecord
 from ganmc.records import provenance
+from ganmc.run.gans import build_dataset, obtain_gan, resolve_device
+from ganmc.run.sampler import construct_sampler
 from ganmc.samplers.collab import CollabSampler
 from ganmc.threads import apply_threads
 
 log = logging.getLogger(__name__)
 
 
-def run_shape(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+def run_shape(cfg: DictConfig, run_dir: Path) -> ShapeRecord:
     """``ganmc shape``: obtain the GAN, shape D, save the new checkpoint, write ``record.json``."""
-    from ganmc.pipeline import build_dataset, construct_sampler, obtain_gan, resolve_device
-
     validate_run(cfg)
     for key in ("iterations", "lr", "batch_size", "median_every"):
         if cfg.shape[key] <= 0:
@@ -50,7 +50,7 @@ def run_shape(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
                            int(cfg.shape.median_every), progress=True)
     out = Path(str(cfg.shape.out)).expanduser() if cfg.shape.out else None
     _, path, history = derive(gan, ctx, spec, out)
-    record: dict[str, Any] = {
+    record: ShapeRecord = {
         "command": "shape",
         "parent": {"path": str(parent), "sha256": sha256_file(parent)},
         "shaping": {"history": history, "sampler": sampler.name, "loaded": history is None},
