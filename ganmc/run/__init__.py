@@ -1,6 +1,7 @@
 """What the commands are made of: obtaining data and GAN (:mod:`.gans`), the sampler
 (:mod:`.sampler`), measuring (:mod:`.measure`, a metric registry), the run's files
-(:mod:`.outputs`) and ``ganmc train`` / ``ganmc sample`` themselves (:mod:`.commands`)."""
+(:mod:`.outputs`), ``ganmc train`` / ``ganmc sample`` themselves (:mod:`.commands`) and
+``ganmc shape`` (:mod:`.shape`)."""
 
 from ganmc.io import derive_seed
 from ganmc.run.commands import run_sample, run_train
