@@ -120,7 +120,7 @@ def check_sampler(cfg: DictConfig, dataset: Any) -> None:
     if cfg.get("sampler") is None:
         return
     from ganmc.models.gan import build_gan, data_shape
-    from ganmc.pipeline import construct_sampler
+    from ganmc.run.sampler import construct_sampler
 
     construct_sampler(cfg, build_gan(cfg.gan, data_shape(dataset), int(cfg.seed)), dataset)
 

@@ -69,19 +69,19 @@ def _job(fn: Callable[[DictConfig, Path], object], cleanup: bool = True) -> Call
 
 
 def _train(cfg: DictConfig, run_dir: Path) -> None:
-    from ganmc.pipeline import run_train
+    from ganmc.run.commands import run_train
 
     run_train(cfg, run_dir)
 
 
 def _sample(cfg: DictConfig, run_dir: Path) -> None:
-    from ganmc.pipeline import run_sample
+    from ganmc.run.commands import run_sample
 
     run_sample(cfg, run_dir)
 
 
 def _shape(cfg: DictConfig, run_dir: Path) -> None:
-    from ganmc.shaping import run_shape
+    from ganmc.run.shape import run_shape
 
     record = run_shape(cfg, run_dir)
     print(record["checkpoint"])

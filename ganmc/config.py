@@ -16,15 +16,19 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from ganmc.checks import validate_run as validate_run  # value checks live in ganmc.checks
-from ganmc.sampler_schemas import (
-    CollabSamplerConfig,
-    DDLSConfig,
-    DOTConfig,
-    DRSConfig,
-    GeneratorSamplerConfig,
-    MHGANSamplerConfig,
-    ShapingConfig,
+from ganmc.common import DEFAULT_CACHE_DIR
+from ganmc.data.schemas import (
+    CelebADatasetConfig,
+    CIFAR10DatasetConfig,
+    DigitsDatasetConfig,
+    GridDatasetConfig,
+    ImageFolderDatasetConfig,
+    MixtureDatasetConfig,
+    MNISTDatasetConfig,
+    RingDatasetConfig,
+    SwissRollDatasetConfig,
 )
+from ganmc.samplers import SAMPLERS
 
 # The checkpoints shipped with ganmc (next to the package in a source checkout): searched by
 # default, so the shipped configurations load instead of training.
@@ -69,90 +73,6 @@ class OptimizerKind(Enum):
 class EmdCost(Enum):
     euclidean = "euclidean"
     sqeuclidean = "sqeuclidean"
-
-
-# --- datasets (one schema per family; each YAML picks its schema in its defaults list) ---
-@dataclass
-class GridDatasetConfig:
-    _target_: str = "ganmc.data.synthetic.GaussianGrid"
-    name: str = MISSING
-    size: int = 5
-    spacing: float = 2.0
-    std: float = 0.05
-    scale: float = 2.828
-
-
-@dataclass
-class RingDatasetConfig:
-    _target_: str = "ganmc.data.synthetic.GaussianRing"
-    name: str = MISSING
-    n_modes: int = 8
-    scale: float = 10.0
-    std_factor: float = 0.02
-    n_major: int = 2
-    major_ratio: float = 0.9
-
-
-@dataclass
-class MixtureDatasetConfig:
-    _target_: str = "ganmc.data.synthetic.GaussianMixture"
-    name: str = MISSING
-    centres: list[list[float]] = MISSING
-    std: float = MISSING
-    weights: list[float] | None = None
-
-
-@dataclass
-class SwissRollDatasetConfig:
-    _target_: str = "ganmc.data.synthetic.SwissRoll"
-    name: str = MISSING
-    noise: float = 0.25
-    scale: float = 7.5
-
-
-@dataclass
-class DigitsDatasetConfig:
-    _target_: str = "ganmc.data.images.Digits"
-    name: str = MISSING
-    size: int = 32
-    channels: int = 1
-
-
-@dataclass
-class MNISTDatasetConfig:
-    _target_: str = "ganmc.data.images.MNIST"
-    name: str = MISSING
-    root: str | None = None
-    split: str = "train"
-    size: int = 32
-    channels: int = 1
-
-
-@dataclass
-class CIFAR10DatasetConfig:
-    _target_: str = "ganmc.data.images.CIFAR10"
-    name: str = MISSING
-    root: str | None = None
-    split: str = "train"
-    size: int = 32
-    channels: int = 3
-
-
-@dataclass
-class ImageFolderDatasetConfig:
-    _target_: str = "ganmc.data.images.ImageFolder"
-    name: str = MISSING
-    root: str | None = None
-    size: int = 64
-    channels: int = 3
-    crop: int | None = None
-    limit: int | None = None
-
-
-@dataclass
-class CelebADatasetConfig(ImageFolderDatasetConfig):
-    _target_: str = "ganmc.data.images.CelebA"
-    crop: int | None = 140
 
 
 # --- GAN: architecture (one schema per net family, under schema/net), loss, schedule ---
@@ -262,6 +182,17 @@ class ImageMetricConfig:
 
 
 @dataclass
+class ShapingConfig:
+    """``ganmc shape``: fine-tune D on refined (``sampler``) vs real samples (Algorithm 2)."""
+
+    iterations: int = 5000
+    lr: float = 1e-3
+    batch_size: int = 1000
+    median_every: int = 100  # re-estimate the median stopping threshold with the current D
+    out: str | None = None  # null: <cache_dir>/shaped/, named after parent and settings (as samplers find it)
+
+
+@dataclass
 class RunConfig:
     """Primary config of ``ganmc train`` and ``ganmc sample``."""
 
@@ -274,7 +205,7 @@ class RunConfig:
     n_samples: int = 10000
     batch_size: int = 10000
     device: str = "auto"
-    cache_dir: str = "${oc.env:GANMC_CACHE,'~/.cache/ganmc'}"
+    cache_dir: str = f"${{oc.env:GANMC_CACHE,'{DEFAULT_CACHE_DIR}'}}"
     checkpoint_dirs: list[str] = field(default_factory=lambda: [SHIPPED_CHECKPOINTS])
     retrain: bool = False
     plot: bool = True
@@ -307,15 +238,8 @@ def register_configs() -> None:
         ("celeba", CelebADatasetConfig),
     ]:
         cs.store(group="schema/dataset", name=name, node=node)
-    for name, node in [
-        ("generator", GeneratorSamplerConfig),
-        ("ddls", DDLSConfig),
-        ("drs", DRSConfig),
-        ("dot", DOTConfig),
-        ("collab", CollabSamplerConfig),
-        ("mhgan", MHGANSamplerConfig),
-    ]:
-        cs.store(group="schema/sampler", name=name, node=node)
+    for name, sampler in SAMPLERS.items():  # every registered sampler's config dataclass
+        cs.store(group="schema/sampler", name=name, node=sampler.Config)
     for name, node in [("mlp", NetConfig), ("dcgan", DCGANNetConfig), ("sngan", SNGANNetConfig)]:
         cs.store(group="schema/net", name=name, node=node)
     cs.store(group="schema/shape", name="shaping", node=ShapingConfig)

@@ -12,6 +12,8 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from ganmc.common import NOT_IDENTITY
+
 _PACKAGES = ["ganmc", "torch", "torchvision", "numpy", "hydra-core", "omegaconf", "pot",
              "torch-fidelity", "scikit-learn"]
 
@@ -62,7 +64,11 @@ def provenance(device: torch.device, checkpoint: str | None, checkpoint_sha256: 
     }
 
 
-_NOT_IDENTITY = ("cache_dir", "checkpoint_dirs", "device", "plot", "batch_size", "threads")
+def resolved_config(cfg: DictConfig) -> dict[str, Any]:
+    """The resolved config as a record stores it (enums as their values)."""
+    config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    assert isinstance(config, dict)
+    return config  # type: ignore[return-value]
 
 
 def same_run(record_path: Path, cfg: DictConfig) -> bool:
@@ -71,10 +77,9 @@ def same_run(record_path: Path, cfg: DictConfig) -> bool:
         old = json.loads(record_path.read_text())["config"]
     except (OSError, ValueError, KeyError, TypeError):
         return False
-    new = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
-    assert isinstance(new, dict)
-    return {k: v for k, v in old.items() if k not in _NOT_IDENTITY} == \
-        {k: v for k, v in new.items() if k not in _NOT_IDENTITY}
+    new = resolved_config(cfg)
+    return {k: v for k, v in old.items() if k not in NOT_IDENTITY} == \
+        {k: v for k, v in new.items() if k not in NOT_IDENTITY}
 
 
 def sampler_choice(sampler: Any) -> str:

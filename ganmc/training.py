@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from omegaconf import DictConfig
 from tqdm import tqdm
 
+from ganmc.common import enum_value
 from ganmc.data import Dataset
 from ganmc.errors import GanmcError
 from ganmc.grid import save_grid
@@ -86,7 +87,7 @@ def train_gan(
     """
     device = gan.device
     rng = torch.Generator().manual_seed(seed)
-    kind = str(getattr(train_cfg.optimizer, "value", train_cfg.optimizer))
+    kind = enum_value(train_cfg.optimizer)
     opt_g = _optimizer(gan.generator.parameters(), kind, train_cfg.lr_g, list(train_cfg.betas))
     opt_d = _optimizer(gan.discriminator.parameters(), kind, train_cfg.lr_d, list(train_cfg.betas))
     batch, snapshots = int(train_cfg.batch_size), set(int(s) for s in train_cfg.snapshots)

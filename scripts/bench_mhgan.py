@@ -34,9 +34,9 @@ from ganmc.data.synthetic import GaussianRing
 from ganmc.models.gan import GAN
 from ganmc.models.mlp import MLPDiscriminator, MLPGenerator
 from ganmc.models.prior import Prior
-from ganmc.sampler_schemas import MHGANSamplerConfig
+from ganmc.samplers import SamplingContext
 from ganmc.samplers.mh import select_loop, select_vectorised
-from ganmc.samplers.mhgan import MHGANSampler
+from ganmc.samplers.mhgan import MHGANSampler, MHGANSamplerConfig
 
 
 def parser() -> argparse.ArgumentParser:
@@ -66,7 +66,8 @@ def bench_mhgan(args: argparse.Namespace) -> list[str]:
             torch.cuda.synchronize()
 
     def make(impl: str) -> MHGANSampler:
-        s = MHGANSampler(gan, dataset=data, k=args.k, calibration="none", n_calib=2, impl=impl, chunk=args.chunk)
+        s = MHGANSampler(gan, k=args.k, calibration="none", n_calib=2, impl=impl, chunk=args.chunk)
+        s.prepare(SamplingContext(data))
         s.calibrate(torch.Generator().manual_seed(1))  # outside the timings
         return s
 

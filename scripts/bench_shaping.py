@@ -18,6 +18,7 @@ ones (more samples reach eta early on), so a short run projects the 5k time low.
 from __future__ import annotations
 
 import argparse
+import copy
 import cProfile
 import pstats
 import time
@@ -28,8 +29,10 @@ from hydra.utils import instantiate
 
 import ganmc
 from ganmc.config import register_configs
-from ganmc.pipeline import build_dataset, derive_seed, obtain_gan, resolve_device
-from ganmc.shaping import shape_discriminator
+from ganmc.context import SamplingContext
+from ganmc.discriminators import finetune_discriminator
+from ganmc.models.gan import GAN
+from ganmc.run import build_dataset, derive_seed, obtain_gan, resolve_device
 
 
 def main() -> None:
@@ -51,9 +54,10 @@ def main() -> None:
     device = resolve_device(str(cfg.device))
     dataset = build_dataset(cfg)
     gan, path = obtain_gan(cfg, dataset, device)
-    factory = instantiate(cfg.sampler)
-    sampler = factory(gan=gan, dataset=dataset)  # no prepare(): that would shape the preset's 5k iterations
-    steps, lr, batch = sampler.shape
+    sampler = instantiate(cfg.sampler)(gan=gan)
+    ctx = SamplingContext(dataset, path, None, derive_seed(args.seed, "shape"), cfg)
+    sampler.setup(ctx)  # not prepare(): that would shape (or load) the preset's 5k iterations
+    steps, lr, batch = int(cfg.sampler.shape_steps), float(cfg.sampler.shape_lr), int(cfg.sampler.shape_batch)
     print(f"ganmc from {ganmc.__file__}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), device {device}; checkpoint {path.name}")
     print(f"shaping: batch {batch}, lr {lr}, refinement {sampler.n_steps} {sampler.optimizer} steps of "
@@ -64,7 +68,10 @@ def main() -> None:
     def run(n: int) -> tuple[float, list[dict[str, float]]]:
         gen = torch.Generator().manual_seed(derive_seed(args.seed, "shape"))
         t0, c0 = time.perf_counter(), time.process_time()
-        _, history = shape_discriminator(sampler, dataset, n, lr, batch, gen, progress=False)
+        spec = sampler.shaping(ctx, n, lr, batch)
+        tuned = GAN(gan.generator, copy.deepcopy(gan.discriminator), gan.prior, gan.loss)
+        _, history = finetune_discriminator(tuned, dataset, spec.fakes(tuned), n, lr, batch, gen, progress=False,
+                                            in_place=True)
         cpu["seconds"] = time.process_time() - c0
         return time.perf_counter() - t0, history
 

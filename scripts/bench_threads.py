@@ -31,7 +31,7 @@ from omegaconf import DictConfig
 from ganmc.config import register_configs
 from ganmc.io import derive_seed, write_atomic
 from ganmc.models.gan import build_gan, data_shape
-from ganmc.pipeline import build_dataset
+from ganmc.run.gans import build_dataset
 from ganmc.threads import available_cores
 from ganmc.training import train_gan
 

@@ -6,7 +6,7 @@ import torch
 from analytic import identity_gan
 
 from ganmc.data import GaussianMixture
-from ganmc.finetune import finetune_discriminator
+from ganmc.discriminators import finetune_discriminator
 from ganmc.models.mlp import MLPDiscriminator
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from conftest import TINY
+from helpers import efficiency, good_percent
 from torch import nn
 
 from ganmc.data.synthetic import GaussianMixture, GaussianRing
@@ -18,8 +20,6 @@ from ganmc.metrics.collab import (
     brier,
     collab_metrics,
     ece,
-    efficiency,
-    good_percent,
     js_from_counts,
     kl_from_counts,
     z_stat,
@@ -28,7 +28,9 @@ from ganmc.models.checkpoint import read_checkpoint, save_checkpoint
 from ganmc.models.gan import GAN
 from ganmc.models.mlp import MLPDiscriminator, MLPGenerator
 from ganmc.models.prior import Prior
-from ganmc.samplers.collab import CollabSampler, _mlp_plan, refine
+from ganmc.samplers import SamplingContext
+from ganmc.samplers.collab import CollabSampler
+from ganmc.samplers.refine import _mlp_plan, refine
 
 RING = GaussianRing("imbal8")
 COLLAB = [*TINY, "dataset=imbal8", "gan=nsgan_mlp", "gan.train.snapshots=[]", "metric=collab"]
@@ -218,16 +220,19 @@ def test_refine_returns_the_reference_bits_with_and_without_autograd(activation)
 def test_collab_sampler_with_rejection_and_bad_settings():
     data = GaussianMixture("m", [[1.0, -1.0]], std=0.1)
     gan = _gan(TowardsCentre())
-    sampler = CollabSampler(gan, dataset=data, n_steps=5, step_size=0.05, reject=True, k=10)
+    sampler = CollabSampler(gan, n_steps=5, step_size=0.05, reject=True, k=10)
+    sampler.prepare(SamplingContext(data))  # the data set reaches a sampler only here
     batch = sampler.sample(50, torch.Generator().manual_seed(0), batch_size=25)
     assert batch.samples.shape == (50, 2) and sampler.name == "collab+reject"
     assert 0 < batch.stats["acceptance_rate"] <= 1 and batch.stats["efficiency"] <= 0.1
     with pytest.raises(GanmcError, match="eta"):
-        CollabSampler(gan, dataset=data, eta="often")
+        CollabSampler(gan, eta="often")
     with pytest.raises(GanmcError, match="layer"):
-        CollabSampler(gan, dataset=data, layer=9)
+        CollabSampler(gan, layer=9)
     with pytest.raises(GanmcError, match="needs real data"):
-        CollabSampler(gan)
+        CollabSampler(gan).prepare(SamplingContext(None))
+    with pytest.raises(GanmcError, match="unexpected keyword argument 'dataset'"):
+        CollabSampler(gan, dataset=data)
 
 
 # --- command line: sampler, metric config and shaping ---------------------------------------
@@ -255,7 +260,8 @@ def test_shape_saves_a_child_checkpoint_atomically_that_sample_can_use(run_cli, 
     record = json.loads((tmp_path / "run" / "record.json").read_text())
     parent = record["parent"]
     payload, parent_payload = read_checkpoint(target), read_checkpoint(parent["path"])
-    assert json.loads(payload["parent"]) == parent and parent["sha256"] == sha256_file(parent["path"])
+    assert payload["parent"] == parent["path"] and parent["sha256"] == sha256_file(parent["path"])
+    assert json.loads(payload["record"])["parent_sha256"] == parent["sha256"]
     for k, v in parent_payload["generator"].items():
         assert torch.equal(v, payload["generator"][k])
     assert any(not torch.equal(v, payload["discriminator"][k]) for k, v in parent_payload["discriminator"].items())
@@ -295,6 +301,21 @@ def test_samplers_shape_or_finetune_d_once_and_cache_it(run_cli, tmp_path):
     code, _, err = run_cli("sample", *COLLAB, "+sampler=collab", "sampler.shape_steps=-1", f"hydra.run.dir={out}x")
     assert code == 1 and "shape_steps" in err
 
+
+
+def test_shape_command_writes_the_d_a_sampling_run_with_the_same_settings_loads(run_cli, tmp_path):
+    """One naming scheme: `ganmc shape` and `+sampler=collab sampler.shape_steps=N` share the file."""
+    common = [*COLLAB, "sampler.n_steps=3", "sampler.n_real=200", f"cache_dir={tmp_path / 'cache'}"]
+    code, _, err = run_cli("shape", *common, "shape.iterations=4", "shape.batch_size=32",
+                           f"hydra.run.dir={tmp_path / 'shape'}")
+    assert code == 0, err
+    shaped = json.loads((tmp_path / "shape" / "record.json").read_text())["checkpoint"]
+    assert Path(shaped).parent == tmp_path / "cache" / "shaped"
+    code, _, err = run_cli("sample", *common, "+sampler=collab", "sampler.shape_steps=4", "sampler.shape_batch=32",
+                           f"hydra.run.dir={tmp_path / 'sample'}")
+    assert code == 0, err
+    record = json.loads((tmp_path / "sample" / "record.json").read_text())
+    assert record["stats"]["shaped_checkpoint"] == shaped and "deriving" not in err
 
 # --- experiment and report ------------------------------------------------------------------
 def test_fig4_experiment_composes_for_every_method(compose_cfg):

@@ -11,7 +11,7 @@ from omegaconf.errors import ConfigKeyError, ValidationError
 
 from ganmc.config import validate_run
 from ganmc.errors import GanmcError
-from ganmc.pipeline import build_dataset
+from ganmc.run.gans import build_dataset
 
 DATASETS = ["gaussians25", "swissroll", "imbal8", "mixture"]
 GANS = ["wgan_gp_mlp", "nsgan_mlp"]

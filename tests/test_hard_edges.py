@@ -94,12 +94,12 @@ def test_absurd_samples_are_refused(run_cli, tmp_path):
 
 
 def test_a_fault_while_writing_leaves_no_half_written_run(run_cli, tmp_path, monkeypatch):
-    import ganmc.pipeline
+    import ganmc.run.outputs
 
     def full_disk(path, obj):
         raise OSError(28, "No space left on device", str(path))
 
-    monkeypatch.setattr(ganmc.pipeline, "write_json_atomic", full_disk)  # samples.npy is written first
+    monkeypatch.setattr(ganmc.run.outputs, "write_json_atomic", full_disk)  # samples.npy is written first
     out = tmp_path / "run"
     code, _, err = run_cli("sample", *TINY, "plot=true", f"hydra.run.dir={out}")
     assert code != 0 and "No space left on device" in error_line(err, log_lines=6)
@@ -137,9 +137,9 @@ def test_outputs_are_staged_inside_the_run_folder_when_its_parent_is_not_writabl
 
 
 def test_emd_is_capped_when_emd_n_is_null(run_cli, tmp_path, monkeypatch):
-    import ganmc.pipeline
+    import ganmc.run.measure
 
-    monkeypatch.setattr(ganmc.pipeline, "EMD_DEFAULT_N", 100)  # the cap (10,000) scaled down
+    monkeypatch.setattr(ganmc.run.measure, "EMD_DEFAULT_N", 100)  # the cap (10,000) scaled down
     out = tmp_path / "run"
     code, _, err = run_cli("sample", *TINY, f"hydra.run.dir={out}")  # n_samples=300 > cap
     assert code == 0, err
@@ -160,7 +160,7 @@ def test_mode_assignment_in_chunks_matches_one_pass(monkeypatch):
 
 
 def test_concurrent_runs_of_one_uncached_config_train_once(compose_cfg, monkeypatch):
-    import ganmc.pipeline as pipeline
+    import ganmc.run.gans as pipeline
 
     cfg = compose_cfg(*TINY)
     trained: list[int] = []
@@ -248,7 +248,7 @@ SAMPLERS = sorted(str(p.relative_to(p.parents[1] if p.parent.name == "study" els
 def test_every_sampler_preset_passes_the_checks_made_before_training(compose_cfg, sampler):
     """The checks before compute (schema keys, the sampler built on a stand-in GAN) accept every preset."""
     from ganmc.checks import check_sampler, validate_run
-    from ganmc.pipeline import build_dataset
+    from ganmc.run.gans import build_dataset
 
     image = sampler.endswith("_digits")
     cfg = compose_cfg(*(["experiment=digits"] if image else ["dataset=imbal8"]), f"+sampler={sampler}")

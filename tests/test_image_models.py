@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers import to_pytorch_gan_collections
 from omegaconf import OmegaConf
 
 from ganmc.errors import CheckpointError, GanmcError
-from ganmc.models.adapters import (
-    from_pytorch_gan_collections,
-    load_foreign,
-    to_pytorch_gan_collections,
-)
+from ganmc.models.adapters import from_pytorch_gan_collections, load_foreign
 from ganmc.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganmc.models.gan import build_gan
 from ganmc.models.sngan import SNGANDiscriminator, SNGANGenerator
@@ -136,7 +133,7 @@ def test_every_image_gan_config_trains_on_digits(compose_cfg, tmp_path, gan_name
     cfg = compose_cfg("dataset=digits", f"dataset.size={32 if sngan else 16}", f"gan={gan_name}",
                       "gan.latent_dim=8", f"gan.train.iterations={iterations}", "gan.train.batch_size=4",
                       "gan.train.n_critic=1", "gan.train.grid_every=1", "device=cpu", *width)
-    from ganmc.pipeline import build_dataset
+    from ganmc.run.gans import build_dataset
 
     dataset = build_dataset(cfg)
     gan = build_gan(cfg.gan, dataset.shape, 0)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ganmc.models.gan import build_gan
-from ganmc.pipeline import build_dataset, build_sampler
+from ganmc.run import build_dataset, build_sampler
 from ganmc.samplers.target import estimate_target
 
 TINY_DCGAN = ["dataset=digits", "dataset.size=16", "gan=dcgan32", "gan.latent_dim=8",

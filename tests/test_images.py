@@ -16,7 +16,7 @@ from PIL import Image
 
 from ganmc.data.images import CIFAR10, MNIST, CelebA, Digits, ImageFolder, read_idx, to_uint8
 from ganmc.errors import GanmcError
-from ganmc.pipeline import build_dataset
+from ganmc.run.gans import build_dataset
 
 
 def gen(seed: int = 0) -> torch.Generator:

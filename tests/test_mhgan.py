@@ -14,6 +14,7 @@ from ganmc.errors import GanmcError
 from ganmc.models.gan import GAN
 from ganmc.models.mlp import MLPDiscriminator, MLPGenerator
 from ganmc.models.prior import Prior
+from ganmc.samplers import SamplingContext
 from ganmc.samplers.mh import fit_calibrator, select_loop, select_vectorised
 from ganmc.samplers.mhgan import MHGANSampler
 
@@ -52,7 +53,8 @@ def _perfect_gan() -> GAN:
 
 
 def test_perfect_discriminator_recovers_target():
-    sampler = MHGANSampler(_perfect_gan(), dataset=TARGET, k=100, calibration="none", n_calib=200)
+    sampler = MHGANSampler(_perfect_gan(), k=100, calibration="none", n_calib=200)
+    sampler.prepare(SamplingContext(TARGET))
     batch = sampler.sample_batch(3000, torch.Generator().manual_seed(0))
     x = batch.samples.squeeze(-1)
     # target: mean -0.5, 20% in the right mode; the generator alone: mean 0, 40% beyond 0.25
@@ -77,8 +79,9 @@ def test_vectorised_equals_per_chain_loop(calibration):
     data = GaussianMixture("m", [[0.0, 0.0], [1.0, 1.0]], std=0.3)
     out = {}
     for impl in ("vectorised", "loop", "textbook"):
-        sampler = MHGANSampler(_tiny_gan(), dataset=data, k=30, calibration=calibration, n_calib=400,
-                               impl=impl, max_restarts=3, chunk=64)
+        sampler = MHGANSampler(_tiny_gan(), k=30, calibration=calibration, n_calib=400, impl=impl,
+                               max_restarts=3, chunk=64)
+        sampler.prepare(SamplingContext(data))
         out[impl] = sampler.sample_batch(40, torch.Generator().manual_seed(7))
     a, b, c = out["vectorised"], out["loop"], out["textbook"]
     assert torch.equal(a.samples, b.samples)
@@ -119,7 +122,7 @@ def test_calibrators_are_monotone_and_logistic_recovers_platt_scaling():
 
 def test_mhgan_needs_data():
     with pytest.raises(GanmcError, match="needs real data"):
-        MHGANSampler(_tiny_gan())
+        MHGANSampler(_tiny_gan()).prepare(SamplingContext(None))
 
 
 def test_mhgan_from_the_command_line(run_cli, tmp_path):

@@ -109,7 +109,7 @@ def test_drs_gamma_per_batch_keeps_accepting_when_the_max_logit_jumps():
 def test_dot_moves_samples_toward_higher_d_and_stays_in_support():
     gan = identity_gan(Linear(A), prior="uniform")
     s = DOTSampler(gan, space="latent", n_steps=50, lr=0.05, k_pairs=1000)
-    s.prepare(SamplingContext(None, None, None, seed=0))  # type: ignore[arg-type]
+    s.prepare(SamplingContext(None))
     assert s.k_eff == pytest.approx(math.hypot(*A), rel=1e-3)  # |a| for a linear d and G = id
     z0 = GeneratorSampler(gan).sample(2000, gen(3))
     moved = s.sample(2000, gen(3))

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ganmc.calibration import calibrated_path
+from ganmc.discriminators import derived_file
 from ganmc.models.checkpoint import cache_path, load_gan, read_checkpoint
-from ganmc.pipeline import build_dataset
+from ganmc.run import build_dataset, construct_sampler
 from ganmc.samplers import SamplingContext
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
@@ -31,14 +31,17 @@ def test_table_experiments_find_their_shipped_calibrated_discriminator(compose_c
     """ddls_cal / drs_cal of Tables 1-2 load the shipped calibrated D instead of fine-tuning again."""
     cfg = compose_cfg("experiment=table1", f"dataset={dataset}", f"seed={seed}", "+sampler=ddls_cal",
                       f"checkpoint_dirs=[{SHIPPED}]", f"cache_dir={tmp_path}")
-    s = cfg.sampler
-    ctx = SamplingContext(build_dataset(cfg), SHIPPED / cache_path(cfg).name, tmp_path, 0, cfg)
-    path = calibrated_path(ctx, s.calibrate_steps, s.calibrate_lr, s.calibrate_batch)
+    data = build_dataset(cfg)
+    ctx = SamplingContext(data, SHIPPED / cache_path(cfg).name, tmp_path, 0, cfg)
+    gan = load_gan(ctx.checkpoint, cfg, (2,))[0]
+    spec = construct_sampler(cfg, gan, data).derived_d(ctx)
+    assert spec is not None and spec.kind == "calibrated"
+    path = derived_file(ctx, spec)[0]
     assert path.parent == SHIPPED / "calibrated", f"{path.name} not shipped: run `make checkpoints`"
     assert read_checkpoint(path)["discriminator"].keys() == read_checkpoint(ctx.checkpoint)["discriminator"].keys()
-    drs = compose_cfg("experiment=table1", f"dataset={dataset}", f"seed={seed}", "+sampler=drs_cal").sampler
-    assert (drs.calibrate_steps, drs.calibrate_lr, drs.calibrate_batch) == (
-        s.calibrate_steps, s.calibrate_lr, s.calibrate_batch), "drs_cal and ddls_cal share one calibrated D"
+    drs = compose_cfg("experiment=table1", f"dataset={dataset}", f"seed={seed}", "+sampler=drs_cal")
+    drs_spec = construct_sampler(drs, gan, data).derived_d(ctx)
+    assert drs_spec is not None and derived_file(ctx, drs_spec)[0] == path, "drs_cal and ddls_cal share one D"
 
 
 @pytest.mark.parametrize("dataset", ["gaussians25", "swissroll"])
@@ -64,9 +67,7 @@ def test_digits_experiment_finds_its_shipped_checkpoint(compose_cfg, gan, seed):
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
 def test_collab_fig4_finds_its_shipped_gan_shaped_and_finetuned_discriminators(compose_cfg, tmp_path, seed):
     """collab_shaped / collab_reject_shaped and mhgan_tuned load shipped Ds instead of 5k-step jobs."""
-    from ganmc.pipeline import derive_seed
-    from ganmc.samplers.collab import CollabSampler
-    from ganmc.shaping import shaped_cache_path
+    from ganmc.io import derive_seed
 
     cfg = compose_cfg("experiment=collab_fig4", f"seed={seed}", "+sampler=collab_shaped",
                       f"checkpoint_dirs=[{SHIPPED}]", f"cache_dir={tmp_path}")
@@ -74,16 +75,14 @@ def test_collab_fig4_finds_its_shipped_gan_shaped_and_finetuned_discriminators(c
     assert gan_path.is_file(), f"{gan_path.name} missing: run `make checkpoints`"
     data = build_dataset(cfg)
     ctx = SamplingContext(data, gan_path, tmp_path, derive_seed(seed, "prepare"), cfg)
-    s = cfg.sampler
     gan = load_gan(gan_path, cfg, (2,))[0]
-    for reject in (False, True):
-        sampler = CollabSampler(gan, dataset=data, layer=s.layer, n_steps=s.n_steps, step_size=s.step_size,
-                                optimizer=s.optimizer, eta=s.eta, reject=reject)
-        path = shaped_cache_path(sampler, ctx, s.shape_steps, s.shape_lr, s.shape_batch)
-        assert path.parent == SHIPPED / "shaped", f"{path.name} not shipped"
-    mh = compose_cfg("experiment=collab_fig4", f"seed={seed}", "+sampler=mhgan_tuned").sampler
-    path = calibrated_path(ctx, mh.finetune_steps, mh.finetune_lr, mh.finetune_batch)
-    assert path.parent == SHIPPED / "calibrated", f"{path.name} not shipped"
+    for preset in ("collab_shaped", "collab_reject_shaped", "mhgan_tuned"):
+        run = compose_cfg("experiment=collab_fig4", f"seed={seed}", f"+sampler={preset}",
+                          f"checkpoint_dirs=[{SHIPPED}]", f"cache_dir={tmp_path}")
+        spec = construct_sampler(run, gan, data).derived_d(ctx)
+        assert spec is not None
+        path = derived_file(ctx, spec)[0]
+        assert path.parent == SHIPPED / spec.kind, f"{path.name} ({preset}) not shipped"
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
@@ -93,11 +92,11 @@ def test_default_config_resolves_to_a_shipped_checkpoint(compose_cfg, tmp_path, 
 
     import torch
 
-    from ganmc.pipeline import obtain_gan
+    from ganmc.run.gans import obtain_gan
 
     cfg = compose_cfg(f"seed={seed}", f"cache_dir={tmp_path}")
     assert str(SHIPPED) in [str(d) for d in cfg.checkpoint_dirs]
-    with caplog.at_level(logging.INFO, logger="ganmc.pipeline"):
+    with caplog.at_level(logging.INFO, logger="ganmc.run.gans"):
         _, path = obtain_gan(cfg, build_dataset(cfg), torch.device("cpu"))
     assert path.parent == SHIPPED and "training" not in caplog.text
     assert read_checkpoint(path)["step"] == cfg.gan.train.iterations

@@ -114,4 +114,4 @@ def test_image_tables_from_records(tmp_path):
     assert "DDLS > MH-GAN > DRS > generator" in order  # the papers' order in the caption
     table3(records, tmp_path / "out")
     md3 = (tmp_path / "out" / "table3.md").read_text()
-    assert "| sngan_resnet32 | DDLS | 9.05 | 9.00 |" in md3  # the paper's IS beside ours
+    assert "| sngan_resnet32 | DDLS (raw D, cold chain) | 9.05 | 9.00 |" in md3  # the paper's IS beside ours

@@ -19,7 +19,7 @@ from ganmc.models.checkpoint import (
 from ganmc.models.gan import build_gan
 from ganmc.models.mlp import MLPGenerator
 from ganmc.models.prior import Prior
-from ganmc.pipeline import build_dataset, derive_seed, obtain_gan
+from ganmc.run import build_dataset, derive_seed, obtain_gan
 from ganmc.training import train_gan
 
 
@@ -96,7 +96,7 @@ def test_checkpoint_round_trip(compose_cfg, tmp_path):
 def test_cache_hit_loads_instead_of_training(compose_cfg, caplog):
     cfg = compose_cfg(*TINY)
     ds = build_dataset(cfg)
-    with caplog.at_level(logging.INFO, logger="ganmc.pipeline"):
+    with caplog.at_level(logging.INFO, logger="ganmc.run.gans"):
         gan1, path1 = obtain_gan(cfg, ds, torch.device("cpu"))
         assert "training" in caplog.text
         caplog.clear()

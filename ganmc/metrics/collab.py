@@ -39,14 +39,6 @@ def good_mask(samples: torch.Tensor, centres: torch.Tensor, std: float,
     return nearest <= threshold * std, index
 
 
-def good_percent(samples: torch.Tensor, centres: torch.Tensor, std: float, threshold: float = 4.0) -> float:
-    """Percentage of good samples."""
-    if samples.ndim != 2 or samples.shape[0] == 0:
-        raise ValueError("samples must be a non-empty (n, dim) tensor")
-    good, _ = good_mask(samples, centres, std, threshold)
-    return 100.0 * float(good.double().mean())
-
-
 def mode_counts(samples: torch.Tensor, centres: torch.Tensor, std: float,
                 threshold: float = 4.0) -> tuple[np.ndarray, int]:
     """Number of good samples per mode, and the number of bad samples."""
@@ -106,13 +98,6 @@ def js(samples: torch.Tensor, centres: torch.Tensor, std: float, weights: torch.
     """JS divergence with an extra "bad" bin (see :func:`js_from_counts`)."""
     counts, n_bad = mode_counts(samples, centres, std, threshold)
     return js_from_counts(counts, n_bad, weights)
-
-
-def efficiency(accepted: float, proposed: float) -> float:
-    """Accepted / proposed samples."""
-    if proposed <= 0:
-        raise ValueError("efficiency needs proposed > 0")
-    return float(accepted) / float(proposed)
 
 
 def collab_metrics(samples: torch.Tensor, centres: torch.Tensor, std: float, weights: torch.Tensor,

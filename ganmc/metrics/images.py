@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
+from ganmc.common import enum_value
 from ganmc.data.images import ImageDataset
 from ganmc.metrics.classifier import CLASSIFIER, classifier_score, obtain_classifier
 from ganmc.metrics.fidelity import (
@@ -27,7 +28,7 @@ METRICS = ("is", "fid", "cs", "fd")
 
 def wanted(metric_cfg: DictConfig) -> list[str]:
     """The metric names asked for (enum values or strings)."""
-    return [str(getattr(m, "value", m)) for m in metric_cfg.metrics]
+    return [enum_value(m) for m in metric_cfg.metrics]
 
 
 def classifier_file(dataset: ImageDataset, metric_cfg: DictConfig, cache_dir: str | Path,

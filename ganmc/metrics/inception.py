@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from ganmc.common import DEFAULT_CACHE_DIR
 from ganmc.errors import GanmcError
 from ganmc.io import sha256_file, sha256_json, write_atomic
 
@@ -73,7 +74,7 @@ def conv_names() -> dict[str, str]:
 
 def default_cache_dir() -> Path:
     """ganmc's cache directory when none is given (``$GANMC_CACHE``, else ``~/.cache/ganmc``)."""
-    return Path(os.environ.get("GANMC_CACHE") or "~/.cache/ganmc").expanduser()
+    return Path(os.environ.get("GANMC_CACHE") or DEFAULT_CACHE_DIR).expanduser()
 
 
 def torch_fidelity_file() -> Path:

@@ -89,12 +89,6 @@ def _d_theirs(key: str) -> str:
     return re.sub(r"^blocks\.", "model.", key)
 
 
-def to_pytorch_gan_collections(gan: GAN) -> dict[str, Any]:
-    """The inverse mapping: a ``{'net_G', 'net_D'}`` dict pytorch-gan-collections can load."""
-    return {"net_G": {_g_theirs(k): v for k, v in gan.generator.state_dict().items()},
-            "net_D": {_d_theirs(k): v for k, v in gan.discriminator.state_dict().items()}}
-
-
 def _read(path: Path) -> Any:
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ganmc.common import enum_value
 from ganmc.errors import GanmcError
 from ganmc.models.mlp import LayeredNet
 
@@ -32,7 +33,7 @@ def image_shape(shape: Sequence[int], who: str) -> tuple[int, int, int]:
 
 def norm_layer(kind: object, channels: int) -> nn.Module:
     """Batch norm, per-sample layer norm over (C, H, W), or identity."""
-    key = str(getattr(kind, "value", kind))
+    key = enum_value(kind)
     if key == "batch":
         return nn.BatchNorm2d(channels)
     if key == "layer":

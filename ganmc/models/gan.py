@@ -11,6 +11,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch import nn
 
+from ganmc.common import enum_value
 from ganmc.models.prior import Prior
 
 
@@ -64,6 +65,6 @@ def build_gan(gan_cfg: DictConfig, data_dim: int | Sequence[int], seed: int) -> 
         torch.manual_seed(seed)
         generator = instantiate(gan_cfg.generator, latent_dim=gan_cfg.latent_dim, **g_kwargs)
         discriminator = instantiate(gan_cfg.discriminator, **d_kwargs)
-    prior = Prior(str(getattr(gan_cfg.prior, "value", gan_cfg.prior)), int(gan_cfg.latent_dim))
-    loss = str(getattr(gan_cfg.loss, "value", gan_cfg.loss))
+    prior = Prior(enum_value(gan_cfg.prior), int(gan_cfg.latent_dim))
+    loss = enum_value(gan_cfg.loss)
     return GAN(generator, discriminator, prior, loss)

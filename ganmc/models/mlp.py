@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ganmc.common import enum_value
 from ganmc.errors import GanmcError
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -20,14 +21,14 @@ _ACTIVATIONS: dict[str, type[nn.Module]] = {
 
 
 def _activation(name: object) -> nn.Module:
-    key = getattr(name, "value", name)
+    key = enum_value(name)
     if key not in _ACTIVATIONS:
         raise ValueError(f"unknown activation '{key}'")
-    return _ACTIVATIONS[str(key)]()
+    return _ACTIVATIONS[key]()
 
 
 def _norm(kind: object, width: int) -> list[nn.Module]:
-    key = str(getattr(kind, "value", kind))
+    key = enum_value(kind)
     if key == "none":
         return []
     if key == "batch":

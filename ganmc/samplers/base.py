@@ -1,17 +1,29 @@
-"""The sampler interface: ``Sampler(gan, **hparams).sample(n, generator) -> SampleBatch``."""
+"""The sampler interface and registry.
+
+A sampler is one module under ``ganmc/samplers/`` holding its config dataclass (the defaults,
+written once) and its class, registered with :func:`register_sampler`; one YAML under
+``conf/sampler/`` picks the schema (``/schema/sampler@_here_: NAME``). ``Sampler(gan,
+**hparams)`` builds the config from the keyword arguments, ``prepare(ctx)`` does the one-time
+work (the derived D it names, then its own ``setup``), ``sample(n, generator)`` draws.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import torch
+from omegaconf import MISSING
 from tqdm import tqdm
 
+from ganmc.context import SamplingContext
+from ganmc.discriminators import DerivedD, calibrated, derive
 from ganmc.errors import GanmcError
 from ganmc.models.gan import GAN
+
+__all__ = ["CalibrationConfig", "SAMPLERS", "SampleBatch", "Sampler", "SamplerConfig", "SamplingContext",
+           "device_generator", "register_sampler"]
 
 
 @dataclass
@@ -65,45 +77,58 @@ def device_generator(generator: torch.Generator, device: torch.device) -> torch.
 
 
 @dataclass
-class SamplingContext:
-    """What a sampler may need before sampling beyond the GAN: the data set (real samples for
-    calibration or initialisation), the checkpoint it came from (to cache derived nets next to
-    it), the run's seed and the resolved config."""
+class SamplerConfig:
+    """Base of every sampler's config node: Hydra builds ``partial(cls, **fields)``, the pipeline
+    passes the GAN."""
 
-    dataset: Any
-    checkpoint: Path | None
-    cache_dir: Path
-    seed: int
-    cfg: Any = None
+    _target_: str = MISSING
+    _partial_: bool = True
 
-    def derived_path(self, kind: str, name: str) -> Path:
-        """Where a net derived from the checkpoint (``kind``: calibrated, shaped) lives: the cache
-        file when present, else a shipped copy in ``<checkpoint_dir>/<kind>/`` of a
-        ``checkpoint_dirs`` entry, else the cache file to create."""
-        cached = Path(self.cache_dir) / kind / name
-        if cached.is_file() or self.cfg is None:
-            return cached
-        for folder in self.cfg.get("checkpoint_dirs") or []:
-            shipped = Path(str(folder)).expanduser() / kind / name
-            if shipped.is_file():
-                return shipped
-        return cached
+
+@dataclass
+class CalibrationConfig(SamplerConfig):
+    """A sampler that may run on a calibrated D (fine-tuned as a real-vs-G classifier first)."""
+
+    calibrate: bool = False
+    calibrate_steps: int = 1500
+    calibrate_lr: float = 1e-3
+    calibrate_batch: int = 512
 
 
 class Sampler(ABC):
-    """Base class. Subclasses implement :meth:`sample_batch`; the nets are put in eval mode."""
+    """Base class. Subclasses set ``name`` and ``Config`` and implement :meth:`sample_batch`;
+    the nets are put in eval mode."""
 
-    name = "sampler"
-    # True: the pipeline passes ``dataset=`` (real data) to the constructor.
-    needs_dataset = False
+    name: ClassVar[str] = "sampler"
+    Config: ClassVar[type[SamplerConfig]] = SamplerConfig
 
-    def __init__(self, gan: GAN) -> None:
+    def __init__(self, gan: GAN, **hparams: Any) -> None:
         self.gan = gan.eval()
         self.prep_stats: dict[str, Any] = {}
+        try:
+            self.cfg: Any = self.Config(**hparams)
+        except TypeError as exc:
+            raise GanmcError(f"sampler {self.name}: {exc}") from None
+
+    def derived_d(self, ctx: SamplingContext) -> DerivedD | None:
+        """The derived D this sampler runs on instead of the GAN's own (default: a calibrated one
+        when its config has ``calibrate: true``)."""
+        c = self.cfg
+        if isinstance(c, CalibrationConfig) and c.calibrate:
+            return calibrated(int(c.calibrate_steps), float(c.calibrate_lr), int(c.calibrate_batch))
+        return None
+
+    def setup(self, ctx: SamplingContext) -> None:
+        """The sampler's own one-time work before its D is derived (default: nothing)."""
+        return None
 
     def prepare(self, ctx: SamplingContext) -> None:
-        """Work done once before sampling (calibration, pilot runs); default: nothing."""
-        return None
+        """Work done once before sampling: :meth:`setup`, then the D of :meth:`derived_d`."""
+        self.setup(ctx)
+        spec = self.derived_d(ctx)
+        if spec is not None:
+            self.gan, path, _ = derive(self.gan, ctx, spec)
+            self.prep_stats[spec.stat_key] = str(path)
 
     def propose(self, m: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """``m`` generator proposals as (latent state, output): z from the prior and G(z)."""
@@ -134,3 +159,16 @@ class Sampler(ABC):
                 parts.append(part)
                 bar.update(m)
         return SampleBatch.concat(parts)
+
+
+SAMPLERS: dict[str, type[Sampler]] = {}
+S = TypeVar("S", bound=type[Sampler])
+
+
+def register_sampler(cls: S) -> S:
+    """Class decorator: the sampler becomes ``+sampler=`` choosable through its ``Config``
+    (stored in Hydra's ConfigStore as ``schema/sampler/<name>``)."""
+    if cls.Config is SamplerConfig:
+        raise TypeError(f"sampler {cls.__name__} needs its own Config dataclass")
+    SAMPLERS[cls.name] = cls
+    return cls

@@ -15,45 +15,60 @@ measures each: metric against Langevin step; step 0 is the generator's own sampl
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
-from ganmc.calibration import use_calibrated_d
 from ganmc.errors import GanmcError
 from ganmc.models.gan import GAN
-from ganmc.samplers.base import SampleBatch, Sampler, SamplingContext, device_generator
+from ganmc.samplers.base import (
+    CalibrationConfig,
+    SampleBatch,
+    Sampler,
+    device_generator,
+    register_sampler,
+)
 
 
+@dataclass
+class DDLSConfig(CalibrationConfig):
+    _target_: str = "ganmc.samplers.ddls.DDLSSampler"
+    step_size: float = 0.01
+    n_steps: int = 100
+    step_decay: float = 1.0
+    noise_scale: float = 1.0
+    temperature: float = 1.0
+    mala: bool = False
+    extended_latent: bool = False
+    eps_x: float = 0.01
+    snapshot_every: int = 0  # > 0: also measure the chains every this many steps (metric vs step)
+    snapshot_steps: list[int] = field(default_factory=list)  # and at these steps
+
+
+@register_sampler
 class DDLSSampler(Sampler):
     """Discriminator Driven Latent Sampling (ULA or MALA, optionally on the extended latent)."""
 
     name = "ddls"
+    Config = DDLSConfig
 
-    def __init__(self, gan: GAN, step_size: float = 0.01, n_steps: int = 100, step_decay: float = 1.0,
-                 noise_scale: float = 1.0, temperature: float = 1.0, mala: bool = False,
-                 extended_latent: bool = False, eps_x: float = 0.01, calibrate: bool = False,
-                 calibrate_steps: int = 1500, calibrate_lr: float = 1e-3, calibrate_batch: int = 512,
-                 snapshot_every: int = 0, snapshot_steps: list[int] | None = None) -> None:
-        super().__init__(gan)
-        if step_size <= 0 or n_steps < 0 or temperature <= 0 or not 0 < step_decay <= 1:
+    def __init__(self, gan: GAN, **hparams: Any) -> None:
+        super().__init__(gan, **hparams)
+        c: DDLSConfig = self.cfg
+        if c.step_size <= 0 or c.n_steps < 0 or c.temperature <= 0 or not 0 < c.step_decay <= 1:
             raise GanmcError("ddls needs step_size > 0, n_steps >= 0, temperature > 0, 0 < step_decay <= 1")
-        steps = [int(k) for k in snapshot_steps or []]
-        if noise_scale < 0 or eps_x <= 0 or snapshot_every < 0 or any(not 0 <= k <= n_steps for k in steps):
+        steps = [int(k) for k in c.snapshot_steps or []]
+        if c.noise_scale < 0 or c.eps_x <= 0 or c.snapshot_every < 0 or any(not 0 <= k <= c.n_steps for k in steps):
             raise GanmcError("ddls needs noise_scale >= 0, eps_x > 0, snapshot_every >= 0 and "
                              "snapshot_steps within 0..n_steps")
-        if mala and noise_scale == 0:
+        if c.mala and c.noise_scale == 0:
             raise GanmcError("ddls: mala=true needs noise_scale > 0")
-        self.step_size, self.n_steps, self.step_decay = step_size, n_steps, step_decay
-        self.noise_scale, self.temperature, self.mala = noise_scale, temperature, mala
-        self.extended, self.eps_x = extended_latent, eps_x
-        self.calibrate = (calibrate, calibrate_steps, calibrate_lr, calibrate_batch)
-        self.snapshot_every = int(snapshot_every)
+        self.step_size, self.n_steps, self.step_decay = c.step_size, c.n_steps, c.step_decay
+        self.noise_scale, self.temperature, self.mala = c.noise_scale, c.temperature, c.mala
+        self.extended, self.eps_x = c.extended_latent, c.eps_x
+        self.snapshot_every = int(c.snapshot_every)
         self.snapshot_steps = set(steps)
-
-    def prepare(self, ctx: SamplingContext) -> None:
-        on, steps, lr, batch = self.calibrate
-        if on:
-            use_calibrated_d(self, ctx, steps, lr, batch)
 
     # --- energy -------------------------------------------------------------------------
     def _output(self, state: torch.Tensor) -> torch.Tensor:

@@ -8,29 +8,51 @@ d(x) / k_eff from y = G(z_y). k_eff is the largest |d(a) - d(b)| / |a - b| over 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 
 from ganmc.errors import GanmcError
 from ganmc.models.gan import GAN
-from ganmc.samplers.base import SampleBatch, Sampler, SamplingContext
+from ganmc.samplers.base import (
+    SampleBatch,
+    Sampler,
+    SamplerConfig,
+    SamplingContext,
+    register_sampler,
+)
 
 
+@dataclass
+class DOTConfig(SamplerConfig):
+    _target_: str = "ganmc.samplers.dot.DOTSampler"
+    space: str = "latent"
+    n_steps: int = 100
+    lr: float = 0.01
+    delta: float = 0.001
+    k_pairs: int = 10000
+    k_eff: float | None = None
+
+
+@register_sampler
 class DOTSampler(Sampler):
     """Transport each generator sample along D's gradient, penalised by distance travelled."""
 
     name = "dot"
+    Config = DOTConfig
 
-    def __init__(self, gan: GAN, space: str = "latent", n_steps: int = 100, lr: float = 0.01,
-                 delta: float = 0.001, k_pairs: int = 10000, k_eff: float | None = None) -> None:
-        super().__init__(gan)
-        if space not in ("latent", "target"):
-            raise GanmcError(f"dot: space must be 'latent' or 'target', got '{space}'")
-        if n_steps < 0 or lr <= 0 or k_pairs <= 1 or (k_eff is not None and k_eff <= 0):
+    def __init__(self, gan: GAN, **hparams: Any) -> None:
+        super().__init__(gan, **hparams)
+        c: DOTConfig = self.cfg
+        if c.space not in ("latent", "target"):
+            raise GanmcError(f"dot: space must be 'latent' or 'target', got '{c.space}'")
+        if c.n_steps < 0 or c.lr <= 0 or c.k_pairs <= 1 or (c.k_eff is not None and c.k_eff <= 0):
             raise GanmcError("dot needs n_steps >= 0, lr > 0, k_pairs > 1 and k_eff > 0 when given")
-        self.space, self.n_steps, self.lr, self.delta = space, n_steps, lr, delta
-        self.k_pairs, self.k_eff = k_pairs, k_eff
+        self.space, self.n_steps, self.lr, self.delta = c.space, c.n_steps, c.lr, c.delta
+        self.k_pairs, self.k_eff = c.k_pairs, c.k_eff
 
-    def prepare(self, ctx: SamplingContext) -> None:
+    def setup(self, ctx: SamplingContext) -> None:
         if self.k_eff is None:
             self.k_eff = self.estimate_k_eff(torch.Generator().manual_seed(ctx.seed))
         self.prep_stats["k_eff"] = self.k_eff

@@ -10,13 +10,25 @@ computed with the current d_M as DRS does (so a late, larger d_M cannot starve a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import torch
 
-from ganmc.calibration import use_calibrated_d
 from ganmc.errors import GanmcError
 from ganmc.models.gan import GAN
-from ganmc.samplers.base import SampleBatch, Sampler, SamplingContext
+from ganmc.samplers.base import CalibrationConfig, SampleBatch, Sampler, register_sampler
+
+
+@dataclass
+class DRSConfig(CalibrationConfig):
+    _target_: str = "ganmc.samplers.drs.DRSSampler"
+    pilot_n: int = 10000
+    gamma_percentile: float | None = 95.0
+    eps: float = 1e-6
+    proposal_batch: int = 10000
+    max_proposals_per_sample: int = 1000
 
 
 def drs_score(logit: torch.Tensor, max_logit: float, eps: float, gamma: float) -> torch.Tensor:
@@ -25,29 +37,23 @@ def drs_score(logit: torch.Tensor, max_logit: float, eps: float, gamma: float) -
     return delta - torch.log1p(-torch.exp(delta - eps)) - gamma
 
 
+@register_sampler
 class DRSSampler(Sampler):
     """Rejection sampling driven by the discriminator's logit."""
 
     name = "drs"
+    Config = DRSConfig
 
-    def __init__(self, gan: GAN, pilot_n: int = 10000, gamma_percentile: float | None = 95.0,
-                 eps: float = 1e-6, proposal_batch: int = 10000, max_proposals_per_sample: int = 1000,
-                 calibrate: bool = False, calibrate_steps: int = 1500, calibrate_lr: float = 1e-3,
-                 calibrate_batch: int = 512) -> None:
-        super().__init__(gan)
-        if pilot_n <= 0 or proposal_batch <= 0 or eps <= 0 or max_proposals_per_sample <= 0:
+    def __init__(self, gan: GAN, **hparams: Any) -> None:
+        super().__init__(gan, **hparams)
+        c: DRSConfig = self.cfg
+        if c.pilot_n <= 0 or c.proposal_batch <= 0 or c.eps <= 0 or c.max_proposals_per_sample <= 0:
             raise GanmcError("drs needs pilot_n, proposal_batch, eps and max_proposals_per_sample > 0")
-        if gamma_percentile is not None and not 0 <= gamma_percentile <= 100:
-            raise GanmcError(f"drs: gamma_percentile must lie in [0, 100], got {gamma_percentile}")
-        self.pilot_n, self.gamma_percentile, self.eps = pilot_n, gamma_percentile, eps
-        self.proposal_batch, self.max_ratio = proposal_batch, max_proposals_per_sample
-        self.calibrate = (calibrate, calibrate_steps, calibrate_lr, calibrate_batch)
+        if c.gamma_percentile is not None and not 0 <= c.gamma_percentile <= 100:
+            raise GanmcError(f"drs: gamma_percentile must lie in [0, 100], got {c.gamma_percentile}")
+        self.pilot_n, self.gamma_percentile, self.eps = c.pilot_n, c.gamma_percentile, c.eps
+        self.proposal_batch, self.max_ratio = c.proposal_batch, c.max_proposals_per_sample
         self.max_logit: float | None = None
-
-    def prepare(self, ctx: SamplingContext) -> None:
-        on, steps, lr, batch = self.calibrate
-        if on:
-            use_calibrated_d(self, ctx, steps, lr, batch)
 
     @torch.no_grad()
     def _propose(self, m: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
-from ganmc.samplers.base import SampleBatch, Sampler
+from ganmc.samplers.base import SampleBatch, Sampler, SamplerConfig, register_sampler
 
 
+@dataclass
+class GeneratorSamplerConfig(SamplerConfig):
+    _target_: str = "ganmc.samplers.generator.GeneratorSampler"
+
+
+@register_sampler
 class GeneratorSampler(Sampler):
     """Generator alone: one G evaluation per sample, no D."""
 
     name = "generator"
+    Config = GeneratorSamplerConfig
 
     @torch.no_grad()
     def sample_batch(self, n: int, generator: torch.Generator) -> SampleBatch:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 import torch
@@ -33,6 +34,12 @@ P_EPS = 1e-6
 
 # propose(z [m, latent]) -> (samples [m, dim], logits [m]) of the D used for acceptance.
 ProposeFn = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+class MHImpl(Enum):
+    vectorised = "vectorised"
+    loop = "loop"  # per chain: its k proposals scored in one batch, accept/reject in Python
+    textbook = "textbook"  # per chain and proposal: one D(G(z)) call per proposal (slow reference)
 
 
 # --- calibration of D on held-out real (label 1) and generated (label 0) logits ---

@@ -5,53 +5,88 @@ from a real sample's score and restarted when nothing is accepted (:mod:`ganmc.s
 D is calibrated first on a held-out set of fresh real and generated samples (``none``,
 ``isotonic`` or ``logistic``); a second held-out set of the same size gives the diagnostics
 of the D actually used (``d_brier``, ``d_ece``, ``d_z_stat``), reported in the stats.
-``finetune_steps`` > 0 first fine-tunes D as a real-vs-G classifier (:mod:`ganmc.calibration`).
+``finetune_steps`` > 0 first fine-tunes D as a real-vs-G classifier (:mod:`ganmc.discriminators`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
 import torch
 
-from ganmc.calibration import use_calibrated_d
-from ganmc.data.synthetic import SyntheticDataset
+from ganmc.common import enum_value
+from ganmc.discriminators import DerivedD, calibrated
 from ganmc.errors import GanmcError
 from ganmc.metrics.collab import diagnostics
 from ganmc.models.gan import GAN
-from ganmc.samplers.base import SampleBatch, Sampler, SamplingContext
-from ganmc.samplers.mh import Calibrator, fit_calibrator, run_chains
+from ganmc.samplers.base import (
+    SampleBatch,
+    Sampler,
+    SamplerConfig,
+    SamplingContext,
+    register_sampler,
+)
+from ganmc.samplers.mh import Calibrator, MHImpl, fit_calibrator, run_chains
 
 
+class Calibration(Enum):
+    none = "none"
+    isotonic = "isotonic"
+    logistic = "logistic"
+
+
+@dataclass
+class MHGANSamplerConfig(SamplerConfig):
+    """MH-GAN: ``k`` proposals per chain, D calibrated on ``n_calib`` held-out samples."""
+
+    _target_: str = "ganmc.samplers.mhgan.MHGANSampler"
+    k: int = 640
+    calibration: Calibration = Calibration.isotonic
+    n_calib: int = 10000
+    max_restarts: int = 10
+    impl: MHImpl = MHImpl.vectorised
+    chunk: int = 4096  # proposals scored per batch: 4k rows of 64-wide activations stay in cache
+    ece_bins: int = 10
+    finetune_steps: int = 0  # > 0: fine-tune D (BCE on real vs G samples) that many steps first, cached
+    finetune_lr: float = 1e-3
+    finetune_batch: int = 1000
+
+
+@register_sampler
 class MHGANSampler(Sampler):
     """Independence MH over generator proposals with a (calibrated) discriminator."""
 
     name = "mhgan"
-    needs_dataset = True
+    Config = MHGANSamplerConfig
 
-    def __init__(self, gan: GAN, dataset: SyntheticDataset | None = None, k: int = 640,
-                 calibration: object = "isotonic", n_calib: int = 10000, max_restarts: int = 10,
-                 impl: object = "vectorised", chunk: int = 4096, ece_bins: int = 10, finetune_steps: int = 0,
-                 finetune_lr: float = 1e-3, finetune_batch: int = 1000) -> None:
-        super().__init__(gan)
-        if dataset is None:
-            raise GanmcError("sampler mhgan needs real data (dataset=) for its chain inits and calibration")
-        if k < 1 or n_calib < 2 or max_restarts < 0 or chunk < 1:
+    def __init__(self, gan: GAN, **hparams: Any) -> None:
+        super().__init__(gan, **hparams)
+        c: MHGANSamplerConfig = self.cfg
+        if c.k < 1 or c.n_calib < 2 or c.max_restarts < 0 or c.chunk < 1:
             raise GanmcError("mhgan needs k >= 1, n_calib >= 2, max_restarts >= 0 and chunk >= 1")
-        self.dataset = dataset
-        self.k, self.n_calib, self.max_restarts, self.chunk = int(k), int(n_calib), int(max_restarts), int(chunk)
-        self.calibration = str(getattr(calibration, "value", calibration))
-        self.impl = str(getattr(impl, "value", impl))
-        self.ece_bins = int(ece_bins)
-        if finetune_steps < 0 or finetune_lr <= 0 or finetune_batch < 1:
+        self.k, self.n_calib, self.max_restarts, self.chunk = int(c.k), int(c.n_calib), int(c.max_restarts), int(c.chunk)
+        self.calibration = enum_value(c.calibration)
+        self.impl = enum_value(c.impl)
+        self.ece_bins = int(c.ece_bins)
+        if c.finetune_steps < 0 or c.finetune_lr <= 0 or c.finetune_batch < 1:
             raise GanmcError("mhgan needs finetune_steps >= 0, finetune_lr > 0 and finetune_batch >= 1")
-        self.finetune = (int(finetune_steps), float(finetune_lr), int(finetune_batch))
         self.calibrator: Calibrator | None = None
         self.diagnostics: dict[str, float] = {}
 
-    def prepare(self, ctx: SamplingContext) -> None:
-        """With ``finetune_steps`` > 0, fine-tune D on real vs G samples first (cached)."""
-        steps, lr, batch = self.finetune
-        if steps > 0:
-            use_calibrated_d(self, ctx, steps, lr, batch, stat_key="finetuned_checkpoint")
+    def setup(self, ctx: SamplingContext) -> None:
+        """Real data for the chain inits and the calibration."""
+        if ctx.dataset is None:
+            raise GanmcError("sampler mhgan needs real data (SamplingContext.dataset) for its chain inits and calibration")
+        self.dataset = ctx.dataset
+
+    def derived_d(self, ctx: SamplingContext) -> DerivedD | None:
+        """With ``finetune_steps`` > 0, D fine-tuned on real vs G samples first (cached)."""
+        c: MHGANSamplerConfig = self.cfg
+        if c.finetune_steps <= 0:
+            return None
+        return calibrated(int(c.finetune_steps), float(c.finetune_lr), int(c.finetune_batch), "finetuned_checkpoint")
 
     @torch.no_grad()
     def _logits(self, x: torch.Tensor) -> torch.Tensor:

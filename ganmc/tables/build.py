@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ganmc.io import write_atomic
+from ganmc.record_schema import sample_sizes
+
+Records = list[tuple[Path, dict[str, Any]]]  # (path of record.json, record), as find_records gives
 
 
 @dataclass
@@ -53,9 +58,74 @@ def group_records(records: Iterable[dict[str, Any]], key: Callable[[dict[str, An
     return groups
 
 
+def sample_records(records: Records, dataset: str) -> Records:
+    """The sampling records of ``dataset``."""
+    return [(p, r) for p, r in records if r.get("command") == "sample" and r["run"]["dataset"] == dataset]
+
+
+def rank_in(order: Iterable[str]) -> Callable[[str], int]:
+    """A name's position in ``order`` (names not in it come after all of them), to sort rows by."""
+    rank = {name: i for i, name in enumerate(order)}
+    return lambda name: rank.get(name, len(rank))
+
+
+def sample_counts(records: Iterable[dict[str, Any]], grouped: bool = True) -> str:
+    """The records' sample counts as a caption says them: '10,000' (grouped) or '10000'; '?' if unknown."""
+    return ", ".join(f"{n:,}" if grouped else str(n) for n in sample_sizes(records)) or "?"
+
+
 def metric_cell(records: list[dict[str, Any]], metric: str) -> Cell:
     """The :class:`Cell` of ``record['metrics'][metric]`` (or ``stats``) over ``records``."""
     return cell(r.get("metrics", {}).get(metric, r.get("stats", {}).get(metric)) for r in records)
+
+
+def extra_set(group: Iterable[dict[str, Any]], name: str | None) -> list[dict[str, Any]]:
+    """Each record's metrics of its extra sample set ``name`` (``target_metrics[name]``: 'sir', the
+    exact target, or a chain snapshot 'step_NNNN'), as records for :func:`metric_cell`; the records
+    themselves when ``name`` is None."""
+    return [{"metrics": r.get("target_metrics", {}).get(name, {})} if name else r for r in group]
+
+
+def target_cell(group: list[dict[str, Any]], key: str) -> Cell:
+    """The :class:`Cell` of the exact-target diagnostic ``record['target'][key]`` (SIR records)."""
+    return cell((r.get("target") or {}).get(key) for r in group)
+
+
+def target_reliability(group: list[dict[str, Any]]) -> str:
+    """'k/n': for how many of the group's runs the SIR estimate of the target was reliable
+    (weights' ESS ≥ n), and the smallest ESS; '–' when no run estimated a target."""
+    targets = [r["target"] for r in group if r.get("target")]
+    if not targets:
+        return "–"
+    ok = sum(bool(t["reliable"]) for t in targets)
+    return f"{ok}/{len(targets)} (min ESS {min(t['ess'] for t in targets):,.0f})"
+
+
+def sir_text(group: list[dict[str, Any]], metric: str, digits: int) -> str:
+    """The exact target's ``metric`` (SIR estimate) over the group, marked † when the estimate was
+    unreliable (weights' ESS below n) for any run; '–' when no run estimated it."""
+    c = metric_cell(extra_set(group, "sir"), metric)
+    if c.n == 0:
+        return "–"
+    unreliable = any(not r["target"]["reliable"] for r in group if r.get("target"))
+    return c.format(digits) + (" †" if unreliable else "")
+
+
+def evals_cells(group: list[dict[str, Any]]) -> list[str]:
+    """Mean G and D evaluations per sample over the group's runs."""
+    evals = [r["timing"]["evals_per_sample"] for r in group]
+    return [f"{np.mean([e['G'] for e in evals]):.1f}", f"{np.mean([e['D'] for e in evals]):.1f}"]
+
+
+def real_samples(recs: Records) -> np.ndarray | None:
+    """Real samples for a figure: drawn afresh from the first record's data set config, seed 0."""
+    if not recs:
+        return None
+    import torch
+    from hydra.utils import instantiate
+
+    dataset = instantiate(recs[0][1]["config"]["dataset"])
+    return dataset.sample(5000, torch.Generator().manual_seed(0)).numpy()
 
 
 def mean_se(c: Cell) -> str:

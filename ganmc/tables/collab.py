@@ -11,16 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from hydra.utils import instantiate
-from omegaconf import OmegaConf
 
-from ganmc.tables.build import group_records, metric_cell, write_table
+from ganmc.tables.build import group_records, metric_cell, real_samples, sample_counts, write_table
 from ganmc.tables.figures import Panel, bars, scatter_grid
+from ganmc.tables.labels import label
 
 ORDER = ["generator", "drs", "mhgan", "collab", "collab+reject"]
-LABELS = {"generator": "generator only", "drs": "DRS", "mhgan": "MH-GAN", "collab": "refinement (collab)",
-          "collab+reject": "refinement + rejection"}
 PAPER = {"collab+reject": "best on good %, KL and JS"}
 # metric, column title, whether higher is better
 METRICS = [("good_percent", "good %", True), ("kl", "KL", False), ("js", "JS", False),
@@ -42,7 +38,7 @@ def collab_fig4(records: list[tuple[Path, dict[str, Any]]], out_dir: Path) -> li
     cells = {m: {metric: metric_cell(groups[m], metric) for metric, _, _ in METRICS} for m in methods}
     means = {m: {k: c.mean for k, c in cells[m].items()} for m in methods}
     fmt = {"good_percent": 1, "kl": 3, "js": 3, "efficiency": 3}
-    rows = [[LABELS.get(m, m), str(len(groups[m]))] + [cells[m][k].format(fmt[k]) for k, _, _ in METRICS]
+    rows = [[label(m), str(len(groups[m]))] + [cells[m][k].format(fmt[k]) for k, _, _ in METRICS]
             + [PAPER.get(m, "below refinement + rejection")] for m in methods]
     verdict = "no collab+reject runs"
     if "collab+reject" in means and len(means) > 1:
@@ -50,10 +46,11 @@ def collab_fig4(records: list[tuple[Path, dict[str, Any]]], out_dir: Path) -> li
         holds = [title for k, title, higher in METRICS[:3]
                  if all((best[k] >= o[k]) if higher else (best[k] <= o[k]) for m, o in means.items() if m != "collab+reject")]
         verdict = f"claim holds in our runs for: {', '.join(holds) or 'none'} of good %, KL, JS"
-    caption = ("Imbalanced 8 Gaussians, NS-GAN MLP at 1k iterations, 10,000 samples; mean ± std over seeds. "
+    counts = sample_counts(r for group in groups.values() for r in group)
+    caption = (f"Imbalanced 8 Gaussians, NS-GAN MLP at 1k iterations, {counts} samples; mean ± std over seeds. "
                f"KL(model || real) over good samples' modes; JS with a bad bin. {verdict}.")
     written = write_table(Path(out_dir) / "collab_fig4", header, rows, caption)
-    bar_values = {LABELS.get(m, m): {k: (cells[m][k].mean, cells[m][k].std) for k, _, _ in METRICS[:3]}
+    bar_values = {label(m): {k: (cells[m][k].mean, cells[m][k].std) for k, _, _ in METRICS[:3]}
                   for m in methods}
     written.append(bars(bar_values, [(k, title) for k, title, _ in METRICS[:3]], Path(out_dir) / "collab_fig4_bars.png",
                         "Imbalanced 8 Gaussians, NS-GAN at 1k iterations: mean ± std over seeds"))
@@ -68,14 +65,12 @@ def _seed_panels(records: list[tuple[Path, dict[str, Any]]], methods: list[str])
     if not records:
         return None
     seed = min(r["run"]["seed"] for _, r in records)
-    first = next(r for _, r in records if r["run"]["seed"] == seed)
-    if "dataset" not in first.get("config", {}):
+    first = [(p, r) for p, r in records if r["run"]["seed"] == seed][:1]
+    if "dataset" not in first[0][1].get("config", {}):
         return None
-    dataset = instantiate(OmegaConf.create(first["config"]["dataset"]))
-    real = dataset.sample(5000, torch.Generator().manual_seed(0)).numpy()
-    panels: list[Panel] = [("real", real)]
+    panels: list[Panel] = [("real", real_samples(first))]
     for m in methods:
         paths = [p for p, r in records if r["run"]["seed"] == seed and _key(r) == m]
         npy = paths[0].parent / "samples.npy" if paths else None
-        panels.append((LABELS.get(m, m), np.load(npy) if npy is not None and npy.is_file() else None))
+        panels.append((label(m), np.load(npy) if npy is not None and npy.is_file() else None))
     return panels

@@ -8,18 +8,26 @@ from typing import Any
 
 import numpy as np
 
+from ganmc.record_schema import emd_sizes
 from ganmc.tables.build import (
     Cell,
-    cell,
+    Records,
+    evals_cells,
     group_records,
     mean_se,
     metric_cell,
     paired_delta,
+    rank_in,
+    real_samples,
+    sample_counts,
+    sample_records,
+    sir_text,
+    target_cell,
+    target_reliability,
     write_table,
 )
 from ganmc.tables.figures import scatter_grid
-
-Records = list[tuple[Path, dict[str, Any]]]
+from ganmc.tables.labels import label
 
 # Paper values: (mean, std) from the DDLS paper (Tables 1 and 2; Table 2 also quotes the DOT paper).
 PAPER_T1 = {
@@ -32,21 +40,9 @@ PAPER_T2 = {  # EMD: (25 Gaussians, Swiss roll)
     "dot": ((0.052, 0.010), (0.020, 0.006)),
     "ddls": ((0.036, 0.004), (0.020, 0.005)),
 }
-# Our sampler presets -> (row label, paper row).
-LABELS = {
-    "generator": ("generator only", "generator"),
-    "drs": ("DRS (raw D)", "drs"),
-    "drs_cal": ("DRS (calibrated D)", "drs"),
-    "dot": ("DOT", "dot"),
-    "ddls_unit": ("DDLS (raw D, T = 1)", "ddls"),
-    "ddls_cal": ("DDLS (calibrated D)", "ddls"),
-    "ddls": ("DDLS (raw D, cold chain)", "ddls"),
-}
-
-
-def label(sampler: str) -> str:
-    """Row label of a sampler preset (``study/NAME`` presets are NAME measured along the chain)."""
-    return LABELS.get(sampler.split("/")[-1], (sampler,))[0]
+# Our sampler presets, in row order -> the paper's row they compare with.
+PAPER_ROW = {"generator": "generator", "drs": "drs", "drs_cal": "drs", "dot": "dot", "ddls_unit": "ddls",
+             "ddls_cal": "ddls", "ddls": "ddls"}
 
 
 def _fmt(value: tuple[float, float] | None, digits: int) -> str:
@@ -59,33 +55,18 @@ def _diff(ours: Cell, paper: tuple[float, float] | None, digits: int) -> str:
     return f"{ours.mean - paper[0]:+.{digits}f}"
 
 
-def sample_records(records: Records, dataset: str) -> Records:
-    return [(p, r) for p, r in records if r.get("command") == "sample" and r["run"]["dataset"] == dataset]
-
-
-def target_cell(group: list[dict[str, Any]], key: str) -> Cell:
-    """The :class:`Cell` of the exact-target diagnostic ``record['target'][key]`` (SIR records)."""
-    return cell((r.get("target") or {}).get(key) for r in group)
-
-
-def target_reliability(group: list[dict[str, Any]]) -> str:
-    """'k/n': for how many of the group's runs the SIR estimate of the target was reliable
-    (weights' ESS ≥ n), and the smallest ESS; '–' when no run estimated a target."""
-    targets = [r["target"] for r in group if r.get("target")]
-    if not targets:
-        return "–"
-    ok = sum(bool(t["reliable"]) for t in targets)
-    return f"{ok}/{len(targets)} (min ESS {min(t['ess'] for t in targets):,.0f})"
-
-
 Key = tuple[int, str]  # (GAN training iterations, sampler preset)
 
 
 def _by_sampler(records: Records) -> dict[Key, list[dict[str, Any]]]:
-    """Records grouped by (training length, sampler): lengths ascending, samplers in LABELS order."""
+    """Records grouped by (training length, sampler): lengths ascending, samplers in PAPER_ROW order."""
     groups = group_records((r for _, r in records), lambda r: (r["run"]["train_iterations"], r["run"]["sampler"]))
-    rank = {name: i for i, name in enumerate(LABELS)}
-    return {k: groups[k] for k in sorted(groups, key=lambda k: (k[0], rank.get(k[1], len(rank)), k[1]))}
+    return {k: groups[k] for k in sorted(groups, key=_order)}
+
+
+def _order(key: Key) -> tuple[int, int, str]:
+    """Rows by training length, then samplers in PAPER_ROW order."""
+    return key[0], rank_in(PAPER_ROW)(key[1]), key[1]
 
 
 def _label(key: Key, keys: Iterable[Key]) -> str:
@@ -100,16 +81,6 @@ def _samples(records: Records, key: Key, seed: int = 0) -> np.ndarray | None:
                 and (path.parent / "samples.npy").is_file():
             return np.load(path.parent / "samples.npy")
     return None
-
-
-def sir_text(group: list[dict[str, Any]], metric: str, digits: int) -> str:
-    """The exact target's ``metric`` (SIR estimate) over the group, marked † when the estimate was
-    unreliable (weights' ESS below n) for any run; '–' when no run estimated it."""
-    c = metric_cell([{"metrics": r.get("target_metrics", {}).get("sir", {})} for r in group], metric)
-    if c.n == 0:
-        return "–"
-    unreliable = any(not r["target"]["reliable"] for r in group if r.get("target"))
-    return c.format(digits) + (" †" if unreliable else "")
 
 
 def _wall(records: Records) -> str:
@@ -140,9 +111,8 @@ def table1(records: Records, out_dir: Path) -> list[Path]:
     rows = []
     groups = _by_sampler(recs)
     for key, group in groups.items():
-        paper = PAPER_T1.get(LABELS.get(key[1], ("", ""))[1])
+        paper = PAPER_T1.get(PAPER_ROW.get(key[1], ""))
         hq = metric_cell(group, "hq_percent")
-        evals = [r["timing"]["evals_per_sample"] for r in group]
         rows.append([
             _label(key, groups),
             _fmt(paper and paper["modes_recovered"], 1), metric_cell(group, "modes_recovered").format(1),
@@ -150,10 +120,10 @@ def table1(records: Records, out_dir: Path) -> list[Path]:
             _fmt(paper and paper["hq_std"], 2), metric_cell(group, "hq_std").format(4),
             sir_text(group, "hq_percent", 1), target_reliability(group),
             metric_cell(group, "mass_tv").format(3), target_cell(group, "mass_tv").format(3),
-            f"{np.mean([e['G'] for e in evals]):.1f}", f"{np.mean([e['D'] for e in evals]):.1f}",
-            str(len(group)),
+            *evals_cells(group), str(len(group)),
         ])
-    caption = ("DDLS Table 1, 25 Gaussians, 10,000 samples per seed, mean ± std over seeds (each seed "
+    caption = (f"DDLS Table 1, 25 Gaussians, {sample_counts(r for _, r in recs)} samples per seed, mean ± std "
+               "over seeds (each seed "
                f"trains its own WGAN-GP for {_iterations(recs)} iterations). HQ = within 4 std of the "
                "nearest centre. HQ std: pooled per-coordinate std of HQ samples in data units (data std "
                "0.0177); the paper's 0.11 is in unstated units. Mode mass TV: total variation between the "
@@ -170,17 +140,6 @@ def table1(records: Records, out_dir: Path) -> list[Path]:
     return written
 
 
-def real_samples(recs: Records) -> np.ndarray | None:
-    """Real samples for the figure: drawn afresh from the records' data set config, seed 0."""
-    if not recs:
-        return None
-    import torch
-    from hydra.utils import instantiate
-
-    dataset = instantiate(recs[0][1]["config"]["dataset"])
-    return dataset.sample(5000, torch.Generator().manual_seed(0)).numpy()
-
-
 def table2(records: Records, out_dir: Path) -> list[Path]:
     """Table 2: EMD to the true distribution on 25 Gaussians and Swiss roll, with the floor."""
     header = ["method"]
@@ -190,11 +149,10 @@ def table2(records: Records, out_dir: Path) -> list[Path]:
                    f"{title} real-vs-real floor",
                    f"{title} mass TV / target's", f"{title} target ESS ≥ n"]
     per_set = {name: _by_sampler(sample_records(records, name)) for name, _, _ in sets}
-    keys = sorted({k for groups in per_set.values() for k in groups},
-                  key=lambda k: (k[0], list(LABELS).index(k[1]) if k[1] in LABELS else len(LABELS), k[1]))
+    keys = sorted({k for groups in per_set.values() for k in groups}, key=_order)
     rows = []
     for key in keys:
-        paper_key = LABELS.get(key[1], ("", ""))[1]
+        paper_key = PAPER_ROW.get(key[1], "")
         row = [_label(key, keys)]
         for name, _, i in sets:
             group = per_set[name].get(key, [])
@@ -206,8 +164,7 @@ def table2(records: Records, out_dir: Path) -> list[Path]:
                     f"{metric_cell(group, 'mass_tv').format(3)} / {target_cell(group, 'mass_tv').format(3)}",
                     target_reliability(group)]
         rows.append(row)
-    ns = sorted({r["metrics"].get("emd_n") for _, r in sample_records(records, "gaussians25")
-                 + sample_records(records, "swissroll") if "emd" in r.get("metrics", {})})
+    ns = emd_sizes(r for _, r in sample_records(records, "gaussians25") + sample_records(records, "swissroll"))
     caption = ("DDLS Table 2: EMD (exact OT, POT, Euclidean cost W1) between generated samples and "
                f"fresh real samples, n = {', '.join(str(n) for n in ns)} per side, mean ± std over seeds. "
                "The floor is the EMD between two independent real draws of the same size: no sampler "

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ganmc.tables.build import write_table
-from ganmc.tables.ddls import Records, label, real_samples
+from ganmc.tables.build import Records, real_samples, sample_counts, write_table
 from ganmc.tables.figures import scatter_grid
+from ganmc.tables.labels import label
 
 
 def _value(metrics: dict, key: str, digits: int) -> str:
@@ -29,7 +29,7 @@ def demo(records: Records, out_dir: Path) -> list[Path]:
     caption = "" if first is None else (
         f"{first['config']['gan']['name']} on {first['run']['dataset']}, "
         f"{first['run']['train_iterations']:,} training iterations, seed {first['run']['seed']}, "
-        f"{first['run']['n_samples']:,} samples per method. HQ: within 4 std of a mode; EMD: exact W1 "
+        f"{sample_counts([first])} samples per method. HQ: within 4 std of a mode; EMD: exact W1 "
         "to fresh real samples (the floor: two real draws); mode mass TV: total variation between "
         "the samples' mass per mode and the data's.")
     written = write_table(out_dir / "demo", header, rows, caption)

@@ -11,9 +11,18 @@ import numpy as np
 import torch
 
 from ganmc.grid import save_grid
-from ganmc.tables.build import group_records, metric_cell, write_table
-
-Records = list[tuple[Path, dict[str, Any]]]
+from ganmc.tables.build import (
+    Records,
+    evals_cells,
+    extra_set,
+    group_records,
+    metric_cell,
+    rank_in,
+    sample_counts,
+    sample_records,
+    write_table,
+)
+from ganmc.tables.labels import label
 
 # DDLS Table 3 (CIFAR-10): IS (and FID for SN-GAN), from the DDLS paper.
 PAPER_T3: dict[tuple[str, str], dict[str, float]] = {
@@ -25,10 +34,7 @@ PAPER_T3: dict[tuple[str, str], dict[str, float]] = {
     ("sngan_resnet32", "ddls"): {"is": 9.05, "fid": 15.76},
     ("sngan_resnet32", "ddls_cal"): {"is": 9.09, "fid": 15.42},
 }
-LABELS = {"generator": "generator only", "drs": "DRS", "drs_cal": "DRS (cal)", "mhgan": "MH-GAN",
-          "ddls": "DDLS", "ddls_cal": "DDLS (cal)", "collab": "collab (refinement)",
-          "collab_reject": "collab (refinement + rejection)", "dot": "DOT"}
-ORDER = list(LABELS)
+ORDER = ["generator", "drs", "drs_cal", "mhgan", "ddls", "ddls_cal", "collab", "collab_reject", "dot"]  # methods
 
 
 def method(sampler: str) -> str:
@@ -37,10 +43,9 @@ def method(sampler: str) -> str:
 
 
 def _groups(records: Records, dataset: str) -> dict[tuple[str, str], list[tuple[Path, dict[str, Any]]]]:
-    recs = [(p, r) for p, r in records if r.get("command") == "sample" and r["run"]["dataset"] == dataset]
-    groups = group_records(recs, lambda pr: (pr[1]["run"]["gan"], method(pr[1]["run"]["sampler"])))
-    rank = {s: i for i, s in enumerate(ORDER)}
-    return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], rank.get(kv[0][1], len(rank)), kv[0][1])))
+    groups = group_records(sample_records(records, dataset), lambda pr: (pr[1]["run"]["gan"], pr[1]["run"]["sampler"]))
+    rank = rank_in(ORDER)
+    return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], rank(method(kv[0][1])), kv[0][1])))
 
 
 def _grid(group: list[tuple[Path, dict[str, Any]]], target: Path) -> Path | None:
@@ -65,28 +70,24 @@ def image_table(records: Records, out_dir: Path, stem: str, dataset: str, metric
     rows, written = [], []
     for (gan, sampler), group in _groups(records, dataset).items():
         recs = [r for _, r in group]
-        row = [gan, LABELS.get(sampler, sampler)]
+        row = [gan, label(sampler)]
         for key, _, digits in metrics:
             ours = metric_cell(recs, key).format(digits)
             if any(key in v for v in paper.values()):
-                value = paper.get((gan, sampler), {}).get(key)
+                value = paper.get((gan, method(sampler)), {}).get(key)
                 row += ["–" if value is None else f"{value:.{digits}f}", ours]
             else:
                 row.append(ours)
-        evals = [r["timing"]["evals_per_sample"] for r in recs]
-        row += [f"{np.mean([e['G'] for e in evals]):.1f}", f"{np.mean([e['D'] for e in evals]):.1f}",
-                f"{np.mean([r['timing']['wall_seconds'] for r in recs]):.0f}", str(len(recs))]
+        row += [*evals_cells(recs), f"{np.mean([r['timing']['wall_seconds'] for r in recs]):.0f}", str(len(recs))]
         rows.append(row)
-        grid = _grid(group, out_dir / f"{stem}_samples" / f"{gan}-{sampler}.png")
+        grid = _grid(group, out_dir / f"{stem}_samples" / f"{gan}-{method(sampler)}.png")
         if grid is not None:
             written.append(grid)
     return write_table(out_dir / stem, header, rows, caption) + written
 
 
 def _sizes(records: Records, dataset: str) -> str:
-    ns = sorted({r["metrics"].get("n") for _, r in records
-                 if r.get("command") == "sample" and r["run"]["dataset"] == dataset and "n" in r.get("metrics", {})})
-    return ", ".join(str(n) for n in ns) or "?"
+    return sample_counts((r for _, r in sample_records(records, dataset)), grouped=False)
 
 
 def table3(records: Records, out_dir: Path) -> list[Path]:
@@ -130,11 +131,11 @@ def ordering(records: Records, out_dir: Path, stem: str, dataset: str) -> list[P
                 continue
             single = single or any(c.n == 1 for c in cells.values())
             ranked = sorted(cells, key=lambda m: -cells[m].mean if higher else cells[m].mean)
-            text = LABELS.get(ranked[0], ranked[0])
+            text = label(ranked[0])
             for prev, cur in zip(ranked, ranked[1:]):
                 spread = [c.std for c in (cells[prev], cells[cur]) if c.n > 1 and not np.isnan(c.std)]
                 close = abs(cells[prev].mean - cells[cur].mean) <= max(spread, default=0.0)
-                text += (" ≈ " if close else " > ") + LABELS.get(cur, cur)
+                text += (" ≈ " if close else " > ") + label(cur)
             rows.append([gan, metric + (" (higher better)" if higher else " (lower better)"), text])
     caption = (f"Order of the methods on {dataset}, best first, by the mean over seeds (≈: within one std"
                f"{'; one seed: no spread, so close values may be in noise order' if single else ''}). "
@@ -158,7 +159,7 @@ def ddls_steps(records: Records, out_dir: Path) -> list[Path]:
         series = {}
         for (dataset, gan, sampler), group in groups.items():
             steps = sorted({k for r in group for k in r["target_metrics"] if k.startswith("step_")})
-            cells = [metric_cell([{"metrics": r["target_metrics"].get(k, {})} for r in group], metric) for k in steps]
+            cells = [metric_cell(extra_set(group, k), metric) for k in steps]
             xs = [float(k.removeprefix("step_")) for k in steps]
             series[f"{gan} {sampler} ({dataset})"] = (xs, [c.mean for c in cells], [c.std for c in cells])
             rows.append([metric, dataset, gan, sampler, *(f"{int(x)}: {c.format(3)}" for x, c in zip(xs, cells))])

@@ -8,14 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from ganmc.errors import GanmcError
+from ganmc.record_schema import SAMPLE_REQUIRED, SHAPE
+from ganmc.tables.build import Records
 
 log = logging.getLogger(__name__)
-Records = list[tuple[Path, dict[str, Any]]]
-# What each part of a record is, where present (a sampling record needs run and metrics).
-_SHAPE: dict[str, type | tuple[type, ...]] = {
-    "command": str, "run": dict, "metrics": dict, "target_metrics": dict, "target": (dict, type(None)),
-    "stats": dict, "config": dict, "provenance": dict, "timing": dict,
-}
 _SCALAR = (int, float, str, bool, type(None))
 
 
@@ -26,11 +22,11 @@ def check_record(path: Path, record: Any) -> None:
 
     if not isinstance(record, dict):
         raise bad(f"a JSON {type(record).__name__}, not an object")
-    for key, kind in _SHAPE.items():
+    for key, kind in SHAPE.items():
         if key in record and not isinstance(record[key], kind):
             raise bad(f"'{key}' is a {type(record[key]).__name__}")
     if record.get("command") == "sample":
-        for key in ("run", "metrics"):
+        for key in SAMPLE_REQUIRED:
             if key not in record:
                 raise bad(f"a sampling record without '{key}'")
         odd = [k for k, v in record["metrics"].items() if not isinstance(v, _SCALAR)]

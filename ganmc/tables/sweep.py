@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ganmc.common import NOT_IDENTITY
 from ganmc.errors import GanmcError
-from ganmc.tables.build import group_records, metric_cell, write_table
+from ganmc.tables.build import Records, extra_set, group_records, metric_cell, write_table
 from ganmc.tables.figures import curves
 
-Records = list[tuple[Path, dict[str, Any]]]
-_IGNORED = {"seed", "cache_dir", "checkpoint_dirs", "device", "plot", "batch_size", "threads"}
+_IGNORED = {"seed", *NOT_IDENTITY}  # a sweep's seeds are its repeats, not a swept setting
 
 
 def flat(tree: Any, prefix: str = "") -> dict[str, Any]:
@@ -64,7 +64,7 @@ def sweep(records: Records, out_dir: Path, name: str = "sweep",
     header = [*keys, *present, *(f"{m} of exact target (SIR)" for m in targets), "seeds"]
     rows = []
     for setting, group in sorted(groups.items(), key=lambda kv: [_order(v) for v in kv[0]]):
-        sir = [{"metrics": r.get("target_metrics", {}).get("sir", {})} for r in group]
+        sir = extra_set(group, "sir")
         rows.append([*setting, *(count_or_cell(group, m) for m in present),
                      *(count_or_cell(sir, m) for m in targets), str(len(group))])
     written = write_table(out_dir / name, header, rows, f"Sweep over {', '.join(keys) or 'nothing'}")

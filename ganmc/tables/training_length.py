@@ -9,17 +9,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ganmc.tables.build import Cell, group_records, mean_se, metric_cell, paired_delta, write_table
-from ganmc.tables.ddls import (
-    LABELS,
+from ganmc.record_schema import emd_sizes
+from ganmc.tables.build import (
+    Cell,
     Records,
-    label,
+    extra_set,
+    group_records,
+    mean_se,
+    metric_cell,
+    paired_delta,
+    rank_in,
     sample_records,
     sir_text,
     target_cell,
     target_reliability,
+    write_table,
 )
+from ganmc.tables.ddls import PAPER_ROW
 from ganmc.tables.figures import Series, curve_panels
+from ganmc.tables.labels import label
 
 SETS = [("gaussians25", "25 Gaussians"), ("swissroll", "Swiss roll")]
 
@@ -32,7 +40,7 @@ def _steps(group: list[dict[str, Any]]) -> list[tuple[int, str | None]]:
 
 
 def _step_cell(group: list[dict[str, Any]], key: str | None, metric: str) -> Cell:
-    return metric_cell([{"metrics": r.get("target_metrics", {}).get(key, {})} if key else r for r in group], metric)
+    return metric_cell(extra_set(group, key), metric)
 
 
 def training_length(records: Records, out_dir: Path) -> list[Path]:
@@ -49,8 +57,8 @@ def training_length(records: Records, out_dir: Path) -> list[Path]:
             continue
         its = sorted({r["run"]["train_iterations"] for r in recs})
         by_sampler = group_records(recs, lambda r: r["run"]["sampler"])
-        rank = {name: i for i, name in enumerate(LABELS)}
-        order = sorted(by_sampler, key=lambda s: (rank.get(s.split("/")[-1], len(rank)), s))
+        rank = rank_in(PAPER_ROW)
+        order = sorted(by_sampler, key=lambda s: (rank(s.split("/")[-1]), s))
         base_by_it = group_records(by_sampler.get("generator", []), lambda r: r["run"]["train_iterations"])
         series: dict[str, Series] = {"emd": {}, "second": {}}
         second = "hq_percent" if dataset == "gaussians25" else "mass_tv"
@@ -97,7 +105,7 @@ def training_length(records: Records, out_dir: Path) -> list[Path]:
     header = ["data", "method", "GAN iterations", "%HQ", "modes", "EMD", "Δ EMD vs generator (± SE)",
               "real-vs-real floor", "mode/bin mass TV", "target mass TV", "target ESS ≥ n (seeds)",
               "target EMD (SIR)", "seeds"]
-    n_emd = sorted({r["metrics"].get("emd_n") for _, r in records if r.get("metrics", {}).get("emd_n")})
+    n_emd = emd_sizes(r for _, r in records)
     caption = ("DDLS and baselines against WGAN-GP training length (one training run per seed; shorter "
                "lengths are its snapshots). EMD: exact W1 (POT) to fresh real samples, n = "
                f"{', '.join(map(str, n_emd))} per side; Δ EMD paired by seed (same GAN, same real sample), "

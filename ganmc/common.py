@@ -1,0 +1,26 @@
+"""Run-level constants and the one enum helper, shared by every layer of ganmc.
+
+This module imports nothing of ganmc, so models, data, metrics, samplers, tables and the
+commands can all read the same values from here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Where ganmc caches trained GANs, reference statistics, derived Ds and EMD floors by default
+# (``cache_dir=`` or ``$GANMC_CACHE`` choose another folder).
+DEFAULT_CACHE_DIR = "~/.cache/ganmc"
+
+# Top-level config keys that do not change a run's numbers: two records whose configs differ
+# only in these are the same run (a finished one is skipped), and a sweep does not show them.
+NOT_IDENTITY = ("cache_dir", "checkpoint_dirs", "device", "plot", "batch_size", "threads")
+
+# Overrides left out of a sweep's run folder names (``hydra.job.config.override_dirname.
+# exclude_keys`` of the experiment configs, which must list these; tests check that they do).
+RUN_DIR_EXCLUDE_KEYS = ("experiment", "checkpoint_dirs", "cache_dir", "retrain", "device")
+
+
+def enum_value(value: Any) -> str:
+    """A config value that may be an Enum member (structured configs) or its plain value, as text."""
+    return str(getattr(value, "value", value))

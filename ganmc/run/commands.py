@@ -1,0 +1,109 @@
+"""What ``ganmc train`` and ``ganmc sample`` do: config -> data + GAN -> samples -> metrics -> record."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig
+
+from ganmc.checks import check_magnitude, preflight, validate_run
+from ganmc.data import ImageDataset
+from ganmc.io import derive_seed, sha256_file
+from ganmc.models.checkpoint import cache_path
+from ganmc.record_schema import SampleRecord, TrainRecord
+from ganmc.records import provenance, resolved_config, same_run, sampler_choice
+from ganmc.run.gans import build_dataset, gan_lock, obtain_gan, resolve_device
+from ganmc.run.measure import check_metric, compute_metrics
+from ganmc.run.outputs import (
+    run_info,
+    sample_timing,
+    train_record,
+    write_sample_run,
+    write_train_run,
+)
+from ganmc.run.sampler import build_sampler
+from ganmc.samplers import SampleBatch
+from ganmc.samplers.target import estimate_target
+from ganmc.threads import apply_threads
+
+log = logging.getLogger(__name__)
+
+
+def run_train(cfg: DictConfig, run_dir: Path) -> TrainRecord:
+    """``ganmc train``: train (or find cached) the configured GAN; write ``record.json``."""
+    validate_run(cfg)
+    apply_threads(cfg)  # before any torch work
+    start = time.perf_counter()
+    device = resolve_device(str(cfg.device))
+    dataset = build_dataset(cfg)
+    preflight(cfg, run_dir, dataset)
+    with gan_lock(cfg):  # whether it existed, and the hash of the file used, under the cache lock
+        existed = cache_path(cfg).is_file() and not cfg.retrain and not cfg.gan.checkpoint
+        if existed:
+            log.info("already trained: %s (retrain=true trains it again)", cache_path(cfg))
+        gan, path = obtain_gan(cfg, dataset, device, grid_dir=run_dir / "grids" if cfg.plot else None)
+        checkpoint_sha256 = sha256_file(path)
+    return write_train_run(run_dir, cfg, dataset, gan, lambda: train_record(
+        cfg, path, existed, provenance(device, str(path), checkpoint_sha256), start))
+
+
+def run_sample(cfg: DictConfig, run_dir: Path) -> SampleRecord:
+    """``ganmc sample``: obtain the GAN, run the sampler, compute metrics, write the run's files.
+
+    A run whose folder already holds the record of the same resolved config is skipped, so an
+    interrupted sweep resumes where it stopped.
+    """
+    validate_run(cfg)
+    apply_threads(cfg)  # before any torch work
+    if same_run(run_dir / "record.json", cfg):
+        log.info("skipping: %s already holds the record of this config", run_dir)
+        return json.loads((run_dir / "record.json").read_text())
+    start, started_at = time.perf_counter(), time.time()
+    device = resolve_device(str(cfg.device))
+    dataset = build_dataset(cfg)
+    check_metric(dataset, cfg.metric)
+    preflight(cfg, run_dir, dataset)
+    with gan_lock(cfg):  # the hash names the very file loaded (another run may retrain it later)
+        gan, path = obtain_gan(cfg, dataset, device)
+        checkpoint_sha256 = sha256_file(path)
+    sampler = build_sampler(cfg, gan, dataset, path)
+    gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "sample"))
+    log.info("sampling %d with %s", int(cfg.n_samples), sampler_choice(sampler))
+    t0 = time.perf_counter()
+    batch: SampleBatch = sampler.sample(int(cfg.n_samples), gen, int(cfg.batch_size), progress=True)
+    sample_seconds = time.perf_counter() - t0
+    for name, part in {"samples": batch.samples, **batch.extra}.items():
+        check_magnitude(part, f"sampler {sampler.name}" + ("" if name == "samples" else f" ({name})"))
+    t0 = time.perf_counter()
+    target = estimate_target(sampler, len(batch), gen, int(cfg.metric.sir_factor), int(cfg.metric.sir_max_pool),
+                             None if isinstance(dataset, ImageDataset) else dataset)
+    target_info = None
+    if target is not None:
+        batch.extra["sir"], target_info = target
+        target_info["seconds"] = time.perf_counter() - t0
+    samples = batch.samples.detach().cpu().float()
+    log.info("computing metrics of %d samples%s", len(samples),
+             f" (and of the extra sets: {', '.join(batch.extra)})" if batch.extra else "")
+    t0 = time.perf_counter()
+    metrics = compute_metrics(samples, dataset, cfg.metric, int(cfg.seed), cfg.cache_dir, device)
+    target_metrics = {name: compute_metrics(extra.detach().cpu().float(), dataset, cfg.metric, int(cfg.seed),
+                                            cfg.cache_dir, device)
+                      for name, extra in batch.extra.items()}
+    metric_seconds = time.perf_counter() - t0
+
+    def record() -> SampleRecord:
+        return SampleRecord(
+            command="sample", run=run_info(cfg, sampler, sampler_choice(sampler), len(samples)),
+            metrics=metrics, target_metrics=target_metrics, target=target_info,
+            stats={**batch.stats, **sampler.prep_stats}, config=resolved_config(cfg),
+            provenance=provenance(device, str(path), checkpoint_sha256),
+            timing=sample_timing(start, started_at, sample_seconds, metric_seconds, batch, len(samples)))
+
+    written = write_sample_run(run_dir, cfg, dataset, sampler, samples, batch, record)
+    log.info("metrics: %s", ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                      for k, v in metrics.items()))
+    return written

@@ -1,0 +1,117 @@
+"""Obtaining a run's data and GAN: the device, the data set, and the GAN from ``gan.checkpoint``,
+the cache, the shipped checkpoints or a fresh training run (under the cache lock)."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from ganmc.common import enum_value
+from ganmc.data import Dataset
+from ganmc.errors import CheckpointError, GanmcError
+from ganmc.io import derive_seed, file_lock
+from ganmc.models.adapters import load_foreign
+from ganmc.models.checkpoint import cache_path, load_gan, resume_path, save_checkpoint
+from ganmc.models.gan import GAN, build_gan, data_shape
+from ganmc.training import train_gan
+
+log = logging.getLogger(__name__)
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' -> CUDA when present, else CPU; an unavailable CUDA request is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise GanmcError(f"device={name} asked for, but CUDA is not available here: use device=cpu")
+    return torch.device(name)
+
+
+def build_dataset(cfg: DictConfig) -> Dataset:
+    """Instantiate the configured data set; its one-line errors reach the user unwrapped."""
+    try:
+        return instantiate(cfg.dataset)
+    except InstantiationException as exc:
+        if isinstance(exc.__cause__, GanmcError):
+            raise exc.__cause__ from None
+        raise
+
+
+def obtain_gan(cfg: DictConfig, dataset: Dataset, device: torch.device,
+               grid_dir: Path | None = None) -> tuple[GAN, Path]:
+    """Load ``gan.checkpoint``, else the cached GAN for this config, else train and cache it
+    (writing sample grids of image GANs under ``grid_dir`` while training)."""
+    if cfg.gan.checkpoint:
+        path = Path(str(cfg.gan.checkpoint)).expanduser()
+        if not path.is_file():
+            raise CheckpointError(f"gan.checkpoint={path} does not exist: give the path of a trained checkpoint, "
+                                  "or leave gan.checkpoint unset to train one")
+        fmt = enum_value(cfg.gan.checkpoint_format)
+        if fmt != "ganmc":
+            gan = load_foreign(path, fmt, build_gan(cfg.gan, data_shape(dataset), cfg.seed))
+            return gan.to(device).eval(), path
+        return _load_checked(path, cfg, dataset, device), path
+    path = cache_path(cfg)
+    with gan_lock(cfg):  # concurrent runs of one uncached config: the first trains, the others wait
+        return _cached_or_trained(cfg, dataset, device, grid_dir, path)
+
+
+def gan_lock(cfg: DictConfig) -> AbstractContextManager[None]:
+    """The lock (``<cache file>.lock``) around finding or training ``cfg``'s cached GAN; none
+    for a given ``gan.checkpoint``. Re-entrant: hold it around ``obtain_gan`` to hash the file."""
+    if cfg.gan.checkpoint:
+        return nullcontext()
+    path = cache_path(cfg)
+    return file_lock(path.with_name(path.name + ".lock"), "another run is training this GAN")
+
+
+def _cached_or_trained(cfg: DictConfig, dataset: Dataset, device: torch.device, grid_dir: Path | None,
+                       path: Path) -> tuple[GAN, Path]:
+    """The GAN cached at ``path`` (or shipped), else trained now and cached there."""
+    if path.is_file() and not cfg.retrain:
+        log.info("loading cached GAN %s", path)
+        return _load_checked(path, cfg, dataset, device), path
+    shipped = _shipped(cfg, path.name)
+    if shipped is not None and not cfg.retrain:
+        log.info("loading shipped GAN %s", shipped)
+        return _load_checked(shipped, cfg, dataset, device), shipped
+    log.info("no trained GAN for this config%s: training %s on %s for %d iterations, caching at %s",
+             "" if not path.is_file() else " (retrain=true)", cfg.gan.name, cfg.dataset.name,
+             cfg.gan.train.iterations, path)
+    gan = build_gan(cfg.gan, data_shape(dataset), cfg.seed).to(device)
+    fingerprint = dataset.fingerprint()
+
+    def snapshot(step: int, record: dict[str, Any]) -> None:
+        target = cache_path(cfg, iterations=step)
+        save_checkpoint(target, gan, cfg, step, fingerprint, record)
+        log.info("snapshot at iteration %d cached at %s", step, target)
+
+    resume = None if cfg.retrain else resume_path(cfg)
+    record = train_gan(gan, dataset, cfg.gan.train, derive_seed(cfg.seed, "train"), on_snapshot=snapshot,
+                       grid_dir=grid_dir, resume=resume)
+    save_checkpoint(path, gan, cfg, int(cfg.gan.train.iterations), fingerprint, record)
+    return gan.eval(), path
+
+
+def _shipped(cfg: DictConfig, name: str) -> Path | None:
+    """The checkpoint called ``name`` in one of ``checkpoint_dirs`` (read-only, shipped ones)."""
+    for folder in cfg.checkpoint_dirs:
+        candidate = Path(str(folder)).expanduser() / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _load_checked(path: Path, cfg: DictConfig, dataset: Dataset, device: torch.device) -> GAN:
+    gan, payload = load_gan(path, cfg, data_shape(dataset))
+    if payload.get("data_fingerprint") and payload["data_fingerprint"] != dataset.fingerprint():
+        raise CheckpointError(f"checkpoint {path} was trained on other data than dataset={cfg.dataset.name}: "
+                              "set dataset= to the data set it was trained on")
+    return gan.to(device).eval()

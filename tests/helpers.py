@@ -1,0 +1,33 @@
+"""Helpers only the tests use: reading a sample's quality directly, and writing a GAN as a
+foreign (pytorch-gan-collections) checkpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ganmc.metrics.collab import good_mask
+from ganmc.models.adapters import _d_theirs, _g_theirs
+from ganmc.models.gan import GAN
+
+
+def good_percent(samples: torch.Tensor, centres: torch.Tensor, std: float, threshold: float = 4.0) -> float:
+    """Percentage of good samples (within ``threshold`` std of their nearest centre)."""
+    if samples.ndim != 2 or samples.shape[0] == 0:
+        raise ValueError("samples must be a non-empty (n, dim) tensor")
+    good, _ = good_mask(samples, centres, std, threshold)
+    return 100.0 * float(good.double().mean())
+
+
+def efficiency(accepted: float, proposed: float) -> float:
+    """Accepted / proposed samples."""
+    if proposed <= 0:
+        raise ValueError("efficiency needs proposed > 0")
+    return float(accepted) / float(proposed)
+
+
+def to_pytorch_gan_collections(gan: GAN) -> dict[str, Any]:
+    """The inverse of ganmc's loader: a ``{'net_G', 'net_D'}`` dict pytorch-gan-collections can load."""
+    return {"net_G": {_g_theirs(k): v for k, v in gan.generator.state_dict().items()},
+            "net_D": {_d_theirs(k): v for k, v in gan.discriminator.state_dict().items()}}

@@ -1,0 +1,77 @@
+"""One contract per extension point: the record schema (writers and reader), the metric
+registry, and the run-level constants that configs repeat."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from conftest import TINY
+from omegaconf import OmegaConf
+
+import ganmc
+from ganmc.common import NOT_IDENTITY, RUN_DIR_EXCLUDE_KEYS
+from ganmc.data.synthetic import GaussianGrid, SwissRoll
+from ganmc.record_schema import SHAPE, RunInfo, SampleRecord, SampleTiming, TrainRecord, n_samples
+from ganmc.run.measure import METRICS, compute_metrics
+
+EXPERIMENTS = Path(ganmc.__file__).parent / "conf" / "experiment"
+
+
+def test_experiment_run_folders_leave_out_the_run_level_keys():
+    """Hydra cannot read a Python constant into ``exclude_keys``: every experiment that names its
+    run folders by overrides lists RUN_DIR_EXCLUDE_KEYS first (table3 adds its own paths)."""
+    found = {}
+    for path in sorted(EXPERIMENTS.glob("*.yaml")):
+        keys = OmegaConf.select(OmegaConf.load(path), "hydra.job.config.override_dirname.exclude_keys")
+        if keys is not None:
+            found[path.stem] = list(keys)
+    assert len(found) == 6
+    for name, keys in found.items():
+        assert keys[:len(RUN_DIR_EXCLUDE_KEYS)] == list(RUN_DIR_EXCLUDE_KEYS), name
+        assert name == "table3" or len(keys) == len(RUN_DIR_EXCLUDE_KEYS), name
+
+
+def test_run_identity_leaves_out_the_same_keys_in_the_sweep_tables():
+    from ganmc.tables.sweep import swept_keys
+
+    base = {"seed": 0, "n_samples": 10, **{k: "a" for k in NOT_IDENTITY}}
+    other = {"seed": 1, "n_samples": 20, **{k: "b" for k in NOT_IDENTITY}}
+    assert swept_keys([{"config": base}, {"config": other}]) == ["n_samples"]
+
+
+def test_reader_shape_is_the_sampling_record_schema():
+    assert SHAPE == {"command": str, "run": dict, "metrics": dict, "target_metrics": dict,
+                     "target": (dict, type(None)), "stats": dict, "config": dict, "provenance": dict,
+                     "timing": dict}
+
+
+def test_records_written_match_the_schema(run_cli, tmp_path):
+    out = tmp_path / "sample"
+    code, _, err = run_cli("sample", *TINY, f"hydra.run.dir={out}")
+    assert code == 0, err
+    record = json.loads((out / "record.json").read_text())
+    assert list(record) == list(SampleRecord.__annotations__)
+    assert list(record["run"]) == list(RunInfo.__annotations__)
+    assert list(record["timing"]) == list(SampleTiming.__annotations__)
+    assert n_samples(record) == record["config"]["n_samples"] == 300
+    code, _, err = run_cli("train", *TINY, f"hydra.run.dir={tmp_path / 'train'}")
+    assert code == 0, err
+    record = json.loads((tmp_path / "train" / "record.json").read_text())
+    assert list(record) == list(TrainRecord.__annotations__) and record["cached"] is True
+
+
+def test_metric_registry_runs_what_the_config_asks_for(tmp_path):
+    assert list(METRICS) == ["images", "modes", "mass_tv", "collab", "emd", "emd_floor"]
+    cfg = OmegaConf.create({"modes": True, "emd": True, "emd_n": 100, "emd_cost": "euclidean",
+                            "emd_floor": True, "hq_threshold": 4.0})
+    grid = GaussianGrid("gaussians25")
+    samples = grid.sample(200, torch.Generator().manual_seed(0))
+    metrics = compute_metrics(samples, grid, cfg, seed=0, cache_dir=tmp_path)
+    assert list(metrics)[-5:] == ["mass_tv", "emd", "emd_n", "emd_cost", "emd_floor"]
+    assert "modes_recovered" in metrics and metrics["emd_n"] == 100
+    cfg.modes, cfg.emd_floor = False, False
+    roll = SwissRoll("swissroll")
+    assert list(compute_metrics(roll.sample(200, torch.Generator().manual_seed(0)), roll, cfg, seed=0)) == \
+        ["mass_tv", "emd", "emd_n", "emd_cost"]
