@@ -65,12 +65,8 @@ class MNISTDatasetConfig:
 
 
 @dataclass
-class CIFAR10DatasetConfig:
+class CIFAR10DatasetConfig(MNISTDatasetConfig):
     _target_: str = "ganmc.data.images.CIFAR10"
-    name: str = MISSING
-    root: str | None = None
-    split: str = "train"
-    size: int = 32
     channels: int = 3
 
 
