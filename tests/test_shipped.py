@@ -45,7 +45,7 @@ def test_table_experiments_find_their_shipped_calibrated_discriminator(compose_c
 
 
 @pytest.mark.parametrize("dataset", ["gaussians25", "swissroll"])
-@pytest.mark.parametrize("iterations", [2500, 5000, 10000])
+@pytest.mark.parametrize("iterations", [2500, 5000, 10000, 20000])
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
 def test_training_length_study_finds_its_shipped_snapshots(compose_cfg, dataset, iterations, seed):
     cfg = compose_cfg("experiment=ddls_training_length", f"dataset={dataset}",
