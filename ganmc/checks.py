@@ -122,7 +122,7 @@ def check_sampler(cfg: DictConfig, dataset: Any) -> None:
     from ganmc.models.gan import build_gan, data_shape
     from ganmc.run.sampler import construct_sampler
 
-    construct_sampler(cfg, build_gan(cfg.gan, data_shape(dataset), int(cfg.seed)), dataset)
+    construct_sampler(cfg, build_gan(cfg.gan, data_shape(dataset), int(cfg.seed)))
 
 
 def probe_writable(folder: str | Path, key: str) -> Path:

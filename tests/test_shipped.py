@@ -34,13 +34,13 @@ def test_table_experiments_find_their_shipped_calibrated_discriminator(compose_c
     data = build_dataset(cfg)
     ctx = SamplingContext(data, SHIPPED / cache_path(cfg).name, tmp_path, 0, cfg)
     gan = load_gan(ctx.checkpoint, cfg, (2,))[0]
-    spec = construct_sampler(cfg, gan, data).derived_d(ctx)
+    spec = construct_sampler(cfg, gan).derived_d(ctx)
     assert spec is not None and spec.kind == "calibrated"
     path = derived_file(ctx, spec)[0]
     assert path.parent == SHIPPED / "calibrated", f"{path.name} not shipped: run `make checkpoints`"
     assert read_checkpoint(path)["discriminator"].keys() == read_checkpoint(ctx.checkpoint)["discriminator"].keys()
     drs = compose_cfg("experiment=table1", f"dataset={dataset}", f"seed={seed}", "+sampler=drs_cal")
-    drs_spec = construct_sampler(drs, gan, data).derived_d(ctx)
+    drs_spec = construct_sampler(drs, gan).derived_d(ctx)
     assert drs_spec is not None and derived_file(ctx, drs_spec)[0] == path, "drs_cal and ddls_cal share one D"
 
 
@@ -79,7 +79,7 @@ def test_collab_fig4_finds_its_shipped_gan_shaped_and_finetuned_discriminators(c
     for preset in ("collab_shaped", "collab_reject_shaped", "mhgan_tuned"):
         run = compose_cfg("experiment=collab_fig4", f"seed={seed}", f"+sampler={preset}",
                           f"checkpoint_dirs=[{SHIPPED}]", f"cache_dir={tmp_path}")
-        spec = construct_sampler(run, gan, data).derived_d(ctx)
+        spec = construct_sampler(run, gan).derived_d(ctx)
         assert spec is not None
         path = derived_file(ctx, spec)[0]
         assert path.parent == SHIPPED / spec.kind, f"{path.name} ({preset}) not shipped"

@@ -14,22 +14,18 @@ from ganmc.samplers import GeneratorSampler, Sampler, SamplingContext
 
 
 def build_sampler(cfg: DictConfig, gan: GAN, dataset: Dataset, checkpoint: Path | None) -> Sampler:
-    """The configured sampler (the generator alone when ``sampler`` is unset), prepared.
-
-    Samplers that declare ``needs_dataset = True`` (real-data calibration, chain inits, the
-    median stopping rule) also get ``dataset=``; ``prepare`` then does one-time work such as
-    calibrating D, with the checkpoint and cache at hand.
-    """
-    sampler = construct_sampler(cfg, gan, dataset)
+    """The configured sampler (the generator alone when ``sampler`` is unset), prepared: its
+    ``prepare`` gets the data set, the checkpoint and the cache (one-time work such as deriving
+    a calibrated or shaped D)."""
+    sampler = construct_sampler(cfg, gan)
     cache = Path(str(cfg.cache_dir)).expanduser()
     sampler.prepare(SamplingContext(dataset, checkpoint, cache, derive_seed(cfg.seed, "prepare"), cfg))
     return sampler
 
 
-def construct_sampler(cfg: DictConfig, gan: GAN, dataset: Dataset) -> Sampler:
-    """The configured sampler on ``gan`` (the generator alone when ``sampler`` is unset), not prepared."""
+def construct_sampler(cfg: DictConfig, gan: GAN) -> Sampler:
+    """The configured sampler on ``gan`` (the generator alone when ``sampler`` is unset), not
+    prepared: the data set reaches it only through ``prepare``'s context."""
     if cfg.sampler is None:
         return GeneratorSampler(gan)
-    factory = instantiate(cfg.sampler)
-    cls = getattr(factory, "func", factory)
-    return factory(gan=gan, dataset=dataset) if getattr(cls, "needs_dataset", False) else factory(gan=gan)
+    return instantiate(cfg.sampler)(gan=gan)

@@ -40,7 +40,7 @@ def run_shape(cfg: DictConfig, run_dir: Path) -> ShapeRecord:
     dataset = build_dataset(cfg)
     preflight(cfg, run_dir, dataset)
     gan, parent = obtain_gan(cfg, dataset, device)
-    sampler = construct_sampler(cfg, gan, dataset)
+    sampler = construct_sampler(cfg, gan)
     if not isinstance(sampler, CollabSampler):
         raise GanmcError("ganmc shape refines with the collab sampler: use sampler=collab (or leave it unset)")
     cache = Path(str(cfg.cache_dir)).expanduser()

@@ -78,7 +78,7 @@ def device_generator(generator: torch.Generator, device: torch.device) -> torch.
 
 @dataclass
 class SamplerConfig:
-    """Base of every sampler's config node: Hydra builds ``partial(cls, **fields)``, the pipeline
+    """Base of every sampler's config node: Hydra builds ``partial(cls, **fields)``, ``build_sampler``
     passes the GAN."""
 
     _target_: str = MISSING

@@ -7,7 +7,7 @@ state is one sample. The chain's stationary law is exp(-E / noise_scale^2): with
 s < 1 a colder chain, whose exact target is p_g * w with log w = d / (T s^2) + (1/s^2 - 1) log p0;
 :mod:`ganmc.samplers.target` estimates it by resampling generator proposals, and its gap to the
 chain is the chain's bias. ``snapshot_every = k > 0`` (or the list ``snapshot_steps``) also
-keeps the chains' outputs at steps 0, k, 2k, ... as ``extra["step_NNNN"]`` (the pipeline
+keeps the chains' outputs at steps 0, k, 2k, ... as ``extra["step_NNNN"]`` (the run
 measures each: metric against Langevin step; step 0 is the generator's own sample, the
 "before" of a before/after grid).
 """
