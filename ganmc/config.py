@@ -136,20 +136,16 @@ class GanConfig:
 
 @dataclass
 class MetricConfig:
+    """2-D metrics: ``metrics`` names registered metrics (:mod:`ganmc.run.measure`): ``modes``
+    (mixtures only), ``mass_tv``, ``emd``, ``emd_floor`` (EMD between two real draws), ``collab``."""
+
     name: str = MISSING
-    modes: bool = True
+    metrics: list[str] = field(default_factory=lambda: ["modes", "mass_tv", "emd"])
     hq_threshold: float = 4.0
-    emd: bool = True
     emd_n: int | None = None  # null: min(n_samples, EMD_DEFAULT_N = 10,000)
     emd_cost: EmdCost = EmdCost.euclidean
-    emd_floor: bool = False
-    collab: bool = False  # good_percent, kl, js of the collaborative-sampling protocol
     sir_factor: int = 10  # exact-target estimate: first pool of sir_factor * n proposals (0: none)
     sir_max_pool: int = 500_000  # the pool doubles until its ESS reaches n, up to this size
-
-
-# Image metrics; ``is`` is a keyword, hence the functional form. A misspelt name fails at composition.
-ImageMetric = Enum("ImageMetric", {name: name for name in ("is", "fid", "cs", "fd")})  # type: ignore[misc]
 
 
 @dataclass
@@ -166,11 +162,12 @@ class ClassifierConfig:
 
 @dataclass
 class ImageMetricConfig:
-    """Image metrics: any of ``is``, ``fid`` (through ``feature_extractor``: Inception from a
-    local ``inception_weights`` file by default), ``cs``, ``fd`` (the data set's classifier)."""
+    """Image metrics: ``metrics`` names any of ``is``, ``fid`` (through ``feature_extractor``:
+    Inception from a local ``inception_weights`` file by default), ``cs``, ``fd`` (the data
+    set's classifier)."""
 
     name: str = MISSING
-    metrics: list[ImageMetric] = field(default_factory=lambda: [ImageMetric["is"], ImageMetric["fid"]])
+    metrics: list[str] = field(default_factory=lambda: ["is", "fid"])
     n_ref: int | None = None  # real images for the reference statistics (null: the whole set)
     inception_weights: str | None = None
     feature_extractor: str = "inception-v3-compat"
@@ -183,11 +180,9 @@ class ImageMetricConfig:
 
 @dataclass
 class ShapingConfig:
-    """``ganmc shape``: fine-tune D on refined (``sampler``) vs real samples (Algorithm 2)."""
+    """``ganmc shape``: shape D on refined (``sampler``) vs real samples (Algorithm 2) with the
+    schedule of ``sampler.discriminator`` (steps, lr, batch)."""
 
-    iterations: int = 5000
-    lr: float = 1e-3
-    batch_size: int = 1000
     median_every: int = 100  # re-estimate the median stopping threshold with the current D
     out: str | None = None  # null: <cache_dir>/shaped/, named after parent and settings (as samplers find it)
 

@@ -66,9 +66,9 @@ def bench_mhgan(args: argparse.Namespace) -> list[str]:
             torch.cuda.synchronize()
 
     def make(impl: str) -> MHGANSampler:
-        s = MHGANSampler(gan, k=args.k, calibration="none", n_calib=2, impl=impl, chunk=args.chunk)
+        s = MHGANSampler(gan, k=args.k, score_calibration="none", n_calib=2, impl=impl, chunk=args.chunk)
         s.prepare(SamplingContext(data))
-        s.calibrate(torch.Generator().manual_seed(1))  # outside the timings
+        s.calibrate_scores(torch.Generator().manual_seed(1))  # outside the timings
         return s
 
     def timed(fn: Callable[[], torch.Tensor], repeats: int) -> tuple[float, torch.Tensor]:

@@ -57,7 +57,8 @@ def main() -> None:
     sampler = instantiate(cfg.sampler)(gan=gan)
     ctx = SamplingContext(dataset, path, None, derive_seed(args.seed, "shape"), cfg)
     sampler.setup(ctx)  # not prepare(): that would shape (or load) the preset's 5k iterations
-    steps, lr, batch = int(cfg.sampler.shape_steps), float(cfg.sampler.shape_lr), int(cfg.sampler.shape_batch)
+    d = sampler.cfg.discriminator
+    steps, lr, batch = d.steps, d.lr, d.batch
     print(f"ganmc from {ganmc.__file__}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), device {device}; checkpoint {path.name}")
     print(f"shaping: batch {batch}, lr {lr}, refinement {sampler.n_steps} {sampler.optimizer} steps of "

@@ -251,7 +251,8 @@ def test_collab_sampler_and_metrics_from_the_command_line(run_cli, tmp_path):
 
 def test_shape_saves_a_child_checkpoint_atomically_that_sample_can_use(run_cli, compose_cfg, tmp_path,
                                                                        monkeypatch):
-    shape = [*COLLAB, "shape.iterations=5", "shape.batch_size=64", "sampler.n_steps=3", "sampler.n_real=200"]
+    shape = [*COLLAB, "sampler.discriminator.steps=5", "sampler.discriminator.batch=64", "sampler.n_steps=3",
+             "sampler.n_real=200"]
     target = tmp_path / "ckpt" / "shaped.pt"
     code, out, err = run_cli("shape", *shape, f"shape.out={target}", f"hydra.run.dir={tmp_path / 'run'}")
     assert code == 0, err
@@ -285,49 +286,56 @@ def test_shape_saves_a_child_checkpoint_atomically_that_sample_can_use(run_cli, 
 
 
 def test_samplers_shape_or_finetune_d_once_and_cache_it(run_cli, tmp_path):
-    for sampler, extra, key in [("collab", ["sampler.n_steps=3", "sampler.n_real=200", "sampler.shape_steps=3",
-                                            "sampler.shape_batch=32"], "shaped_checkpoint"),
-                                ("mhgan", ["sampler.finetune_steps=3", "sampler.finetune_batch=32", "sampler.k=3",
-                                           "sampler.n_calib=100"], "finetuned_checkpoint")]:
+    d = ["sampler.discriminator.steps=3", "sampler.discriminator.batch=32"]
+    for sampler, extra in [("collab_shaped", ["sampler.n_steps=3", "sampler.n_real=200", *d]),
+                           ("mhgan_tuned", ["sampler.k=3", "sampler.n_calib=100", *d]),
+                           ("collab", ["sampler.n_steps=3", "sampler.n_real=200", "sampler.discriminator.kind=calibrated",
+                                       *d])]:
         records = []
         for i in range(2):
             out = tmp_path / f"{sampler}{i}"
             code, _, err = run_cli("sample", *COLLAB, f"+sampler={sampler}", *extra, f"hydra.run.dir={out}")
             assert code == 0, err
             records.append(json.loads((out / "record.json").read_text()))
-        path = records[0]["stats"][key]
-        assert path == records[1]["stats"][key] and read_checkpoint(path)["discriminator"]
+        path = records[0]["stats"]["discriminator_checkpoint"]
+        assert path == records[1]["stats"]["discriminator_checkpoint"] and read_checkpoint(path)["discriminator"]
+        assert Path(path).parent.name == ("shaped" if sampler == "collab_shaped" else "calibrated")
         assert records[0]["metrics"] == records[1]["metrics"]
-    code, _, err = run_cli("sample", *COLLAB, "+sampler=collab", "sampler.shape_steps=-1", f"hydra.run.dir={out}x")
-    assert code == 1 and "shape_steps" in err
+    for bad, match in [("sampler.discriminator.steps=-1", "steps >= 0"),
+                       ("sampler.discriminator.kind=tuned", "discriminator.kind")]:
+        code, _, err = run_cli("sample", *COLLAB, "+sampler=collab", bad, f"hydra.run.dir={out}x")
+        assert code != 0 and match in err and "Traceback" not in err, err
+    code, _, err = run_cli("sample", *COLLAB, "+sampler=mhgan", "sampler.discriminator.kind=shaped",
+                           f"hydra.run.dir={out}y")
+    assert code == 1 and "not 'shaped'" in err
 
 
 
 def test_shape_command_writes_the_d_a_sampling_run_with_the_same_settings_loads(run_cli, tmp_path):
-    """One naming scheme: `ganmc shape` and `+sampler=collab sampler.shape_steps=N` share the file."""
-    common = [*COLLAB, "sampler.n_steps=3", "sampler.n_real=200", f"cache_dir={tmp_path / 'cache'}"]
-    code, _, err = run_cli("shape", *common, "shape.iterations=4", "shape.batch_size=32",
-                           f"hydra.run.dir={tmp_path / 'shape'}")
+    """One naming scheme: `ganmc shape` and `+sampler=collab_shaped` with the same schedule share the file."""
+    common = [*COLLAB, "sampler.n_steps=3", "sampler.n_real=200", f"cache_dir={tmp_path / 'cache'}",
+              "sampler.discriminator.steps=4", "sampler.discriminator.batch=32"]
+    code, _, err = run_cli("shape", *common, f"hydra.run.dir={tmp_path / 'shape'}")
     assert code == 0, err
     shaped = json.loads((tmp_path / "shape" / "record.json").read_text())["checkpoint"]
     assert Path(shaped).parent == tmp_path / "cache" / "shaped"
-    code, _, err = run_cli("sample", *common, "+sampler=collab", "sampler.shape_steps=4", "sampler.shape_batch=32",
-                           f"hydra.run.dir={tmp_path / 'sample'}")
+    code, _, err = run_cli("sample", *common, "+sampler=collab_shaped", f"hydra.run.dir={tmp_path / 'sample'}")
     assert code == 0, err
     record = json.loads((tmp_path / "sample" / "record.json").read_text())
-    assert record["stats"]["shaped_checkpoint"] == shaped and "deriving" not in err
+    assert record["stats"]["discriminator_checkpoint"] == shaped and "deriving" not in err
 
 # --- experiment and report ------------------------------------------------------------------
 def test_fig4_experiment_composes_for_every_method(compose_cfg):
     for sampler in ("generator", "mhgan_tuned", "collab_shaped", "collab_reject_shaped"):
         cfg = compose_cfg("experiment=collab_fig4", f"+sampler={sampler}")
-        assert cfg.dataset.name == "imbal8" and cfg.gan.name == "nsgan_mlp" and cfg.metric.collab
+        assert cfg.dataset.name == "imbal8" and cfg.gan.name == "nsgan_mlp" and "collab" in cfg.metric.metrics
         assert cfg.gan.train.iterations == 1000 and cfg.n_samples == 10000
         assert cfg.gan.generator.norm.value == "batch"
     shaped = compose_cfg("experiment=collab_fig4", "+sampler=collab_reject_shaped").sampler
-    assert shaped.reject and shaped.shape_steps == 5000
+    assert shaped.reject and shaped.discriminator.kind.value == "shaped" and shaped.discriminator.steps == 5000
     tuned = compose_cfg("experiment=collab_fig4", "+sampler=mhgan_tuned").sampler
-    assert tuned.k == 20 and tuned.finetune_steps == 5000
+    assert tuned.k == 20 and tuned.discriminator.kind.value == "calibrated" and tuned.discriminator.steps == 5000
+    assert tuned.discriminator.batch == shaped.discriminator.batch == 1000
 
 
 def test_fig4_table_puts_our_runs_beside_the_claim(run_cli, tmp_path):
@@ -352,9 +360,10 @@ def test_fig4_table_puts_our_runs_beside_the_claim(run_cli, tmp_path):
 
 
 def test_table1_experiment_composes_in_sweep_order(compose_cfg):
-    cfg = compose_cfg("experiment=collab_table1", "+sampler=mhgan_tuned", "sampler.calibration=none",
-                      "sampler.finetune_steps=0")
-    assert cfg.sampler.k == 20 and cfg.sampler.finetune_steps == 0 and cfg.sampler.calibration.value == "none"
+    cfg = compose_cfg("experiment=collab_table1", "+sampler=mhgan_tuned", "sampler.score_calibration=none",
+                      "sampler.discriminator.steps=0")
+    assert cfg.sampler.k == 20 and cfg.sampler.discriminator.steps == 0
+    assert cfg.sampler.score_calibration.value == "none" and cfg.sampler.discriminator.kind.value == "calibrated"
     assert cfg.dataset.name == "imbal8" and cfg.gan.train.iterations == 1000
 
 
@@ -371,7 +380,7 @@ def test_table1_correlates_diagnostics_with_rejection_gains(run_cli, tmp_path):
     for i, steps in enumerate([0, 100, 500, 1000, 5000]):
         brier = 0.25 - 0.02 * i
         write(f"mh{i}", {"run": {**run, "sampler": "mhgan_tuned", "method": "mhgan"},
-                         "config": {"sampler": {"finetune_steps": steps}},
+                         "config": {"sampler": {"discriminator": {"kind": "calibrated", "steps": steps}}},
                          "metrics": {"good_percent": 10.0 + 5 * i, "kl": 0.5, "js": 0.6 - 0.1 * i},
                          "stats": {"d_brier": brier, "d_ece": 0.1 * ((-1) ** i), "d_z_stat": float(i % 2)}})
     code, _, err = run_cli("table", "collab_table1", f"records={records}", f"out_dir={tmp_path / 'out'}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import torch
 from conftest import TINY
 from omegaconf import OmegaConf
@@ -63,15 +64,42 @@ def test_records_written_match_the_schema(run_cli, tmp_path):
 
 
 def test_metric_registry_runs_what_the_config_asks_for(tmp_path):
-    assert list(METRICS) == ["images", "modes", "mass_tv", "collab", "emd", "emd_floor"]
-    cfg = OmegaConf.create({"modes": True, "emd": True, "emd_n": 100, "emd_cost": "euclidean",
-                            "emd_floor": True, "hq_threshold": 4.0})
+    assert list(METRICS) == ["is", "fid", "cs", "fd", "modes", "mass_tv", "collab", "emd", "emd_floor"]
+    cfg = OmegaConf.create({"metrics": ["emd_floor", "emd", "mass_tv", "modes"], "emd_n": 100,
+                            "emd_cost": "euclidean", "hq_threshold": 4.0})
     grid = GaussianGrid("gaussians25")
     samples = grid.sample(200, torch.Generator().manual_seed(0))
     metrics = compute_metrics(samples, grid, cfg, seed=0, cache_dir=tmp_path)
     assert list(metrics)[-5:] == ["mass_tv", "emd", "emd_n", "emd_cost", "emd_floor"]
     assert "modes_recovered" in metrics and metrics["emd_n"] == 100
-    cfg.modes, cfg.emd_floor = False, False
+    cfg.metrics = ["modes", "emd", "mass_tv"]  # modes: mixtures only, skipped on the roll
     roll = SwissRoll("swissroll")
     assert list(compute_metrics(roll.sample(200, torch.Generator().manual_seed(0)), roll, cfg, seed=0)) == \
         ["mass_tv", "emd", "emd_n", "emd_cost"]
+
+
+def test_discriminator_node_merges_over_each_samplers_defaults():
+    """One ``discriminator`` node per sampler, handled by the base class: a partial node keeps the
+    sampler's own schedule defaults, and only the kinds a sampler lists are accepted."""
+    from ganmc.errors import GanmcError
+    from ganmc.models.gan import GAN
+    from ganmc.models.mlp import MLPDiscriminator, MLPGenerator
+    from ganmc.models.prior import Prior
+    from ganmc.samplers.base import DKind
+    from ganmc.samplers.ddls import DDLSSampler
+    from ganmc.samplers.generator import GeneratorSampler
+    from ganmc.samplers.mhgan import MHGANSampler
+
+    gan = GAN(MLPGenerator(2, 2, width=8, depth=2), MLPDiscriminator(2, width=8, depth=2), Prior("normal", 2), "ns")
+    mh = MHGANSampler(gan, discriminator={"kind": "calibrated"}).cfg.discriminator
+    assert (mh.kind, mh.steps, mh.batch) == (DKind.calibrated, 5000, 1000)
+    ddls = DDLSSampler(gan, discriminator=OmegaConf.create({"steps": 7})).cfg.discriminator
+    assert (ddls.kind, ddls.steps, ddls.batch) == (DKind.raw, 7, 512)
+    assert DDLSSampler(gan).derived_d(None) is None  # raw: the GAN's own D
+    assert DDLSSampler(gan, discriminator={"kind": "calibrated", "steps": 0}).derived_d(None) is None
+    for kwargs, match in [({"kind": "shaped"}, "not 'shaped'"), ({"kind": "tuned"}, "must be one of"),
+                          ({"steps": -1}, "steps >= 0"), ({"lr": 0}, "lr > 0"), ({"step": 1}, "no key 'step'")]:
+        with pytest.raises(GanmcError, match=match):
+            DDLSSampler(gan, discriminator=kwargs)
+    with pytest.raises(GanmcError, match="not 'calibrated'"):
+        GeneratorSampler(gan, discriminator={"kind": "calibrated"})

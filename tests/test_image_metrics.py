@@ -11,6 +11,7 @@ import torch
 from omegaconf import OmegaConf
 
 from ganmc.data.images import Digits, to_float
+from ganmc.data.synthetic import SwissRoll
 from ganmc.errors import GanmcError
 from ganmc.metrics.classifier import (
     CLASSIFIER,
@@ -68,13 +69,13 @@ def _metric_cfg(metrics: list[str], n_ref: int | None = None):
 
 def test_image_metrics_of_real_data(digits8, tmp_path):
     real = to_float(digits8.images)
-    out = image_metrics(real, digits8, _metric_cfg(["cs", "fd", "is", "fid"]), tmp_path)
+    out = image_metrics(real, digits8, _metric_cfg([]), tmp_path)  # all four
     assert out["cs"] > 5 and abs(out["fd"]) < 1e-4 and abs(out["fid"]) < 1e-4  # the set against itself
     assert math.isfinite(out["is"]) and out["n"] == len(real) and out["ref_n"] == len(real)
     blurred = torch.nn.functional.avg_pool2d(real, 3, 1, 1)
-    worse = image_metrics(blurred, digits8, _metric_cfg(["cs", "fd"]), tmp_path)
+    worse = image_metrics(blurred, digits8, _metric_cfg([]), tmp_path, names=("cs", "fd"))
     assert worse["fd"] > 1.0 and worse["cs"] < out["cs"]
-    assert set(image_metrics(real[:50], digits8, _metric_cfg(["fd"], n_ref=500), tmp_path)) == \
+    assert set(image_metrics(real[:50], digits8, _metric_cfg([], n_ref=500), tmp_path, names=("fd",))) == \
         {"fd", "classifier", "n", "ref_n"}
 
 
@@ -83,16 +84,25 @@ def test_unlabelled_data_refuse_cs(tmp_path):
 
     data = ImageDataset("nolabels", torch.zeros(4, 1, 8, 8, dtype=torch.uint8))
     with pytest.raises(GanmcError, match="no labels"):
-        image_metrics(torch.zeros(4, 1, 8, 8), data, _metric_cfg(["cs"]), tmp_path)
+        image_metrics(torch.zeros(4, 1, 8, 8), data, _metric_cfg([]), tmp_path, names=("cs",))
 
 
 def test_image_metric_config_is_typed(compose_cfg):
     cfg = compose_cfg("dataset=digits", "metric=image", "metric.metrics=[cs,fd]")
-    assert [m.value for m in cfg.metric.metrics] == ["cs", "fd"]
-    with pytest.raises(Exception, match="metric.metrics"):
-        compose_cfg("dataset=digits", "metric=image", "metric.metrics=[cs,fdd]")
-    with pytest.raises(Exception, match="emd"):
-        compose_cfg("metric=image", "metric.emd=true")  # a 2-D key is not in the image schema
+    assert list(cfg.metric.metrics) == ["cs", "fd"]
+    with pytest.raises(Exception, match="emd_cost"):
+        compose_cfg("metric=image", "metric.emd_cost=euclidean")  # a 2-D key is not in the image schema
+
+
+def test_unknown_or_misplaced_metric_names_fail_before_any_compute():
+    from ganmc.run.measure import check_metric
+
+    digits = Digits(size=8)
+    for names, match in [(["cs", "fdd"], "unknown metric 'fdd'"), (["fd", "emd"], "set metric=image")]:
+        with pytest.raises(GanmcError, match=match):
+            check_metric(digits, OmegaConf.create({"metrics": names}))
+    with pytest.raises(GanmcError, match="set metric=synthetic"):
+        check_metric(SwissRoll("swissroll"), OmegaConf.create({"metrics": ["emd", "fid"]}))
 
 
 TINY_RUN = ["dataset=digits", "dataset.size=16", "gan=dcgan32", "gan.latent_dim=8", "gan.generator.base_width=4",

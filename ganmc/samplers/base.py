@@ -10,19 +10,21 @@ work (the derived D it names, then its own ``setup``), ``sample(n, generator)`` 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
+from enum import Enum
 from typing import Any, ClassVar, TypeVar
 
 import torch
-from omegaconf import MISSING
+from omegaconf import MISSING, DictConfig, OmegaConf
 from tqdm import tqdm
 
+from ganmc.common import enum_value
 from ganmc.context import SamplingContext
 from ganmc.discriminators import DerivedD, calibrated, derive
 from ganmc.errors import GanmcError
 from ganmc.models.gan import GAN
 
-__all__ = ["CalibrationConfig", "SAMPLERS", "SampleBatch", "Sampler", "SamplerConfig", "SamplingContext",
+__all__ = ["DKind", "DiscriminatorConfig", "SAMPLERS", "SampleBatch", "Sampler", "SamplerConfig", "SamplingContext",
            "device_generator", "register_sampler"]
 
 
@@ -76,6 +78,26 @@ def device_generator(generator: torch.Generator, device: torch.device) -> torch.
     return torch.Generator(device=device).manual_seed(seed)
 
 
+class DKind(Enum):
+    """The D a sampler runs on."""
+
+    raw = "raw"                # the GAN's own D
+    calibrated = "calibrated"  # fine-tuned as a logistic classifier of real vs generator samples
+    shaped = "shaped"          # shaped on real vs refined samples (collaborative sampling, Algorithm 2)
+
+
+@dataclass
+class DiscriminatorConfig:
+    """The ``sampler.discriminator`` node: which D (``kind``) and, for a derived one, its
+    fine-tuning schedule (Adam ``steps``, ``lr``, ``batch``; ``steps: 0`` is the raw D). Derived
+    Ds are cached (:mod:`ganmc.discriminators`)."""
+
+    kind: DKind = DKind.raw
+    steps: int = 1500
+    lr: float = 1e-3
+    batch: int = 512
+
+
 @dataclass
 class SamplerConfig:
     """Base of every sampler's config node: Hydra builds ``partial(cls, **fields)``, ``build_sampler``
@@ -83,24 +105,36 @@ class SamplerConfig:
 
     _target_: str = MISSING
     _partial_: bool = True
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
 
 
-@dataclass
-class CalibrationConfig(SamplerConfig):
-    """A sampler that may run on a calibrated D (fine-tuned as a real-vs-G classifier first)."""
-
-    calibrate: bool = False
-    calibrate_steps: int = 1500
-    calibrate_lr: float = 1e-3
-    calibrate_batch: int = 512
+def discriminator_config(given: Any, default: DiscriminatorConfig) -> DiscriminatorConfig:
+    """``given`` (a dataclass, a dict or Hydra's node) over ``default``, with its kind as :class:`DKind`."""
+    if isinstance(given, DiscriminatorConfig):
+        out = given
+    else:
+        values = OmegaConf.to_container(given, resolve=True) if isinstance(given, DictConfig) else dict(given or {})
+        unknown = set(values) - {f.name for f in fields(DiscriminatorConfig)}
+        if unknown:
+            raise GanmcError(f"sampler.discriminator has no key {sorted(unknown)[0]!r} (kind, steps, lr, batch)")
+        out = replace(default, **values)
+    try:
+        kind = DKind(enum_value(out.kind))
+    except ValueError:
+        raise GanmcError(f"sampler.discriminator.kind must be one of {[k.value for k in DKind]}, "
+                         f"got {out.kind!r}") from None
+    if int(out.steps) < 0 or float(out.lr) <= 0 or int(out.batch) < 1:
+        raise GanmcError("sampler.discriminator needs steps >= 0, lr > 0 and batch >= 1")
+    return replace(out, kind=kind, steps=int(out.steps), lr=float(out.lr), batch=int(out.batch))
 
 
 class Sampler(ABC):
     """Base class. Subclasses set ``name`` and ``Config`` and implement :meth:`sample_batch`;
-    the nets are put in eval mode."""
+    ``derivations`` lists the D kinds the sampler can run on. The nets are put in eval mode."""
 
     name: ClassVar[str] = "sampler"
     Config: ClassVar[type[SamplerConfig]] = SamplerConfig
+    derivations: ClassVar[tuple[DKind, ...]] = (DKind.raw, DKind.calibrated)
 
     def __init__(self, gan: GAN, **hparams: Any) -> None:
         self.gan = gan.eval()
@@ -109,14 +143,23 @@ class Sampler(ABC):
             self.cfg: Any = self.Config(**hparams)
         except TypeError as exc:
             raise GanmcError(f"sampler {self.name}: {exc}") from None
+        self.cfg.discriminator = discriminator_config(self.cfg.discriminator, self.Config().discriminator)
+        if self.cfg.discriminator.kind not in self.derivations:
+            raise GanmcError(f"sampler {self.name} runs on a D of kind {[k.value for k in self.derivations]}, "
+                             f"not {self.cfg.discriminator.kind.value!r}")
 
     def derived_d(self, ctx: SamplingContext) -> DerivedD | None:
-        """The derived D this sampler runs on instead of the GAN's own (default: a calibrated one
-        when its config has ``calibrate: true``)."""
-        c = self.cfg
-        if isinstance(c, CalibrationConfig) and c.calibrate:
-            return calibrated(int(c.calibrate_steps), float(c.calibrate_lr), int(c.calibrate_batch))
-        return None
+        """The derived D this sampler runs on instead of the GAN's own, from ``sampler.discriminator``."""
+        d: DiscriminatorConfig = self.cfg.discriminator
+        if d.kind is DKind.raw or d.steps == 0:
+            return None
+        if d.kind is DKind.calibrated:
+            return calibrated(d.steps, d.lr, d.batch)
+        return self.shaping(ctx, d.steps, d.lr, d.batch)
+
+    def shaping(self, ctx: SamplingContext, steps: int, lr: float, batch_size: int) -> DerivedD:
+        """The shaped D's derivation (samplers that list ``DKind.shaped`` in ``derivations``)."""
+        raise GanmcError(f"sampler {self.name} cannot shape its D")
 
     def setup(self, ctx: SamplingContext) -> None:
         """The sampler's own one-time work before its D is derived (default: nothing)."""
@@ -128,7 +171,7 @@ class Sampler(ABC):
         spec = self.derived_d(ctx)
         if spec is not None:
             self.gan, path, _ = derive(self.gan, ctx, spec)
-            self.prep_stats[spec.stat_key] = str(path)
+            self.prep_stats["discriminator_checkpoint"] = str(path)
 
     def propose(self, m: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """``m`` generator proposals as (latent state, output): z from the prior and G(z)."""

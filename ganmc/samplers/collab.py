@@ -6,7 +6,8 @@ non-saturating loss ``softplus(-d(G_from_layer(h)))`` (SGD, or an Adam-like rule
 per-sample moments). A sample stops once ``sigmoid(d) >= eta`` when ``eta='median'`` (the
 median of D's probability on real data, estimated from ``n_real`` fresh real samples), or with
 probability ``eta`` at each step when ``eta`` is a number (the paper's probabilistic rule).
-``shape_steps`` > 0 first shapes D (Algorithm 2, :mod:`ganmc.discriminators`) for that many steps.
+``discriminator.kind: shaped`` first shapes D (Algorithm 2, :mod:`ganmc.discriminators`) for
+``discriminator.steps`` steps (5,000 in batches of 1,000 by default).
 ``reject=true`` adds Eq. 8: an independence MH sampler over refined proposals, ``k`` per chain,
 chains started from a real sample's score (as MH-GAN; raw D, no calibration).
 
@@ -16,7 +17,7 @@ The refinement itself is :func:`ganmc.samplers.refine.refine`.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -27,6 +28,8 @@ from ganmc.discriminators import DerivedD, FakeFn, shaped
 from ganmc.errors import GanmcError
 from ganmc.models.gan import GAN
 from ganmc.samplers.base import (
+    DiscriminatorConfig,
+    DKind,
     SampleBatch,
     Sampler,
     SamplerConfig,
@@ -57,9 +60,7 @@ class CollabSamplerConfig(SamplerConfig):
     k: int = 20
     max_restarts: int = 10
     chunk: int = 65536
-    shape_steps: int = 0  # > 0: shape D that many steps first (Algorithm 2), cached
-    shape_lr: float = 1e-3
-    shape_batch: int = 1000
+    discriminator: DiscriminatorConfig = field(default_factory=lambda: DiscriminatorConfig(steps=5000, batch=1000))
 
 
 @register_sampler
@@ -68,6 +69,7 @@ class CollabSampler(Sampler):
 
     name = "collab"
     Config = CollabSamplerConfig
+    derivations = (DKind.raw, DKind.calibrated, DKind.shaped)
 
     def __init__(self, gan: GAN, **hparams: Any) -> None:
         super().__init__(gan, **hparams)
@@ -79,8 +81,6 @@ class CollabSampler(Sampler):
             raise GanmcError(f"sampler.layer must lie in 0..{n_layers} (the generator's layers), got {c.layer}")
         if c.n_steps < 0 or c.step_size <= 0 or c.k < 1 or c.n_real < 1 or c.max_restarts < 0:
             raise GanmcError("collab needs n_steps >= 0, step_size > 0, k >= 1, n_real >= 1, max_restarts >= 0")
-        if c.shape_steps < 0 or c.shape_lr <= 0 or c.shape_batch < 1:
-            raise GanmcError("collab needs shape_steps >= 0, shape_lr > 0 and shape_batch >= 1")
         self.optimizer = enum_value(c.optimizer)
         if self.optimizer not in ("sgd", "adam"):
             raise GanmcError(f"sampler.optimizer must be sgd or adam, got '{self.optimizer}'")
@@ -96,13 +96,6 @@ class CollabSampler(Sampler):
         if (self.use_median or self.reject) and ctx.dataset is None:
             raise GanmcError("sampler collab with eta=median or reject=true needs real data (SamplingContext.dataset)")
         self.dataset = ctx.dataset
-
-    def derived_d(self, ctx: SamplingContext) -> DerivedD | None:
-        """With ``shape_steps`` > 0, D shaped first (Algorithm 2; cached beside the checkpoint)."""
-        c: CollabSamplerConfig = self.cfg
-        if c.shape_steps <= 0:
-            return None
-        return self.shaping(ctx, int(c.shape_steps), float(c.shape_lr), int(c.shape_batch))
 
     def shaping(self, ctx: SamplingContext, steps: int, lr: float, batch_size: int, median_every: int = 100,
                 progress: bool = False) -> DerivedD:

@@ -23,16 +23,16 @@ import torch
 from ganmc.errors import GanmcError
 from ganmc.models.gan import GAN
 from ganmc.samplers.base import (
-    CalibrationConfig,
     SampleBatch,
     Sampler,
+    SamplerConfig,
     device_generator,
     register_sampler,
 )
 
 
 @dataclass
-class DDLSConfig(CalibrationConfig):
+class DDLSConfig(SamplerConfig):
     _target_: str = "ganmc.samplers.ddls.DDLSSampler"
     step_size: float = 0.01
     n_steps: int = 100

@@ -18,11 +18,11 @@ import torch
 
 from ganmc.errors import GanmcError
 from ganmc.models.gan import GAN
-from ganmc.samplers.base import CalibrationConfig, SampleBatch, Sampler, register_sampler
+from ganmc.samplers.base import SampleBatch, Sampler, SamplerConfig, register_sampler
 
 
 @dataclass
-class DRSConfig(CalibrationConfig):
+class DRSConfig(SamplerConfig):
     _target_: str = "ganmc.samplers.drs.DRSSampler"
     pilot_n: int = 10000
     gamma_percentile: float | None = 95.0

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ganmc.samplers.base import SampleBatch, Sampler, SamplerConfig, register_sampler
+from ganmc.samplers.base import DKind, SampleBatch, Sampler, SamplerConfig, register_sampler
 
 
 @dataclass
@@ -20,6 +20,7 @@ class GeneratorSampler(Sampler):
 
     name = "generator"
     Config = GeneratorSamplerConfig
+    derivations = (DKind.raw,)
 
     @torch.no_grad()
     def sample_batch(self, n: int, generator: torch.Generator) -> SampleBatch:

@@ -1,7 +1,7 @@
 """Collaborative sampling, Table 1: which D diagnostic predicts the gain of the rejection step?
 
 Records: MH-GAN runs on imbal8 (collab metrics) whose D was fine-tuned for different numbers
-of iterations (``sampler.finetune_steps``), each carrying the diagnostics of the D it used
+of iterations (``sampler.discriminator.steps``, kind ``calibrated``), each carrying the diagnostics of the D it used
 (``d_z_stat``, ``d_ece``, ``d_brier``), and generator-only runs of the same seeds. The gain of
 the rejection step is MH minus generator on good %, KL and JS (negative is an improvement for
 KL and JS). For each diagnostic, Pearson's and Spearman's correlation with each gain over all
@@ -50,7 +50,8 @@ def gain_points(records: list[dict[str, Any]]) -> list[dict[str, float]]:
         seed = r["run"].get("seed")
         if seed not in base:
             raise GanmcError(f"collab_table1: MH-GAN record of seed {seed} has no generator record of that seed")
-        steps = r.get("config", {}).get("sampler", {}).get("finetune_steps", 0)
+        d = r.get("config", {}).get("sampler", {}).get("discriminator", {})
+        steps = d.get("steps", 0) if d.get("kind") == "calibrated" else 0
         point = {"seed": float(seed), "finetune_steps": float(steps)}
         point.update({k: float(r["stats"][k]) for k, _ in DIAGNOSTICS})
         point.update({f"delta_{k}": float(r["metrics"][k]) - float(base[seed][k]) for k, _ in GAINS})
