@@ -6,11 +6,18 @@ commands can all read the same values from here.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 # Where ganmc caches trained GANs, reference statistics, derived Ds and EMD floors by default
 # (``cache_dir=`` or ``$GANMC_CACHE`` choose another folder).
 DEFAULT_CACHE_DIR = "~/.cache/ganmc"
+
+
+def default_cache_dir() -> Path:
+    """ganmc's cache directory when none is given (``$GANMC_CACHE``, else ``~/.cache/ganmc``)."""
+    return Path(os.environ.get("GANMC_CACHE") or DEFAULT_CACHE_DIR).expanduser()
 
 # Top-level config keys that do not change a run's numbers: two records whose configs differ
 # only in these are the same run (a finished one is skipped), and a sweep does not show them.

@@ -4,6 +4,8 @@ can be compared number for number.
 
     python scripts/golden_runs.py run OUT.json [--work DIR]   # the runs of this checkout
     python scripts/golden_runs.py compare A.json B.json       # exit 1 on any difference
+    python scripts/golden_runs.py records OLD_RUNS NEW_RUNS [--rename OLD NEW ...]
+                                                              # two runs/ trees, record by record
 
 Each entry holds the sha256 of ``samples.npy`` and the record's metrics, target metrics, target
 diagnostics and statistics; timings, paths and the checkout's own location are left out.
@@ -48,6 +50,14 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def entry(record_path: Path) -> dict[str, Any]:
+    """What a run produced: the samples' sha256 and the record's cleaned numbers."""
+    record = json.loads(record_path.read_text())
+    samples = record_path.parent / "samples.npy"
+    return {"samples_sha256": hashlib.sha256(samples.read_bytes()).hexdigest() if samples.is_file() else None,
+            **{k: _clean(record.get(k)) for k in ("metrics", "target_metrics", "target", "stats")}}
+
+
 def run_all(out: Path, work: Path, only: list[str]) -> None:
     """Run every entry of RUNS (or those named in ``only``) and write their outputs to ``out``."""
     cache = work / "cache"
@@ -63,18 +73,28 @@ def run_all(out: Path, work: Path, only: list[str]) -> None:
         if proc.returncode != 0:
             results[name] = {"error": proc.stderr.strip().splitlines()[-1:] or ["(no stderr)"]}
         else:
-            record_path = next(run_dir.rglob("record.json"))
-            record = json.loads(record_path.read_text())
-            samples = (record_path.parent / "samples.npy").read_bytes()
-            results[name] = {"samples_sha256": hashlib.sha256(samples).hexdigest(),
-                             **{k: _clean(record.get(k)) for k in ("metrics", "target_metrics", "target", "stats")}}
+            results[name] = entry(next(run_dir.rglob("record.json")))
         print(f"{name}: {'ok' if proc.returncode == 0 else 'FAILED'} ({time.perf_counter() - t0:.0f} s)", flush=True)
     out.write_text(json.dumps(results, indent=1, sort_keys=True))
 
 
-def compare(a: Path, b: Path) -> int:
-    """Print each entry that differs between two outputs of ``run``; 1 if any does."""
-    left, right = json.loads(a.read_text()), json.loads(b.read_text())
+def records(old: Path, new: Path, pairs: list[list[str]]) -> dict[str, dict[str, Any]]:
+    """The entries of every record under ``old`` and ``new``, keyed by folder relative to each
+    (``(OLD, NEW)`` substitutions applied to the old folders' names: run folders are named by
+    their overrides)."""
+    out: dict[str, dict[str, Any]] = {"old": {}, "new": {}}
+    for side, root in (("old", old), ("new", new)):
+        for path in sorted(root.rglob("record.json")):
+            name = str(path.parent.relative_to(root))
+            if side == "old":
+                for a, b in pairs:
+                    name = name.replace(a, b)
+            out[side][name] = entry(path)
+    return out
+
+
+def compare(left: dict[str, Any], right: dict[str, Any]) -> int:
+    """Print each entry that differs between two sets of entries; 1 if any does."""
     bad = 0
     for name in sorted(set(left) | set(right)):
         if left.get(name) != right.get(name):
@@ -94,9 +114,17 @@ def main() -> int:
     cmp = sub.add_parser("compare")
     cmp.add_argument("a", type=Path)
     cmp.add_argument("b", type=Path)
+    recs = sub.add_parser("records")
+    recs.add_argument("old", type=Path)
+    recs.add_argument("new", type=Path)
+    recs.add_argument("--rename", nargs=2, action="append", default=[], metavar=("OLD", "NEW"),
+                      help="a substitution in the old folder names (repeatable)")
     args = parser.parse_args()
     if args.cmd == "compare":
-        return compare(args.a, args.b)
+        return compare(json.loads(args.a.read_text()), json.loads(args.b.read_text()))
+    if args.cmd == "records":
+        both = records(args.old, args.new, args.rename)
+        return compare(both["old"], both["new"])
     if args.work is None:
         with tempfile.TemporaryDirectory() as tmp:
             run_all(args.out, Path(tmp), args.only)

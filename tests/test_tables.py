@@ -8,8 +8,10 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pytest
 from conftest import TINY
 
+from ganmc.errors import GanmcError
 from ganmc.tables.build import cell, write_table
 from ganmc.tables.ddls import table1, table2
 from ganmc.tables.records import find_records
@@ -65,6 +67,20 @@ def test_table1_and_table2_from_records(tmp_path):
     rows2 = list(csv.reader((out / "table2.csv").open()))
     gen2 = next(r for r in rows2 if r[0] == "generator only")
     assert gen2[rows2[0].index("Swiss roll EMD (ours)")] == "0.0200 ± 0.0000"
+
+
+def test_a_row_whose_seeds_ran_different_settings_fails(tmp_path):
+    """A stale record (an older preset left in the folder) must not be averaged into a row."""
+    runs = tmp_path / "runs"
+    for seed, steps in enumerate([20, 100]):
+        _record(runs, "ddls", seed, "gaussians25", {"modes_recovered": 25, "hq_percent": 90.0, "hq_std": 0.02})
+        path = runs / f"gaussians25-ddls-{seed}" / "record.json"
+        record = json.loads(path.read_text())
+        record["config"]["sampler"] = {"n_steps": steps, "step_size": 0.002}
+        path.write_text(json.dumps(record))
+    with pytest.raises(GanmcError, match=r"row \(4000, 'ddls'\) differ in sampler.n_steps"):
+        table1(find_records(runs), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_interrupted_sweep_resumes(run_cli, tmp_path):

@@ -86,20 +86,6 @@ def js_from_counts(counts: np.ndarray | list[float], n_bad: float,
     return 0.5 * _kl(p) + 0.5 * _kl(q)
 
 
-def kl(samples: torch.Tensor, centres: torch.Tensor, std: float, weights: torch.Tensor,
-       threshold: float = 4.0, eps: float = KL_EPS) -> float:
-    """KL(model ‖ real) over the modes of the good samples (see :func:`kl_from_counts`)."""
-    counts, _ = mode_counts(samples, centres, std, threshold)
-    return kl_from_counts(counts, weights, eps)
-
-
-def js(samples: torch.Tensor, centres: torch.Tensor, std: float, weights: torch.Tensor,
-       threshold: float = 4.0) -> float:
-    """JS divergence with an extra "bad" bin (see :func:`js_from_counts`)."""
-    counts, n_bad = mode_counts(samples, centres, std, threshold)
-    return js_from_counts(counts, n_bad, weights)
-
-
 def collab_metrics(samples: torch.Tensor, centres: torch.Tensor, std: float, weights: torch.Tensor,
                    threshold: float = 4.0) -> dict[str, float]:
     """``good_percent``, ``kl`` and ``js`` of one sample set, computed from one mode assignment."""

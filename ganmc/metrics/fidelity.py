@@ -31,11 +31,12 @@ from torch_fidelity.metric_isc import (
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
 from torch_fidelity.utils import create_feature_extractor, get_featuresdict_from_dataset
 
+from ganmc.common import default_cache_dir
 from ganmc.data.images import ImageDataset, rgb, to_uint8
 from ganmc.errors import GanmcError
 from ganmc.io import sha256_json, write_atomic
 from ganmc.metrics.inception import INCEPTION_FILE as INCEPTION_FILE  # re-exported
-from ganmc.metrics.inception import default_cache_dir, inception_weights, is_unavailable
+from ganmc.metrics.inception import inception_weights, is_unavailable
 
 INCEPTION = "inception-v3-compat"
 INCEPTION_LAYERS = {"fid": "2048", "isc": "logits_unbiased"}

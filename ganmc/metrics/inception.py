@@ -18,13 +18,12 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
-import os
 import warnings
 from pathlib import Path
 
 import torch
 
-from ganmc.common import DEFAULT_CACHE_DIR
+from ganmc.common import default_cache_dir
 from ganmc.errors import GanmcError
 from ganmc.io import sha256_file, sha256_json, write_atomic
 
@@ -70,11 +69,6 @@ def conv_names() -> dict[str, str]:
     for block, (target, kind) in _BLOCKS.items():
         names.update({f"{block}.{src}": f"{target}.{dst}" for src, dst in _BRANCHES[kind].items()})
     return names
-
-
-def default_cache_dir() -> Path:
-    """ganmc's cache directory when none is given (``$GANMC_CACHE``, else ``~/.cache/ganmc``)."""
-    return Path(os.environ.get("GANMC_CACHE") or DEFAULT_CACHE_DIR).expanduser()
 
 
 def torch_fidelity_file() -> Path:

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
-from ganmc.common import DEFAULT_CACHE_DIR, enum_value
+from ganmc.common import default_cache_dir, enum_value
 from ganmc.data import Dataset, ImageDataset
 from ganmc.errors import GanmcError
 from ganmc.io import derive_seed, sha256_json, write_json_atomic
@@ -106,7 +106,7 @@ def _images(m: MetricInput) -> dict[str, Any]:
     """IS/FID/cs/fd of images (reference statistics and the cs/fd classifier cached under ``cache_dir``)."""
     from ganmc.metrics.images import image_metrics  # torch-fidelity: imported only for images
 
-    cache = Path(str(m.cache_dir if m.cache_dir is not None else DEFAULT_CACHE_DIR)).expanduser()
+    cache = Path(str(m.cache_dir)).expanduser() if m.cache_dir is not None else default_cache_dir()
     return image_metrics(m.samples.float(), m.dataset, m.cfg, cache, m.device, m.asked)
 
 

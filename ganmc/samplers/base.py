@@ -145,7 +145,8 @@ class Sampler(ABC):
             raise GanmcError(f"sampler {self.name}: {exc}") from None
         self.cfg.discriminator = discriminator_config(self.cfg.discriminator, self.Config().discriminator)
         if self.cfg.discriminator.kind not in self.derivations:
-            raise GanmcError(f"sampler {self.name} runs on a D of kind {[k.value for k in self.derivations]}, "
+            kinds = " or ".join(k.value for k in self.derivations)
+            raise GanmcError(f"sampler {self.name} runs on a D of kind {kinds} (sampler.discriminator.kind), "
                              f"not {self.cfg.discriminator.kind.value!r}")
 
     def derived_d(self, ctx: SamplingContext) -> DerivedD | None:

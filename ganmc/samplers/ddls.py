@@ -64,9 +64,6 @@ class DDLSSampler(Sampler):
                              "snapshot_steps within 0..n_steps")
         if c.mala and c.noise_scale == 0:
             raise GanmcError("ddls: mala=true needs noise_scale > 0")
-        self.step_size, self.n_steps, self.step_decay = c.step_size, c.n_steps, c.step_decay
-        self.noise_scale, self.temperature, self.mala = c.noise_scale, c.temperature, c.mala
-        self.extended, self.eps_x = c.extended_latent, c.eps_x
         self.snapshot_every = int(c.snapshot_every)
         self.snapshot_steps = set(steps)
 
@@ -74,16 +71,16 @@ class DDLSSampler(Sampler):
     def _output(self, state: torch.Tensor) -> torch.Tensor:
         dim = self.gan.prior.dim
         x = self.gan.generator(state[:, :dim])
-        if self.extended:
-            x = x + self.eps_x * state[:, dim:].view_as(x)
+        if self.cfg.extended_latent:
+            x = x + self.cfg.eps_x * state[:, dim:].view_as(x)
         return x
 
     def energy_and_grad(self, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-chain energy and its gradient; chains never share gradients (sum of independent terms)."""
         state = state.detach().requires_grad_(True)
         dim = self.gan.prior.dim
-        energy = -self.gan.prior.log_prob(state[:, :dim]) - self.gan.discriminator(self._output(state)) / self.temperature
-        if self.extended:
+        energy = -self.gan.prior.log_prob(state[:, :dim]) - self.gan.discriminator(self._output(state)) / self.cfg.temperature
+        if self.cfg.extended_latent:
             energy = energy + 0.5 * (state[:, dim:] ** 2).sum(dim=1)
         (grad,) = torch.autograd.grad(energy.sum(), state)
         return energy.detach(), grad.detach()
@@ -96,19 +93,19 @@ class DDLSSampler(Sampler):
         accepted = torch.zeros(n, device=device)
         noise_gen = device_generator(generator, device)
         snapshots: dict[str, torch.Tensor] = {}
-        for k in range(self.n_steps):
+        for k in range(self.cfg.n_steps):
             self._snapshot(snapshots, k, z)
-            eps = self.step_size * self.step_decay**k
-            sigma = self.noise_scale * math.sqrt(eps)
+            eps = self.cfg.step_size * self.cfg.step_decay**k
+            sigma = self.cfg.noise_scale * math.sqrt(eps)
             noise = torch.randn(z.shape, generator=noise_gen, device=device)
             proposal = self._project(z - 0.5 * eps * grad + sigma * noise)
             e_new, g_new = self.energy_and_grad(proposal)
-            if self.mala:
+            if self.cfg.mala:
                 u = torch.rand(n, generator=noise_gen, device=device)
                 log_q_fwd = -((proposal - z + 0.5 * eps * grad) ** 2).sum(1) / (2 * sigma**2)
                 log_q_bwd = -((z - proposal + 0.5 * eps * g_new) ** 2).sum(1) / (2 * sigma**2)
                 # the proposal is Langevin on E / s^2 (s = noise_scale): correct towards exp(-E / s^2)
-                log_alpha = (energy - e_new) / self.noise_scale**2 + log_q_bwd - log_q_fwd
+                log_alpha = (energy - e_new) / self.cfg.noise_scale**2 + log_q_bwd - log_q_fwd
                 accept = torch.log(u) < torch.nan_to_num(log_alpha, nan=-math.inf)
                 # A rejected chain keeps its state *and* its energy and gradient: nothing stale.
                 z = torch.where(accept[:, None], proposal, z)
@@ -117,15 +114,15 @@ class DDLSSampler(Sampler):
                 accepted += accept.float()
             else:
                 z, energy, grad = proposal, e_new, g_new
-        self._snapshot(snapshots, self.n_steps, z)
+        self._snapshot(snapshots, self.cfg.n_steps, z)
         with torch.no_grad():
             x = self._output(z)
         stats = {"energy_final": float(energy.mean())}
-        if self.mala and self.n_steps:
-            stats["acceptance_rate"] = float(accepted.mean()) / self.n_steps
+        if self.cfg.mala and self.cfg.n_steps:
+            stats["acceptance_rate"] = float(accepted.mean()) / self.cfg.n_steps
         # each step: G and D forward + backward; plus the initial energy and the final output
-        g_evals = n * (2 * (self.n_steps + 1) + 1)
-        d_evals = n * 2 * (self.n_steps + 1)
+        g_evals = n * (2 * (self.cfg.n_steps + 1) + 1)
+        d_evals = n * 2 * (self.cfg.n_steps + 1)
         return SampleBatch(samples=x, latents=z, stats=stats, g_evals=g_evals, d_evals=d_evals,
                            extra=snapshots)
 
@@ -146,7 +143,7 @@ class DDLSSampler(Sampler):
         """``m`` chain states from the prior (with z' ~ N(0, I) on the extended latent)."""
         device = self.gan.device
         z = self.gan.prior.sample(m, generator, device)
-        if self.extended:
+        if self.cfg.extended_latent:
             with torch.no_grad():
                 out_dim = self.gan.generator(z[:1])[0].numel()
             z = torch.cat([z, torch.randn(m, out_dim, generator=generator).to(device)], dim=1)
@@ -160,12 +157,12 @@ class DDLSSampler(Sampler):
     def target_log_weight(self, state: torch.Tensor, x: torch.Tensor) -> torch.Tensor | None:
         """log of exp(-E/s^2) over the proposal density: d/(T s^2) + (1/s^2 - 1) log p0 (and the
         same for z'); ``None`` without noise (then the chain is an optimiser, with no target)."""
-        if self.noise_scale == 0:
+        if self.cfg.noise_scale == 0:
             return None
-        inv = 1.0 / self.noise_scale**2
+        inv = 1.0 / self.cfg.noise_scale**2
         dim = self.gan.prior.dim
         log_p0 = self.gan.prior.log_prob(state[:, :dim])
-        if self.extended:
+        if self.cfg.extended_latent:
             log_p0 = log_p0 - 0.5 * (state[:, dim:] ** 2).sum(dim=1)
-        logw = self.gan.discriminator(x).double() * (inv / self.temperature)
+        logw = self.gan.discriminator(x).double() * (inv / self.cfg.temperature)
         return logw if inv == 1.0 else logw + (inv - 1.0) * log_p0.double()

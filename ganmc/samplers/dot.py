@@ -49,8 +49,7 @@ class DOTSampler(Sampler):
             raise GanmcError(f"dot: space must be 'latent' or 'target', got '{c.space}'")
         if c.n_steps < 0 or c.lr <= 0 or c.k_pairs <= 1 or (c.k_eff is not None and c.k_eff <= 0):
             raise GanmcError("dot needs n_steps >= 0, lr > 0, k_pairs > 1 and k_eff > 0 when given")
-        self.space, self.n_steps, self.lr, self.delta = c.space, c.n_steps, c.lr, c.delta
-        self.k_pairs, self.k_eff = c.k_pairs, c.k_eff
+        self.k_eff: float | None = c.k_eff  # estimated in setup when not given
 
     def setup(self, ctx: SamplingContext) -> None:
         if self.k_eff is None:
@@ -61,11 +60,11 @@ class DOTSampler(Sampler):
     def estimate_k_eff(self, generator: torch.Generator) -> float:
         """max |d(G(a)) - d(G(b))| / |a - b| (latent) or / |G(a) - G(b)| (target), random pairs."""
         device = self.gan.device
-        a = self.gan.prior.sample(self.k_pairs, generator, device)
-        b = self.gan.prior.sample(self.k_pairs, generator, device)
+        a = self.gan.prior.sample(self.cfg.k_pairs, generator, device)
+        b = self.gan.prior.sample(self.cfg.k_pairs, generator, device)
         xa, xb = self.gan.generator(a), self.gan.generator(b)
         diff = (self.gan.discriminator(xa) - self.gan.discriminator(xb)).abs()
-        dist = (a - b).norm(dim=1) if self.space == "latent" else (xa - xb).flatten(1).norm(dim=1)
+        dist = (a - b).norm(dim=1) if self.cfg.space == "latent" else (xa - xb).flatten(1).norm(dim=1)
         return float((diff / dist.clamp_min(1e-12)).max())
 
     def sample_batch(self, n: int, generator: torch.Generator) -> SampleBatch:
@@ -75,22 +74,22 @@ class DOTSampler(Sampler):
         z_y = self.gan.prior.sample(n, generator, device)
         with torch.no_grad():
             y = self.gan.generator(z_y)
-        start = z_y if self.space == "latent" else y
+        start = z_y if self.cfg.space == "latent" else y
         var = start.clone().requires_grad_(True)
-        opt = torch.optim.Adam([var], lr=self.lr, betas=(0.0, 0.9))
-        for _ in range(self.n_steps):
-            x = self.gan.generator(var) if self.space == "latent" else var
-            dist = (var - start + self.delta).flatten(1).norm(dim=1)
+        opt = torch.optim.Adam([var], lr=self.cfg.lr, betas=(0.0, 0.9))
+        for _ in range(self.cfg.n_steps):
+            x = self.gan.generator(var) if self.cfg.space == "latent" else var
+            dist = (var - start + self.cfg.delta).flatten(1).norm(dim=1)
             loss = (dist - self.gan.discriminator(x) / self.k_eff).sum()  # chains are independent terms
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            if self.space == "latent":
+            if self.cfg.space == "latent":
                 with torch.no_grad():
                     var.copy_(self.gan.prior.project(var))
         with torch.no_grad():
-            out = self.gan.generator(var) if self.space == "latent" else var.detach()
-        g_per = 2 * self.n_steps + 2 if self.space == "latent" else 1
-        return SampleBatch(samples=out.detach(), latents=var.detach() if self.space == "latent" else z_y,
+            out = self.gan.generator(var) if self.cfg.space == "latent" else var.detach()
+        g_per = 2 * self.cfg.n_steps + 2 if self.cfg.space == "latent" else 1
+        return SampleBatch(samples=out.detach(), latents=var.detach() if self.cfg.space == "latent" else z_y,
                            stats={"k_eff": float(self.k_eff)},
-                           g_evals=float(n * g_per), d_evals=float(n * 2 * self.n_steps))
+                           g_evals=float(n * g_per), d_evals=float(n * 2 * self.cfg.n_steps))

@@ -51,8 +51,6 @@ class DRSSampler(Sampler):
             raise GanmcError("drs needs pilot_n, proposal_batch, eps and max_proposals_per_sample > 0")
         if c.gamma_percentile is not None and not 0 <= c.gamma_percentile <= 100:
             raise GanmcError(f"drs: gamma_percentile must lie in [0, 100], got {c.gamma_percentile}")
-        self.pilot_n, self.gamma_percentile, self.eps = c.pilot_n, c.gamma_percentile, c.eps
-        self.proposal_batch, self.max_ratio = c.proposal_batch, c.max_proposals_per_sample
         self.max_logit: float | None = None
 
     @torch.no_grad()
@@ -66,24 +64,24 @@ class DRSSampler(Sampler):
         return self.gan.discriminator(x)
 
     def _pilot(self, generator: torch.Generator) -> None:
-        _, _, logit = self._propose(self.pilot_n, generator)
+        _, _, logit = self._propose(self.cfg.pilot_n, generator)
         self.max_logit = float(logit.max())
 
     def sample_batch(self, n: int, generator: torch.Generator) -> SampleBatch:
         evals = 0
         if self.max_logit is None:
             self._pilot(generator)
-            evals += self.pilot_n
+            evals += self.cfg.pilot_n
         kept_x, kept_z, proposed, accepted, gammas = [], [], 0, 0, []
         while accepted < n:
-            if proposed >= self.max_ratio * n:
+            if proposed >= self.cfg.max_proposals_per_sample * n:
                 raise GanmcError(f"drs accepted only {accepted} of {proposed} proposals: lower gamma_percentile "
                                  "or raise max_proposals_per_sample")
-            z, x, logit = self._propose(self.proposal_batch, generator)
+            z, x, logit = self._propose(self.cfg.proposal_batch, generator)
             self.max_logit = max(self.max_logit, float(logit.max()))  # type: ignore[type-var]
-            score = drs_score(logit, self.max_logit, self.eps, 0.0)
-            gamma = 0.0 if self.gamma_percentile is None else \
-                float(torch.quantile(score.float().cpu(), self.gamma_percentile / 100.0))  # per batch, as DRS
+            score = drs_score(logit, self.max_logit, self.cfg.eps, 0.0)
+            gamma = 0.0 if self.cfg.gamma_percentile is None else \
+                float(torch.quantile(score.float().cpu(), self.cfg.gamma_percentile / 100.0))  # per batch, as DRS
             gammas.append(gamma)
             prob = torch.sigmoid(score - gamma)
             keep = torch.rand(len(prob), generator=generator, dtype=torch.float64).to(prob.device) < prob

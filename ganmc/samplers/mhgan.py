@@ -87,7 +87,7 @@ class MHGANSampler(Sampler):
         return self.gan.generator(self.gan.prior.sample(n, generator, self.gan.device))
 
     def target_log_weight(self, state: torch.Tensor, x: torch.Tensor) -> torch.Tensor | None:
-        """MH-GAN aims at p_g * D/(1-D) of its calibrated D, i.e. e^(calibrated logit)."""
+        """MH-GAN aims at p_g * D/(1-D) of its score-calibrated D, i.e. e^(mapped logit)."""
         return None if self.calibrator is None else self.calibrator(self._logits(x))
 
     def calibrate_scores(self, generator: torch.Generator) -> tuple[float, float]:

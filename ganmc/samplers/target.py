@@ -1,7 +1,7 @@
 """The exact target of a discriminator-weighted sampler, estimated without MCMC.
 
 DDLS, DRS and MH-GAN all aim at ``p_g(x) * w(x)`` for a weight the discriminator gives
-(DDLS: ``exp(d/T)``; DRS and MH-GAN: ``D/(1-D)`` of their calibrated D). Sampling-importance-
+(DDLS: ``exp(d/T)``; DRS: ``D/(1-D)`` of its D; MH-GAN: of its score-calibrated D). Sampling-importance-
 resampling (SIR) from a pool of generator proposals estimates it; the estimate is reliable only
 when the weights' effective sample size (ESS) reaches the number of draws ``n``, so the pool
 grows (doubling, from ``factor * n`` up to ``max_pool``, which also bounds the first pool) until

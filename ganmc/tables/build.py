@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ganmc.errors import GanmcError
 from ganmc.io import write_atomic
 from ganmc.record_schema import sample_sizes
 
@@ -48,14 +50,29 @@ def cell(values: Iterable[float | None]) -> Cell:
     return Cell(mean, std, len(vals))
 
 
-def group_records(records: Iterable[dict[str, Any]], key: Callable[[dict[str, Any]], Any]) -> dict[Any, list[dict[str, Any]]]:
-    """Records grouped by ``key(record)``, in first-seen order; records keyed ``None`` are dropped."""
-    groups: dict[Any, list[dict[str, Any]]] = {}
+def group_records(records: Iterable[Any], key: Callable[[Any], Any], uniform: str | None = None) -> dict[Any, list[Any]]:
+    """Records (or ``(path, record)`` pairs) grouped by ``key(record)``, in first-seen order; records
+    keyed ``None`` are dropped. ``uniform`` (the table's name): each group is one row of seeds, so
+    its records must share one sampler config (a stale record left by an older setting fails here)."""
+    groups: dict[Any, list[Any]] = {}
     for record in records:
         k = key(record)
         if k is not None:
             groups.setdefault(k, []).append(record)
+    if uniform is not None:
+        for k, group in groups.items():
+            mixed = mixed_settings([r[1] if isinstance(r, tuple) else r for r in group])
+            if mixed:
+                raise GanmcError(f"{uniform}: the records of row {k} differ in sampler.{', sampler.'.join(mixed)}: "
+                                 "rerun the stale ones (or move them out of the records folder)")
     return groups
+
+
+def mixed_settings(group: list[dict[str, Any]]) -> list[str]:
+    """The sampler settings that differ between records (records without a config are skipped)."""
+    configs = [c for c in (r.get("config", {}).get("sampler") for r in group) if isinstance(c, dict)]
+    keys = set().union(*configs) if configs else set()
+    return sorted(k for k in keys if len({json.dumps(c.get(k), sort_keys=True) for c in configs}) > 1)
 
 
 def sample_records(records: Records, dataset: str) -> Records:

@@ -32,7 +32,7 @@ def _key(record: dict[str, Any]) -> str | None:
 
 def collab_fig4(records: list[tuple[Path, dict[str, Any]]], out_dir: Path) -> list[Path]:
     """Write ``collab_fig4.{md,csv,tex}`` from the sampling records on imbal8 with collab metrics."""
-    groups = group_records((r for _, r in records), _key)
+    groups = group_records((r for _, r in records), _key, uniform="collab_fig4")
     methods = [m for m in ORDER if m in groups] + [m for m in groups if m not in ORDER]
     header = ["method", "seeds"] + [title for _, title, _ in METRICS] + ["paper (Fig. 4)"]
     cells = {m: {metric: metric_cell(groups[m], metric) for metric, _, _ in METRICS} for m in methods}

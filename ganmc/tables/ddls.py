@@ -60,7 +60,8 @@ Key = tuple[int, str]  # (GAN training iterations, sampler preset)
 
 def _by_sampler(records: Records) -> dict[Key, list[dict[str, Any]]]:
     """Records grouped by (training length, sampler): lengths ascending, samplers in PAPER_ROW order."""
-    groups = group_records((r for _, r in records), lambda r: (r["run"]["train_iterations"], r["run"]["sampler"]))
+    groups = group_records((r for _, r in records), lambda r: (r["run"]["train_iterations"], r["run"]["sampler"]),
+                           uniform="DDLS table")
     return {k: groups[k] for k in sorted(groups, key=_order)}
 
 

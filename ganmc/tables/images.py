@@ -43,7 +43,8 @@ def method(sampler: str) -> str:
 
 
 def _groups(records: Records, dataset: str) -> dict[tuple[str, str], list[tuple[Path, dict[str, Any]]]]:
-    groups = group_records(sample_records(records, dataset), lambda pr: (pr[1]["run"]["gan"], pr[1]["run"]["sampler"]))
+    groups = group_records(sample_records(records, dataset), lambda pr: (pr[1]["run"]["gan"], pr[1]["run"]["sampler"]),
+                           uniform="image table")
     rank = rank_in(ORDER)
     return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], rank(method(kv[0][1])), kv[0][1])))
 

@@ -65,7 +65,7 @@ def training_length(records: Records, out_dir: Path) -> list[Path]:
         second_label, digits = ("%HQ", 1) if second == "hq_percent" else ("roll-bin mass TV", 3)
         for sampler in order:
             row_label = label(sampler)
-            by_it = group_records(by_sampler[sampler], lambda r: r["run"]["train_iterations"])
+            by_it = group_records(by_sampler[sampler], lambda r: r["run"]["train_iterations"], uniform="study")
             for key, metric in (("emd", "emd"), ("second", second)):
                 cells = [metric_cell(by_it.get(i, []), metric) for i in its]
                 series[key][row_label] = ([float(i) for i in its], [c.mean for c in cells], [c.std for c in cells])
