@@ -167,13 +167,10 @@ def compute_metrics(samples: torch.Tensor, dataset: Dataset, metric_cfg: DictCon
     asked = check_metric(dataset, metric_cfg)
     given = MetricInput(samples.detach().cpu(), dataset, metric_cfg, seed, cache_dir, device)
     metrics: dict[str, Any] = {}
-    done: set[int] = set()
-    for metric in METRICS.values():
+    for metric in dict.fromkeys(METRICS.values()):  # each registered function once, in registration order
         wanted = tuple(name for name in metric.names if name in asked)
-        if not wanted or id(metric) in done or not metric.applies(dataset):
-            continue
-        done.add(id(metric))
-        metrics.update(metric.measure(replace(given, asked=wanted)))
+        if wanted and metric.applies(dataset):
+            metrics.update(metric.measure(replace(given, asked=wanted)))
     return metrics
 
 
