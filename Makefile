@@ -9,7 +9,7 @@ COMMA := ,
 
 .PHONY: install test test-slow demo lint clean bench reproduce-table1 reproduce-table2 \
 	reproduce-ddls-training-length reproduce-ddls-sweep reproduce-ddls-temperature checkpoints reproduce-digits reproduce-digits-fid reproduce-table3 \
-	preflight-table3 reproduce-collab-fig4 reproduce-collab-table1
+	preflight-table3 rehearse-table3 reproduce-table3-rehearsal gpu-check reproduce-collab-fig4 reproduce-collab-table1
 
 # Reproduce targets run from the checkpoints shipped in checkpoints/ (trained by `make
 # checkpoints`); RETRAIN=1 ignores them and trains every GAN again into a fresh cache, with
@@ -31,7 +31,9 @@ LAUNCH := hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS)
 TRAIN_FIRST = $(if $(RETRAIN),$(GANMC) train -m $(1) +sampler=generator plot=false $(CKPT) $(LAUNCH) \
 	hydra.sweep.dir=$(RUNS)/train-$(2) &&,)
 
-install: $(STAMP)
+# NO_INSTALL=1: use the Python environment given as PY and GANMC as it is (a machine without a
+# package registry, e.g. a lent GPU with the project's wheels on PYTHONPATH).
+install: $(if $(NO_INSTALL),,$(STAMP))
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -140,25 +142,58 @@ reproduce-digits-fid: install
 
 # DDLS Table 3 on CIFAR-10 (50,000 samples, IS and FID; a GPU). Local files only:
 #   make reproduce-table3 CIFAR10=DIR INCEPTION=FILE SNGAN_CKPT=model.pt DCGAN_CKPT=... WGAN_CKPT=...
-# TABLE3_GANS picks the GANs (default: all three). The preflight checks every file first and
-# exits non-zero, listing each missing one with its config key, before any compute.
+# TABLE3_GANS picks the GANs (default: all three), TABLE3_SAMPLERS the samplers (comma-separated;
+# default: the experiment's generator,drs,mhgan,ddls,ddls_cal). Small runs: N samples per run, NREF
+# reference images, SMOKE=1 (every sampler at its smallest budget); RUNS= and RESULTS= say where
+# records and tables go. The preflight checks every file (archive integrity, weights keys, the
+# checkpoints' architecture, NREF against the data) and exits non-zero, one line per problem,
+# before any compute. `make rehearse-table3` runs all of it on stand-in files (no data needed).
 CIFAR10 ?=
 INCEPTION ?=
 DCGAN_CKPT ?=
 WGAN_CKPT ?=
 SNGAN_CKPT ?=
+N ?=
+NREF ?=
+SMOKE ?=
+TABLE3_SAMPLERS ?=
 TABLE3_GANS ?= dcgan32 wgan_gp_dcgan32 sngan_resnet32
 TABLE3_CKPT_dcgan32 = $(DCGAN_CKPT)
 TABLE3_CKPT_wgan_gp_dcgan32 = $(WGAN_CKPT)
 TABLE3_CKPT_sngan_resnet32 = $(SNGAN_CKPT)
 TABLE3_FMT_sngan_resnet32 = pytorch_gan_collections
+TABLE3_SIZE = $(if $(N),n_samples=$(N)) $(if $(NREF),metric.n_ref=$(NREF)) \
+	$(if $(SMOKE),smoke=true metric.sir_factor=1) $(if $(TABLE3_SAMPLERS),+sampler=$(TABLE3_SAMPLERS))
 
 preflight-table3: install
 	$(PY) -m ganmc.tables.table3 --cifar10 '$(CIFAR10)' --inception '$(INCEPTION)' --gans '$(TABLE3_GANS)' \
-		$(foreach g,$(TABLE3_GANS),--checkpoint '$(g)=$(TABLE3_CKPT_$(g))')
+		$(if $(NREF),--nref '$(NREF)') $(foreach g,$(TABLE3_GANS),--checkpoint '$(g)=$(TABLE3_CKPT_$(g))')
 
 reproduce-table3: preflight-table3
+	@start=$$(date +%s); \
 	$(foreach g,$(TABLE3_GANS),$(GANMC) sample experiment=table3 gan=$(g) gan.checkpoint='$(TABLE3_CKPT_$(g))' \
 		gan.checkpoint_format=$(or $(TABLE3_FMT_$(g)),ganmc) dataset.root='$(CIFAR10)' \
-		$(if $(INCEPTION),metric.inception_weights='$(INCEPTION)') hydra.sweep.dir=$(RUNS)/table3/$(g) &&) true
-	$(GANMC) table table3 records=$(RUNS)/table3 out_dir=$(RESULTS)
+		$(if $(INCEPTION),metric.inception_weights='$(INCEPTION)') $(TABLE3_SIZE) hydra.sweep.dir=$(RUNS)/table3/$(g) &&) \
+	$(GANMC) table table3 records=$(RUNS)/table3 out_dir=$(RESULTS) && \
+	echo "reproduce-table3: $$(( $$(date +%s) - start )) s; table in $(RESULTS)/table3.md"
+
+# Table 3 end to end on stand-ins in the real file formats (a CIFAR-10 pickle tarball, a
+# torch-fidelity Inception state dict with random values, a pytorch-gan-collections SN-GAN
+# model.pt, DCGAN and WGAN-GP trained a few dozen iterations on the stand-in data), through the
+# very `make reproduce-table3` above at N=64 NREF=128 SMOKE=1; everything under out/rehearse-table3.
+rehearse-table3: install
+	$(PY) scripts/rehearse_table3.py --out out/rehearse-table3 $(if $(N),--n $(N)) $(if $(NREF),--nref $(NREF))
+
+# What Table 3 costs: the full rehearsal, the SN-GAN generator at n = 64, 256, 1,024 (seconds and
+# peak memory per phase from the records), FLOPs and seconds per image, the Inception pass at 1
+# and 2 threads, and the extrapolation to 50,000 samples: results/table3_rehearsal.md.
+reproduce-table3-rehearsal: install
+	$(PY) scripts/table3_cost.py run out/table3-cost
+	$(PY) scripts/table3_cost.py report out/table3-cost $(RESULTS)/table3_rehearsal.md
+
+# On a CUDA machine: the rehearsal at n = 50,000 with the random SN-GAN (seconds per phase and
+# sampler), the DDLS step against a bare forward+backward of D(G(z)) and its fraction of the
+# device's peak under fp32/TF32/bf16, per-seed determinism; one table, also in out/gpu-check/.
+# Without a registry: `make gpu-check NO_INSTALL=1 PY=python3` with the wheels on PYTHONPATH.
+gpu-check: install
+	$(PY) scripts/gpu_check.py $(if $(N),--n $(N))

@@ -86,6 +86,8 @@ def validate_run(cfg: DictConfig) -> None:
             "gan.train.lr_d",
         ],
     )
+    if cfg.get("eval_batch") is not None and cfg.eval_batch <= 0:
+        raise GanmcError(f"eval_batch must be positive or null, got {cfg.eval_batch}")
     if cfg.get("threads") is not None and cfg.threads <= 0:
         raise GanmcError(f"threads must be positive or null (automatic), got {cfg.threads}")
     if "hq_threshold" in cfg.metric:
@@ -95,6 +97,9 @@ def validate_run(cfg: DictConfig) -> None:
                         "metric.classifier.steps", "metric.classifier.lr", "metric.classifier.batch_size"])
         if cfg.metric.n_ref is not None and cfg.metric.n_ref <= 0:
             raise GanmcError(f"metric.n_ref must be positive or null, got {cfg.metric.n_ref}")
+        if "is" in cfg.metric.metrics and cfg.n_samples < cfg.metric.isc_splits:
+            raise GanmcError(f"IS over metric.isc_splits={cfg.metric.isc_splits} splits needs n_samples >= "
+                             f"{cfg.metric.isc_splits}, got {cfg.n_samples}: raise n_samples or lower isc_splits")
     for part in ("generator", "discriminator"):
         net = cfg.gan[part]
         _positive(cfg, [f"gan.{part}.{k}" for k in ("width", "depth", "base_width", "channels") if k in net])

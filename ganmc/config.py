@@ -205,6 +205,8 @@ class RunConfig:
     retrain: bool = False
     plot: bool = True
     threads: int | None = None  # CPU threads of torch (null: 1 for MLP GANs, min(4, cores) for conv ones)
+    eval_batch: int | None = None  # most inputs per bulk G/D pass outside the chains (null: the samplers' own)
+    smoke: bool = False  # every sampler at its smallest budget (rehearsals, smoke tests)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Iterable
-from typing import Any, TypedDict, Union
+from typing import Any, NotRequired, TypedDict, Union
 
 
 class RunInfo(TypedDict):
@@ -33,6 +33,11 @@ class SampleTiming(TypedDict):
     sample_seconds: float
     metric_seconds: float
     evals_per_sample: dict[str, float]  # {"G": ..., "D": ...}
+    # seconds per phase (load, prepare, sample, target, reference, metrics) and the process's peak
+    # resident memory after each, in MiB (and the GPU's peak allocation, where one ran): absent
+    # from records written before they were kept
+    phases: NotRequired[dict[str, float]]
+    peak_rss_mb: NotRequired[dict[str, float]]
 
 
 class SampleRecord(TypedDict):

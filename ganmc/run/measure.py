@@ -70,20 +70,22 @@ class Metric:
     data: str  # "points" or "images"
     applies: Applies
     measure: Measure
+    prepare: Measure | None = None  # one-time work (reference statistics), cached, timed apart
 
 
 METRICS: dict[str, Metric] = {}  # name -> the registered function that provides it
 
 
-def register_metric(*names: str, data: str = "points",
-                    applies: Applies = lambda dataset: True) -> Callable[[Measure], Measure]:
+def register_metric(*names: str, data: str = "points", applies: Applies = lambda dataset: True,
+                    prepare: Measure | None = None) -> Callable[[Measure], Measure]:
     """Register ``fn`` as the metric(s) ``names`` of ``data`` (``points`` or ``images``), run when
-    the config lists one of them and ``applies(dataset)`` holds."""
+    the config lists one of them and ``applies(dataset)`` holds; ``prepare`` (optional) does its
+    cached one-time work, which :func:`prepare_metrics` runs (and a run times) before measuring."""
     if data not in DATA_KINDS or not names:
         raise ValueError(f"register_metric needs names and data in {sorted(DATA_KINDS)}")
 
     def register(fn: Measure) -> Measure:
-        metric = Metric(names, data, applies, fn)
+        metric = Metric(names, data, applies, fn, prepare)
         for name in names:
             if name in METRICS:
                 raise ValueError(f"metric {name!r} is registered twice")
@@ -101,13 +103,24 @@ def _modes(dataset: Dataset) -> bool:
     return dataset.centres is not None and dataset.std is not None
 
 
-@register_metric(*("is", "fid", "cs", "fd"), data="images")
+def _cache(m: MetricInput) -> Path:
+    return Path(str(m.cache_dir)).expanduser() if m.cache_dir is not None else default_cache_dir()
+
+
+def _image_references(m: MetricInput) -> dict[str, Any]:
+    """The real images' FID/fd statistics (and the cs/fd classifier), computed once and cached."""
+    from ganmc.metrics.images import image_references  # torch-fidelity: imported only for images
+
+    image_references(m.dataset, m.cfg, _cache(m), m.device, m.asked)
+    return {}
+
+
+@register_metric(*("is", "fid", "cs", "fd"), data="images", prepare=_image_references)
 def _images(m: MetricInput) -> dict[str, Any]:
     """IS/FID/cs/fd of images (reference statistics and the cs/fd classifier cached under ``cache_dir``)."""
     from ganmc.metrics.images import image_metrics  # torch-fidelity: imported only for images
 
-    cache = Path(str(m.cache_dir)).expanduser() if m.cache_dir is not None else default_cache_dir()
-    return image_metrics(m.samples.float(), m.dataset, m.cfg, cache, m.device, m.asked)
+    return image_metrics(m.samples, m.dataset, m.cfg, _cache(m), m.device, m.asked)
 
 
 @register_metric("modes", applies=_modes)
@@ -160,17 +173,32 @@ def check_metric(dataset: Dataset, metric_cfg: DictConfig) -> list[str]:
     return asked
 
 
+def _wanted(dataset: Dataset, metric_cfg: DictConfig) -> list[tuple[Metric, tuple[str, ...]]]:
+    """Each registered function that provides a listed name (once, in registration order), with
+    the names asked of it."""
+    asked = check_metric(dataset, metric_cfg)
+    pairs = [(metric, tuple(name for name in metric.names if name in asked))
+             for metric in dict.fromkeys(METRICS.values())]
+    return [(metric, wanted) for metric, wanted in pairs if wanted and metric.applies(dataset)]
+
+
+def prepare_metrics(dataset: Dataset, metric_cfg: DictConfig, cache_dir: str | Path | None = None,
+                    device: torch.device | str = "cpu") -> None:
+    """The listed metrics' one-time work (reference statistics), cached: a run times it apart."""
+    given = MetricInput(torch.empty(0), dataset, metric_cfg, 0, cache_dir, device)
+    for metric, wanted in _wanted(dataset, metric_cfg):
+        if metric.prepare is not None:
+            metric.prepare(replace(given, asked=wanted))
+
+
 def compute_metrics(samples: torch.Tensor, dataset: Dataset, metric_cfg: DictConfig,
                     seed: int, cache_dir: str | Path | None = None,
                     device: torch.device | str = "cpu") -> dict[str, Any]:
     """Every metric the config's ``metrics`` list names and the data set supports."""
-    asked = check_metric(dataset, metric_cfg)
     given = MetricInput(samples.detach().cpu(), dataset, metric_cfg, seed, cache_dir, device)
     metrics: dict[str, Any] = {}
-    for metric in dict.fromkeys(METRICS.values()):  # each registered function once, in registration order
-        wanted = tuple(name for name in metric.names if name in asked)
-        if wanted and metric.applies(dataset):
-            metrics.update(metric.measure(replace(given, asked=wanted)))
+    for metric, wanted in _wanted(dataset, metric_cfg):
+        metrics.update(metric.measure(replace(given, asked=wanted)))
     return metrics
 
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from ganmc.data import Dataset
 from ganmc.io import derive_seed
 from ganmc.models.gan import GAN
-from ganmc.samplers import GeneratorSampler, Sampler, SamplingContext
+from ganmc.samplers import SAMPLERS, GeneratorSampler, Sampler, SamplingContext
 
 
 def build_sampler(cfg: DictConfig, gan: GAN, dataset: Dataset, checkpoint: Path | None) -> Sampler:
@@ -25,7 +26,22 @@ def build_sampler(cfg: DictConfig, gan: GAN, dataset: Dataset, checkpoint: Path 
 
 def construct_sampler(cfg: DictConfig, gan: GAN) -> Sampler:
     """The configured sampler on ``gan`` (the generator alone when ``sampler`` is unset), not
-    prepared: the data set reaches it only through ``prepare``'s context."""
+    prepared: the data set reaches it only through ``prepare``'s context. With ``smoke=true``
+    the sampler runs at its smallest budget (its class's ``smoke`` settings over the config)."""
     if cfg.sampler is None:
-        return GeneratorSampler(gan)
-    return instantiate(cfg.sampler)(gan=gan)
+        sampler: Sampler = GeneratorSampler(gan)
+    else:
+        node = cfg.sampler
+        if cfg.get("smoke"):
+            node = OmegaConf.merge(node, smoke_settings(str(node._target_)))
+        sampler = instantiate(node)(gan=gan)
+    sampler.eval_batch = cfg.get("eval_batch")
+    return sampler
+
+
+def smoke_settings(target: str) -> dict[str, Any]:
+    """The smallest-budget settings of the sampler class at ``target`` (its ``smoke``)."""
+    for cls in SAMPLERS.values():
+        if f"{cls.__module__}.{cls.__qualname__}" == target:
+            return dict(cls.smoke)
+    return {}

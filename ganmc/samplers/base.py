@@ -10,6 +10,7 @@ work (the derived D it names, then its own ``setup``), ``sample(n, generator)`` 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from typing import Any, ClassVar, TypeVar
@@ -135,9 +136,13 @@ class Sampler(ABC):
     name: ClassVar[str] = "sampler"
     Config: ClassVar[type[SamplerConfig]] = SamplerConfig
     derivations: ClassVar[tuple[DKind, ...]] = (DKind.raw, DKind.calibrated)
+    # The sampler's smallest budget (``smoke=true``: rehearsals and smoke tests), merged over its
+    # config; a ``discriminator`` entry merges into that node.
+    smoke: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, gan: GAN, **hparams: Any) -> None:
         self.gan = gan.eval()
+        self.eval_batch: int | None = None  # inputs per bulk forward pass (None: the sampler's own sizes)
         self.prep_stats: dict[str, Any] = {}
         try:
             self.cfg: Any = self.Config(**hparams)
@@ -184,23 +189,39 @@ class Sampler(ABC):
         target ``p_g * w`` (:mod:`ganmc.samplers.target` estimates it); ``None``: no such target."""
         return None
 
+    def batched(self, fn: Callable[[torch.Tensor], torch.Tensor], inputs: torch.Tensor) -> torch.Tensor:
+        """``fn(inputs)`` computed in chunks of at most ``eval_batch`` rows (one call when unset),
+        so a bulk pass over many images (DRS's pilot, MH-GAN's calibration) holds one chunk's
+        activations at a time."""
+        size = self.eval_batch or len(inputs)
+        if len(inputs) <= size:
+            return fn(inputs)
+        return torch.cat([fn(part) for part in inputs.split(size)])
+
     @abstractmethod
     def sample_batch(self, n: int, generator: torch.Generator) -> SampleBatch:
         """Produce exactly ``n`` output samples."""
 
     def sample(self, n: int, generator: torch.Generator, batch_size: int | None = None,
-               progress: bool = False) -> SampleBatch:
-        """Produce ``n`` samples in batches of ``batch_size``; fail on non-finite output."""
+               progress: bool = False, store: Callable[[torch.Tensor], torch.Tensor] | None = None) -> SampleBatch:
+        """Produce ``n`` samples in batches of ``batch_size``; fail on non-finite output. ``store``
+        maps each batch's samples (and extra sets) to the form kept until the end (images: uint8
+        on the CPU), so memory grows by the kept samples only."""
         batch_size = batch_size or n
-        parts = []
+        parts: list[SampleBatch] = []
+        done = 0
         with tqdm(total=n, desc=f"sample {self.name}", unit="sample",
                   disable=None if progress else True, dynamic_ncols=True) as bar:
-            while sum(len(p) for p in parts) < n:
-                m = min(batch_size, n - sum(len(p) for p in parts))
+            while done < n:
+                m = min(batch_size, n - done)
                 part = self.sample_batch(m, generator)
-                if not bool(torch.isfinite(part.samples).all()):
+                if not all(bool(torch.isfinite(x).all()) for x in (part.samples, *part.extra.values())):
                     raise GanmcError(f"sampler {self.name} produced NaN/inf samples: lower its step size")
+                if store is not None:
+                    part.samples = store(part.samples)
+                    part.extra = {k: store(v) for k, v in part.extra.items()}
                 parts.append(part)
+                done += m
                 bar.update(m)
         return SampleBatch.concat(parts)
 

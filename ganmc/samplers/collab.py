@@ -69,6 +69,7 @@ class CollabSampler(Sampler):
 
     name = "collab"
     Config = CollabSamplerConfig
+    smoke = {"n_steps": 2, "n_real": 64, "k": 4, "discriminator": {"steps": 5}}
     derivations = (DKind.raw, DKind.calibrated, DKind.shaped)
 
     def __init__(self, gan: GAN, **hparams: Any) -> None:

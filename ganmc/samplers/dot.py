@@ -41,6 +41,7 @@ class DOTSampler(Sampler):
 
     name = "dot"
     Config = DOTConfig
+    smoke = {"n_steps": 2, "k_pairs": 64}
 
     def __init__(self, gan: GAN, **hparams: Any) -> None:
         super().__init__(gan, **hparams)

@@ -43,6 +43,7 @@ class DRSSampler(Sampler):
 
     name = "drs"
     Config = DRSConfig
+    smoke = {"pilot_n": 64, "proposal_batch": 64, "discriminator": {"steps": 5}}
 
     def __init__(self, gan: GAN, **hparams: Any) -> None:
         super().__init__(gan, **hparams)
@@ -56,8 +57,8 @@ class DRSSampler(Sampler):
     @torch.no_grad()
     def _propose(self, m: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         z = self.gan.prior.sample(m, generator, self.gan.device)
-        x = self.gan.generator(z)
-        return z, x, self.gan.discriminator(x)
+        x = self.batched(self.gan.generator, z)
+        return z, x, self.batched(self.gan.discriminator, x)
 
     def target_log_weight(self, state: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """DRS aims at p_g * e^d (d: the logit of its D, calibrated or raw)."""

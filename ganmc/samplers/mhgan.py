@@ -59,6 +59,7 @@ class MHGANSampler(Sampler):
 
     name = "mhgan"
     Config = MHGANSamplerConfig
+    smoke = {"k": 4, "n_calib": 64, "discriminator": {"steps": 5}}
 
     def __init__(self, gan: GAN, **hparams: Any) -> None:
         super().__init__(gan, **hparams)
@@ -80,11 +81,11 @@ class MHGANSampler(Sampler):
 
     @torch.no_grad()
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
-        return self.gan.discriminator(x.to(self.gan.device))
+        return self.batched(self.gan.discriminator, x.to(self.gan.device))
 
     @torch.no_grad()
     def _fakes(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        return self.gan.generator(self.gan.prior.sample(n, generator, self.gan.device))
+        return self.batched(self.gan.generator, self.gan.prior.sample(n, generator, self.gan.device))
 
     def target_log_weight(self, state: torch.Tensor, x: torch.Tensor) -> torch.Tensor | None:
         """MH-GAN aims at p_g * D/(1-D) of its score-calibrated D, i.e. e^(mapped logit)."""
@@ -124,7 +125,7 @@ class MHGANSampler(Sampler):
             return self.gan.prior.sample(m, gen, self.gan.device)
 
         res = run_chains(n, self.k, propose, latents, init_logits, generator, self.max_restarts, self.impl,
-                         self.chunk)
+                         min(self.chunk, self.eval_batch or self.chunk))
         stats = {
             "acceptance_rate": res.accepted / res.proposals,
             "efficiency": n / res.proposals,

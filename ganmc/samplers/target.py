@@ -11,6 +11,8 @@ reported.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -18,50 +20,92 @@ import torch
 from ganmc.metrics.target import effective_sample_size, region_masses, total_variation
 from ganmc.samplers.base import Sampler
 
-CHUNK = 1 << 16  # proposals per G/D batch: memory stays bounded for any pool
+CHUNK = 1 << 16  # proposals per G/D batch (at most): memory stays bounded for any pool
+
+
+@dataclass
+class Pool:
+    """The proposals' log weights (and regions), and per chunk its size and the generator's
+    state before it, so any proposal can be generated again: the pool's outputs are not kept."""
+
+    lw: list[torch.Tensor] = field(default_factory=list)
+    regions: list[torch.Tensor] = field(default_factory=list)
+    chunks: list[tuple[int, torch.Tensor]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return sum(size for size, _ in self.chunks)
+
+    def log_weights(self) -> torch.Tensor:
+        return torch.cat(self.lw)
 
 
 @torch.no_grad()
-def _pool(sampler: Sampler, m: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor] | None:
-    xs, lws = [], []
-    for start in range(0, m, CHUNK):
-        state, x = sampler.propose(min(CHUNK, m - start), generator)
-        lw = sampler.target_log_weight(state, x)
+def _grow(pool: Pool, sampler: Sampler, m: int, generator: torch.Generator, chunk: int, dataset: Any) -> bool:
+    """Add ``m`` proposals to ``pool``; ``False`` when the sampler has no target weights."""
+    for start in range(0, m, chunk):
+        size, state = min(chunk, m - start), generator.get_state()
+        z, x = sampler.propose(size, generator)
+        lw = sampler.target_log_weight(z, x)
         if lw is None:
-            return None
-        xs.append(x.detach().cpu())
-        lws.append(lw.detach().double().cpu())
-    return torch.cat(xs), torch.cat(lws)
+            return False
+        pool.lw.append(lw.detach().double().cpu())
+        pool.chunks.append((size, state))
+        if dataset is not None:
+            pool.regions.append(dataset.regions(x.detach().cpu()))
+    return True
+
+
+@torch.no_grad()
+def _outputs(pool: Pool, sampler: Sampler, draw: torch.Tensor,
+             store: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """The outputs of the proposals ``draw`` (pool indices, in draw order), generated again chunk
+    by chunk from the saved generator states; only the drawn ones are kept (through ``store``)."""
+    out: torch.Tensor | None = None
+    offset = 0
+    for size, state in pool.chunks:
+        hit = ((draw >= offset) & (draw < offset + size)).nonzero().flatten()
+        if len(hit):
+            _, x = sampler.propose(size, torch.Generator().set_state(state))
+            rows = store(x[draw[hit].to(x.device) - offset].detach().cpu())
+            if out is None:
+                out = torch.empty((len(draw), *rows.shape[1:]), dtype=rows.dtype)
+            out[hit] = rows
+        offset += size
+    assert out is not None
+    return out
 
 
 def estimate_target(sampler: Sampler, n: int, generator: torch.Generator, factor: int, max_pool: int,
-                    dataset: Any = None) -> tuple[torch.Tensor, dict[str, Any]] | None:
+                    dataset: Any = None, chunk: int = CHUNK,
+                    store: Callable[[torch.Tensor], torch.Tensor] = lambda x: x,
+                    ) -> tuple[torch.Tensor, dict[str, Any]] | None:
     """``n`` SIR draws from the sampler's target and its diagnostics; ``None`` when the sampler
     has no importance-weighted target (or ``factor`` is 0).
 
-    The diagnostics: ``pool`` (proposals used), ``ess``, ``reliable`` (ESS >= n), and, when
-    ``dataset`` has regions, ``masses`` (the target's mass per region), ``mass_tv`` (their total
-    variation to the data's) and ``generator_mass_tv`` (the same for the unweighted pool).
+    Proposals go through G and D in chunks of ``chunk``; only their log weights are kept, and
+    the ``n`` drawn ones are generated again at the end (kept through ``store``, e.g. as uint8
+    images), so memory is the draws plus one chunk, whatever the pool's size. The diagnostics:
+    ``pool`` (proposals used), ``ess``, ``reliable`` (ESS >= n), and, when ``dataset`` has
+    regions, ``masses`` (the target's mass per region), ``mass_tv`` (their total variation to
+    the data's) and ``generator_mass_tv`` (the same for the unweighted pool).
     """
     start = factor * n if max_pool <= 0 else min(factor * n, max_pool)  # bounded for any n
-    first = _pool(sampler, start, generator) if factor > 0 else None
-    if first is None:
-        return None
-    pool_x, pool_lw = first
     grow = dataset is not None and dataset.region_masses() is not None
-    while grow and effective_sample_size(pool_lw) < n and len(pool_lw) < max_pool:
-        more = _pool(sampler, min(len(pool_lw), max_pool - len(pool_lw)), generator)
-        assert more is not None
-        pool_x, pool_lw = torch.cat([pool_x, more[0]]), torch.cat([pool_lw, more[1]])
+    pool = Pool()
+    if factor <= 0 or not _grow(pool, sampler, start, generator, chunk, dataset if grow else None):
+        return None
+    while grow and effective_sample_size(pool.log_weights()) < n and len(pool) < max_pool:
+        _grow(pool, sampler, min(len(pool), max_pool - len(pool)), generator, chunk, dataset)
+    pool_lw = pool.log_weights()
     ess = effective_sample_size(pool_lw)
     info: dict[str, Any] = {"pool": len(pool_lw), "ess": ess, "reliable": bool(ess >= n), "n": n}
     if grow:
         data = dataset.region_masses()
-        index = dataset.regions(pool_x)
+        index = torch.cat(pool.regions)
         target = region_masses(index, pool_lw, len(data))
         info.update({"region": dataset.region_kind, "masses": [float(v) for v in target],
                      "data_masses": [float(v) for v in data], "mass_tv": total_variation(target, data),
                      "generator_mass_tv": total_variation(region_masses(index, None, len(data)), data)})
     weights = torch.softmax(pool_lw, dim=0)
     draw = torch.multinomial(weights, n, replacement=True, generator=generator)
-    return pool_x[draw], info
+    return _outputs(pool, sampler, draw, store), info

@@ -93,9 +93,13 @@ def _sizes(records: Records, dataset: str) -> str:
 
 def table3(records: Records, out_dir: Path) -> list[Path]:
     """DDLS Table 3: IS and FID on CIFAR-10 (torch-fidelity's Inception), 50,000 samples per run."""
+    recs = [r for _, r in sample_records(records, "cifar10")]
+    refs = sorted({r["metrics"]["fid_ref_n"] for r in recs if "fid_ref_n" in r["metrics"]})
+    smoke = any(r.get("config", {}).get("smoke") for r in recs)
     caption = (f"DDLS Table 3, CIFAR-10: Inception score and FID (torch-fidelity, Inception weights of "
-               f"2015-12-05, reference: the 50,000 training images), n = {_sizes(records, 'cifar10')} samples "
-               "per run, mean ± std over seeds.")
+               f"2015-12-05, reference: {' / '.join(f'{n:,.0f}' for n in refs) or 'the'} training images), "
+               f"n = {_sizes(records, 'cifar10')} samples per run, mean ± std over seeds."
+               + (" SMOKE RUN: every sampler at its smallest budget (smoke=true), not a result." if smoke else ""))
     return image_table(records, out_dir, "table3", "cifar10",
                        [("is", "IS", 2), ("is_std", "IS std (splits)", 2), ("fid", "FID", 2)], PAPER_T3, caption)
 
