@@ -62,16 +62,19 @@ def measure(standin: Path, threads: int, batch: int = 16) -> dict[str, Any]:
     return out
 
 
-def run(out: Path, ns: list[int]) -> None:
-    t0 = time.perf_counter()
-    rehearse_table3.main(["--out", str(out / "full")])
-    (out / "full" / "rehearsal.json").write_text(json.dumps({"seconds": time.perf_counter() - t0}))
-    for n in ns:
+def run(out: Path, ns: list[int], parts: list[str]) -> None:
+    """The ``parts`` of the study (``full``, ``n``, ``measure``), each into its folder under ``out``."""
+    if "full" in parts:
+        t0 = time.perf_counter()
+        rehearse_table3.main(["--out", str(out / "full")])
+        (out / "full" / "rehearsal.json").write_text(json.dumps({"seconds": time.perf_counter() - t0}))
+    for n in ns if "n" in parts else []:
         rehearse_table3.main(["--out", str(out / f"n{n}"), "--n", str(n), "--nref", str(n), "--gans", "sngan_resnet32",
                               "--samplers", "generator", "--no-smoke", "--per-batch", str(max(200, -(-n // 5)))])
-    standin = next((out / "full" / "files").rglob("model.pt"))
-    measured = {"threads_2": measure(standin, 2), "threads_1": measure(standin, 1)}
-    (out / "measured.json").write_text(json.dumps(measured, indent=1))
+    if "measure" in parts:
+        standin = next((out / "full" / "files").rglob("model.pt"))
+        measured = {"threads_2": measure(standin, 2), "threads_1": measure(standin, 1)}
+        (out / "measured.json").write_text(json.dumps(measured, indent=1))
 
 
 def records(folder: Path) -> list[dict[str, Any]]:
@@ -179,12 +182,13 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("run")
     r.add_argument("out", type=Path)
     r.add_argument("--ns", type=int, nargs="+", default=[64, 256, 1024])
+    r.add_argument("--parts", nargs="+", default=["full", "n", "measure"], choices=["full", "n", "measure"])
     p = sub.add_parser("report")
     p.add_argument("out", type=Path)
     p.add_argument("dest", type=Path)
     args = parser.parse_args(argv)
     if args.command == "run":
-        run(args.out.resolve(), args.ns)
+        run(args.out.resolve(), args.ns, args.parts)
     else:
         report(args.out.resolve(), args.dest)
     return 0

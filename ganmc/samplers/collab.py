@@ -69,7 +69,7 @@ class CollabSampler(Sampler):
 
     name = "collab"
     Config = CollabSamplerConfig
-    smoke = {"n_steps": 2, "n_real": 64, "k": 4, "discriminator": {"steps": 5}}
+    smoke = {"n_steps": 2, "n_real": 64, "k": 4, "discriminator": {"steps": 5, "batch": 32}}
     derivations = (DKind.raw, DKind.calibrated, DKind.shaped)
 
     def __init__(self, gan: GAN, **hparams: Any) -> None:

@@ -52,7 +52,7 @@ class DDLSSampler(Sampler):
 
     name = "ddls"
     Config = DDLSConfig
-    smoke = {"n_steps": 2, "snapshot_every": 0, "snapshot_steps": [], "discriminator": {"steps": 5}}
+    smoke = {"n_steps": 2, "snapshot_every": 0, "snapshot_steps": [], "discriminator": {"steps": 5, "batch": 32}}
 
     def __init__(self, gan: GAN, **hparams: Any) -> None:
         super().__init__(gan, **hparams)

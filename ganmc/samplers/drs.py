@@ -43,7 +43,7 @@ class DRSSampler(Sampler):
 
     name = "drs"
     Config = DRSConfig
-    smoke = {"pilot_n": 64, "proposal_batch": 64, "discriminator": {"steps": 5}}
+    smoke = {"pilot_n": 64, "proposal_batch": 64, "discriminator": {"steps": 5, "batch": 32}}
 
     def __init__(self, gan: GAN, **hparams: Any) -> None:
         super().__init__(gan, **hparams)

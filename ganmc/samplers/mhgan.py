@@ -59,7 +59,7 @@ class MHGANSampler(Sampler):
 
     name = "mhgan"
     Config = MHGANSamplerConfig
-    smoke = {"k": 4, "n_calib": 64, "discriminator": {"steps": 5}}
+    smoke = {"k": 4, "n_calib": 64, "discriminator": {"steps": 5, "batch": 32}}
 
     def __init__(self, gan: GAN, **hparams: Any) -> None:
         super().__init__(gan, **hparams)
