@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 COMMA := ,
 
-.PHONY: install test test-slow demo lint clean bench reproduce-table1 reproduce-table2 \
+.PHONY: install test test-slow test-slurm demo lint clean bench reproduce-table1 reproduce-table2 \
 	reproduce-ddls-training-length reproduce-ddls-sweep reproduce-ddls-temperature checkpoints reproduce-digits reproduce-digits-fid reproduce-table3 \
 	preflight-table3 rehearse-table3 reproduce-table3-rehearsal gpu-check reproduce-collab-fig4 reproduce-collab-table1
 
@@ -44,8 +44,16 @@ $(STAMP): pyproject.toml constraints.txt
 test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
+# (Not tests/test_slurm.py: it installs and starts system daemons; `make test-slurm` runs it.)
 test-slow: install
-	$(PY) -m pytest -q -m slow $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m slow --ignore=tests/test_slurm.py $(PYTEST_ARGS)
+
+# Sweeps through a real SLURM cluster: a one-node cluster on this machine (scripts/slurm_local.sh;
+# root, slurm-wlm and munge installed with apt-get when absent, daemons stopped at the end), a
+# 3-job `hydra/launcher=submitit_slurm` sweep and its table, then one with a job cancelled
+# mid-run that resumes when run again. About 2-3 minutes on 2 cores; skipped when not root.
+test-slurm: install
+	$(PY) -m pytest -q -m slow tests/test_slurm.py $(PYTEST_ARGS)
 
 # The shipped default GAN (no training): generator and DDLS side by side, in well under a minute
 # on 2 cores; out/demo/demo.{md,csv,tex,png} and the table printed.
