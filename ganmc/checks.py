@@ -9,11 +9,12 @@ magnitude.
 from __future__ import annotations
 
 import dataclasses
+import math
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from ganmc.errors import GanmcError
@@ -70,9 +71,36 @@ def check_keys(cfg: DictConfig) -> None:
             raise GanmcError(f"{given} given but no {group} is chosen: {hint}")
 
 
+def non_finite(node: Any, prefix: str = "") -> list[str]:
+    """``KEY=VALUE`` of every float in the config that is NaN or infinite (a schema takes
+    ``nan`` and ``inf`` as floats, and ``nan`` slips through every ``<=``/``>`` range check)."""
+    if isinstance(node, DictConfig):
+        items = [(f"{prefix}{k}", node._get_node(k)) for k in node.keys()]
+    elif isinstance(node, ListConfig):
+        items = [(f"{prefix}[{i}]", node._get_node(i)) for i in range(len(node))]
+    else:
+        return []
+    found: list[str] = []
+    for key, child in items:
+        if isinstance(child, DictConfig | ListConfig):
+            found += non_finite(child, f"{key}." if isinstance(child, DictConfig) else key)
+            continue
+        try:
+            value = child._value() if child is not None else None
+        except OmegaConfBaseException:
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            found.append(f"{key}={value}")
+    return found
+
+
 def validate_run(cfg: DictConfig) -> None:
-    """Check what a schema cannot: no unknown keys, sizes positive, device known, snapshots in range."""
+    """Check what a schema cannot: no unknown keys, finite numbers, sizes positive, device known,
+    snapshots in range."""
     check_keys(cfg)
+    bad = non_finite(cfg)
+    if bad:
+        raise GanmcError(f"{', '.join(bad)}: every number in the config must be finite (not nan or inf)")
     _positive(
         cfg,
         [

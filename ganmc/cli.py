@@ -189,11 +189,13 @@ def main(argv: list[str] | None = None) -> int:
         failed = f" ({len(_FAILED)} jobs failed)" if len(_FAILED) > 1 else ""
         print(f"ganmc {command}: error: {one_line(exc)}{failed}", file=sys.stderr)
         return 1
-    except OSError as exc:  # e.g. Hydra cannot create the run folder
-        if debug:
+    except (OSError, ValueError) as exc:  # Hydra cannot create the run folder or open its log file
+        cause = exc if isinstance(exc, OSError) else exc.__cause__  # logging wraps it in a ValueError
+        if debug or not isinstance(cause, OSError):
             raise
-        where = f"cannot write {exc.filename} ({exc.strerror})" if exc.filename else str(exc)
-        print(f"ganmc {command}: error: {where}", file=sys.stderr)
+        where = f"cannot write {cause.filename} ({cause.strerror})" if cause.filename else str(cause)
+        print(f"ganmc {command}: error: {where}: choose a writable run folder (hydra.run.dir=DIR, "
+              "hydra.sweep.dir=DIR)", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"ganmc {command}: interrupted", file=sys.stderr)

@@ -3,6 +3,7 @@ a half-written file or a half-written run."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -14,6 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from ganmc.errors import GanmcError
 
 try:
     import fcntl
@@ -35,12 +38,25 @@ def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
     try:
-        write(tmp)
+        try:
+            write(tmp)
+        except OSError as exc:
+            raise write_error(path, exc) from None
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def write_error(path: Path, exc: OSError) -> GanmcError:
+    """One line naming the file and the cause of a failed write (numpy's short writes carry no
+    errno: a full disk or a file size limit)."""
+    if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) or exc.errno is None:
+        cause = f"{exc.strerror or exc}: the disk is full or a file size limit (ulimit -f) was reached"
+    else:
+        cause = exc.strerror or str(exc)
+    return GanmcError(f"cannot write {path} ({cause})")
 
 
 def write_json_atomic(path: str | Path, obj: Any) -> Path:

@@ -47,9 +47,16 @@ def _leftovers(folder: Path) -> list[str]:
         (["+sampler=ddls", "sampler.step_size=-1"], "ddls needs step_size > 0"),
         (["+sampler=drs", "sampler.gamma_percentile=150"], "gamma_percentile must lie in [0, 100]"),
         (["threads=0"], "threads must be positive"),
+        (["gan.train.lr_g=nan"], "gan.train.lr_g=nan: every number in the config must be finite"),
+        (["+sampler=dot", "sampler.lr=nan"], "sampler.lr=nan: every number"),
+        (["metric.hq_threshold=nan"], "metric.hq_threshold=nan: every number"),
+        (["+sampler=ddls", "sampler.step_size=nan"], "sampler.step_size=nan: every number"),
+        (["+sampler=ddls", "sampler.step_size=inf"], "sampler.step_size=inf: every number"),
+        (["+sampler=ddls", "sampler.temperature=-inf"], "sampler.temperature=-inf: every number"),
     ],
     ids=["plus-unknown-top-key", "plus-unknown-sampler-key", "wrong-type-says-why", "sampler-options-alone",
-         "ddls-range", "drs-range", "threads-zero"],
+         "ddls-range", "drs-range", "threads-zero", "lr-nan", "dot-lr-nan", "hq-threshold-nan",
+         "ddls-step-nan", "ddls-step-inf", "ddls-temperature-minus-inf"],
 )
 def test_config_faults_stop_before_training(run_cli, tmp_path, cache_dir, args, message):
     out = tmp_path / "run"
@@ -74,6 +81,17 @@ def test_unwritable_cache_or_run_dir_fails_before_training(run_cli, tmp_path, ca
     assert not out.exists()
     code, _, err = run_cli("sample", *TINY, f"hydra.run.dir={blocker / 'run'}")
     assert code != 0 and "Not a directory" in error_line(err) and _checkpoints(cache_dir) == []
+
+
+def test_a_run_folder_whose_log_cannot_be_opened_is_one_line(run_cli, tmp_path, cache_dir):
+    """An existing run folder Hydra cannot write its log into (read-only, immutable; here the log's
+    name is taken by a folder): one line naming the file, not the log handler's traceback."""
+    out = tmp_path / "run"
+    (out / "sample.log").mkdir(parents=True)
+    code, _, err = run_cli("sample", *TINY, f"hydra.run.dir={out}")
+    line = error_line(err)
+    assert code != 0 and f"cannot write {out / 'sample.log'}" in line and "hydra.run.dir" in line
+    assert _checkpoints(cache_dir) == [] and not (out / "record.json").exists()
 
 
 def test_random_bytes_checkpoint_is_one_line_without_torch_advice(run_cli, tmp_path):
@@ -103,6 +121,21 @@ def test_a_fault_while_writing_leaves_no_half_written_run(run_cli, tmp_path, mon
     out = tmp_path / "run"
     code, _, err = run_cli("sample", *TINY, "plot=true", f"hydra.run.dir={out}")
     assert code != 0 and "No space left on device" in error_line(err, log_lines=6)
+    assert not out.exists() and _leftovers(tmp_path) == []
+
+
+def test_a_short_write_names_the_file_and_the_cause(run_cli, tmp_path, monkeypatch):
+    """numpy reports a full disk or a file size limit as "N requested and M written" (no errno)."""
+    import numpy as np
+
+    def short_write(fh, array):
+        raise OSError("40000 requested and 5088 written")
+
+    monkeypatch.setattr(np, "save", short_write)
+    out = tmp_path / "run"
+    code, _, err = run_cli("sample", *TINY, f"hydra.run.dir={out}")
+    line = error_line(err, log_lines=6)
+    assert code != 0 and "samples.npy (40000 requested and 5088 written: the disk is full" in line
     assert not out.exists() and _leftovers(tmp_path) == []
 
 

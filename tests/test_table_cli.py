@@ -64,6 +64,18 @@ def test_records_of_the_wrong_shape_are_one_line_naming_the_file(run_cli, tmp_pa
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("report", ["table1", "table2", "sweep"])
+def test_a_truncated_record_is_refused_naming_the_file(run_cli, tmp_path, report):
+    """A record cut short (a full disk, a copy interrupted) stops the table instead of vanishing from it."""
+    _record(tmp_path / "runs", "1", 0.01, 25)
+    path = tmp_path / "runs" / "0" / "record.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"command": "sample", "run": {}, "metrics": {}})[:25])
+    code, _, err = run_cli("table", report, f"records={tmp_path / 'runs'}", f"out_dir={tmp_path / 'out'}")
+    assert code != 0 and err.count("\n") == 1 and f"record {path} cannot be read" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_listing_shows_counts_as_integers_and_swept_values(run_cli, tmp_path):
     runs = tmp_path / "runs"
     for i, (step, modes) in enumerate([(0.001, 24), (0.01, 25), (0.1, 23)]):

@@ -83,6 +83,36 @@ def test_a_row_whose_seeds_ran_different_settings_fails(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def _set_n(runs: Path, name: str, n: int) -> Path:
+    path = runs / name / "record.json"
+    record = json.loads(path.read_text())
+    record["config"]["n_samples"] = n
+    path.write_text(json.dumps(record))
+    return path
+
+
+def test_a_row_mixing_sample_sizes_fails_naming_the_files(tmp_path):
+    runs = tmp_path / "runs"
+    for seed in (0, 1):
+        _record(runs, "generator", seed, "gaussians25", {"modes_recovered": 25, "hq_percent": 90.0, "hq_std": 0.02})
+    stale = _set_n(runs, "gaussians25-generator-1", 2000)
+    _set_n(runs, "gaussians25-generator-0", 5000)
+    with pytest.raises(GanmcError, match=r"differ in n_samples \(.*" + str(stale.parent.name)):
+        table1(find_records(runs), tmp_path / "out")
+
+
+def test_a_paired_difference_across_protocols_fails_naming_both_files(tmp_path):
+    """Table 2's paired Δ must not subtract an n = 2,000 generator run from an n = 5,000 DDLS run."""
+    runs = tmp_path / "runs"
+    for sampler in ("generator", "ddls"):
+        _record(runs, sampler, 0, "gaussians25", {"emd": 0.05, "emd_floor": 0.03})
+    gen = _set_n(runs, "gaussians25-generator-0", 2000)
+    ddls = _set_n(runs, "gaussians25-ddls-0", 5000)
+    with pytest.raises(GanmcError, match="paired difference of emd") as err:
+        table2(find_records(runs), tmp_path / "out")
+    assert str(gen) in str(err.value) and str(ddls) in str(err.value) and "n_samples" in str(err.value)
+
+
 def test_interrupted_sweep_resumes(run_cli, tmp_path):
     sweep = tmp_path / "sweep"
     args = ["sample", "-m", *TINY, "seed=0,1", f"hydra.sweep.dir={sweep}", "hydra.sweep.subdir=s${seed}"]

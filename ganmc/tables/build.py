@@ -61,18 +61,45 @@ def group_records(records: Iterable[Any], key: Callable[[Any], Any], uniform: st
             groups.setdefault(k, []).append(record)
     if uniform is not None:
         for k, group in groups.items():
-            mixed = mixed_settings([r[1] if isinstance(r, tuple) else r for r in group])
+            recs = [r[1] if isinstance(r, tuple) else r for r in group]
+            mixed = [f"sampler.{m}" for m in mixed_settings(recs)] + mixed_settings(recs, protocol)
             if mixed:
-                raise GanmcError(f"{uniform}: the records of row {k} differ in sampler.{', sampler.'.join(mixed)}: "
-                                 "rerun the stale ones (or move them out of the records folder)")
+                raise GanmcError(f"{uniform}: the records of row {k} differ in {', '.join(mixed)} "
+                                 f"({', '.join(sorted({r.get('_path', '?') for r in recs}))}): rerun the stale "
+                                 "ones (or move them out of the records folder)")
     return groups
 
 
-def mixed_settings(group: list[dict[str, Any]]) -> list[str]:
-    """The sampler settings that differ between records (records without a config are skipped)."""
-    configs = [c for c in (r.get("config", {}).get("sampler") for r in group) if isinstance(c, dict)]
+# What makes two runs comparable besides the sampler: the sample size, the data, the GAN (not
+# where its checkpoint lies) and how the metrics are measured.
+PROTOCOL = ("n_samples", "dataset", "gan", "metric.emd_n", "metric.emd_cost", "metric.hq_threshold",
+            "metric.n_ref", "metric.isc_splits")
+
+
+def protocol(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The record's protocol settings (:data:`PROTOCOL`); ``None`` for a record without a config."""
+    config = record.get("config")
+    if not isinstance(config, dict):
+        return None
+    out = {}
+    for key in PROTOCOL:
+        node: Any = config
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node = {k: v for k, v in node.items() if k not in ("checkpoint", "root")}
+        out[key] = node
+    return out
+
+
+def mixed_settings(group: list[dict[str, Any]],
+                   part: Callable[[dict[str, Any]], dict[str, Any] | None] = lambda r: r.get("config", {}).get("sampler"),
+                   ) -> list[str]:
+    """The settings of ``part`` of the records' configs (default: the sampler's) that differ between
+    them (records without one are skipped)."""
+    configs = [c for c in (part(r) for r in group) if isinstance(c, dict)]
     keys = set().union(*configs) if configs else set()
-    return sorted(k for k in keys if len({json.dumps(c.get(k), sort_keys=True) for c in configs}) > 1)
+    return sorted(k for k in keys if len({json.dumps(c.get(k), sort_keys=True, default=str) for c in configs}) > 1)
 
 
 def sample_records(records: Records, dataset: str) -> Records:
@@ -154,10 +181,18 @@ def mean_se(c: Cell) -> str:
 
 def paired_delta(group: list[dict[str, Any]], base: list[dict[str, Any]], metric: str,
                  steps: str | None = None) -> Cell:
-    """Per-seed difference of ``metric`` (at chain snapshot ``steps`` when given) to the baseline."""
-    ref = {r["run"]["seed"]: r["metrics"].get(metric) for r in base}
+    """Per-seed difference of ``metric`` (at chain snapshot ``steps`` when given) to the baseline;
+    a pair whose runs differ in protocol (sample size, data, GAN, metric settings) is refused."""
+    by_seed = {r["run"]["seed"]: r for r in base}
+    ref = {seed: r["metrics"].get(metric) for seed, r in by_seed.items()}
     diffs = []
     for r in group:
+        other = by_seed.get(r["run"]["seed"])
+        mixed = mixed_settings([r, other], protocol) if other is not None else []
+        if mixed:
+            raise GanmcError(f"paired difference of {metric}: {r.get('_path', r['run'])} and its baseline "
+                             f"{other.get('_path', other['run'])} differ in {', '.join(mixed)}: rerun one of them "
+                             "with the other's settings")
         ours = (r.get("target_metrics", {}).get(steps, {}) if steps else r["metrics"]).get(metric)
         if ours is not None and ref.get(r["run"]["seed"]) is not None:
             diffs.append(ours - ref[r["run"]["seed"]])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,6 @@ from ganmc.errors import GanmcError
 from ganmc.record_schema import SAMPLE_REQUIRED, SHAPE
 from ganmc.tables.build import Records
 
-log = logging.getLogger(__name__)
 _SCALAR = (int, float, str, bool, type(None))
 
 
@@ -38,8 +36,9 @@ def check_record(path: Path, record: Any) -> None:
 
 
 def find_records(root: str | Path) -> Records:
-    """Every readable ``record.json`` below ``root``, sorted by path; unreadable ones are skipped,
-    ones of the wrong structure refused, and hidden folders (a run's staged outputs) passed over."""
+    """Every ``record.json`` below ``root``, sorted by path; an unreadable or truncated one, or one of
+    the wrong structure, is refused (a table must not silently miss a run), and hidden folders (a
+    run's staged outputs) are passed over."""
     root = Path(root).expanduser()
     if not root.is_dir():
         raise GanmcError(f"records folder {root} does not exist: pass records=DIR (a Hydra output folder)")
@@ -49,10 +48,11 @@ def find_records(root: str | Path) -> Records:
             continue
         try:
             record = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            log.warning("skipping unreadable record %s (%s)", path, exc)
-            continue
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise GanmcError(f"record {path} cannot be read ({exc}): rerun its job (delete the file first) "
+                             "or move it out of the records folder") from None
         check_record(path, record)
+        record["_path"] = str(path)  # for errors that must name the file (never written back)
         found.append((path, record))
     return found
 
