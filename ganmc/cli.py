@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import signal
 import sys
 from collections.abc import Callable
 from contextlib import redirect_stdout
@@ -53,11 +54,23 @@ _USER_ERRORS = (GanmcError, HydraException, OmegaConfBaseException)
 _FAILED: list[BaseException] = []
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler's cancel, ``kill``): handled as Ctrl-C is."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def _job(fn: Callable[[DictConfig, Path], object], cleanup: bool = True) -> Callable[[DictConfig], None]:
     def task(cfg: DictConfig) -> None:
         run_dir = _run_dir()
         try:
             fn(cfg, run_dir)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: no half-run folder is left (its outputs are staged)
+            if cleanup:
+                _remove_if_empty_run(run_dir)
+            raise
         except (*_USER_ERRORS, OSError) as exc:  # OSError: a full disk, a folder that vanished
             if os.environ.get("GANMC_DEBUG") == "1":
                 raise
@@ -176,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     saved_argv = sys.argv
     sys.argv = [f"ganmc {command}", *rest]
     _FAILED.clear()
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         if "--help" in rest or "-h" in rest:
             _help(app)
@@ -197,11 +211,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ganmc {command}: error: {where}: choose a writable run folder (hydra.run.dir=DIR, "
               "hydra.sweep.dir=DIR)", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"ganmc {command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        print(f"ganmc {command}: {what}; the unfinished run left no files", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
     finally:
         sys.argv = saved_argv
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

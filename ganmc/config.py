@@ -203,6 +203,7 @@ class RunConfig:
     cache_dir: str = f"${{oc.env:GANMC_CACHE,'{DEFAULT_CACHE_DIR}'}}"
     checkpoint_dirs: list[str] = field(default_factory=lambda: [SHIPPED_CHECKPOINTS])
     retrain: bool = False
+    overwrite: bool = False  # replace a run folder's record of another config (else refused)
     plot: bool = True
     threads: int | None = None  # CPU threads of torch (null: 1 for MLP GANs, min(4, cores) for conv ones)
     eval_batch: int | None = None  # most inputs per bulk G/D pass outside the chains (null: the samplers' own)

@@ -287,3 +287,31 @@ def test_every_sampler_preset_passes_the_checks_made_before_training(compose_cfg
     cfg = compose_cfg(*(["experiment=digits"] if image else ["dataset=imbal8"]), f"+sampler={sampler}")
     validate_run(cfg)
     check_sampler(cfg, build_dataset(cfg))
+
+
+@pytest.mark.parametrize("sig, code", [(15, 143), (2, 130)], ids=["sigterm", "ctrl-c"])
+def test_a_terminated_run_leaves_no_folder(tmp_path, cache_dir, sig, code):
+    """SIGTERM (a scheduler's cancel) and Ctrl-C end a run with one line and no half-run folder."""
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "ganmc.cli", "sample", *TINY, "+sampler=ddls", "sampler.n_steps=1000000",
+           "threads=1", f"hydra.run.dir={out}"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (out / "sample.log").is_file() or "sampling" not in (out / "sample.log").read_text():
+        assert proc.poll() is None and time.time() < deadline, proc.communicate()
+        time.sleep(0.2)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code and "the unfinished run left no files" in error_line(err, log_lines=8)
+    assert not out.exists()
+
+
+def test_a_folder_holding_another_configs_record_is_refused(run_cli, tmp_path):
+    out = tmp_path / "run"
+    assert run_cli("sample", *TINY, "seed=0", f"hydra.run.dir={out}")[0] == 0
+    first = (out / "record.json").read_text()
+    code, _, err = run_cli("sample", *TINY, "seed=1", f"hydra.run.dir={out}")
+    assert code != 0 and "holds the record of another config" in error_line(err) and "overwrite=true" in err
+    assert (out / "record.json").read_text() == first
+    assert run_cli("sample", *TINY, "seed=1", "overwrite=true", f"hydra.run.dir={out}")[0] == 0
+    assert json.loads((out / "record.json").read_text())["run"]["seed"] == 1

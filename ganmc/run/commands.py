@@ -13,6 +13,7 @@ from omegaconf import DictConfig
 from ganmc.checks import check_magnitude, preflight, validate_run
 from ganmc.data import ImageDataset
 from ganmc.data.images import to_uint8
+from ganmc.errors import GanmcError
 from ganmc.io import derive_seed, sha256_file
 from ganmc.models.checkpoint import cache_path
 from ganmc.record_schema import SampleRecord, TrainRecord
@@ -64,6 +65,9 @@ def run_sample(cfg: DictConfig, run_dir: Path) -> SampleRecord:
     if same_run(run_dir / "record.json", cfg):
         log.info("skipping: %s already holds the record of this config", run_dir)
         return json.loads((run_dir / "record.json").read_text())
+    if (run_dir / "record.json").is_file() and not cfg.get("overwrite"):
+        raise GanmcError(f"{run_dir} holds the record of another config: choose another run folder "
+                         "(hydra.run.dir=DIR) or pass overwrite=true to replace it")
     start, started_at = time.perf_counter(), time.time()
     device = resolve_device(str(cfg.device))
     phases = Phases(device)
