@@ -192,10 +192,10 @@ reproduce-table3: preflight-table3
 rehearse-table3: install
 	$(PY) scripts/rehearse_table3.py --out out/rehearse-table3 $(if $(N),--n $(N)) $(if $(NREF),--nref $(NREF))
 
-# What Table 3 costs: the full rehearsal, the SN-GAN generator at n = 64, 256, 1,024 (seconds and
+# What Table 3 costs: the full rehearsal, the SN-GAN generator at n = 64, 256, 512 (seconds and
 # peak memory per phase from the records), FLOPs and seconds per image, the Inception pass at 1
 # and 2 threads, and the extrapolation to 50,000 samples: results/table3_rehearsal.md.
-reproduce-table3-rehearsal: install
+reproduce-table3-rehearsal: install  # ~35 min on 2 cores
 	$(PY) scripts/table3_cost.py run out/table3-cost
 	$(PY) scripts/table3_cost.py report out/table3-cost $(RESULTS)/table3_rehearsal.md
 

@@ -1,7 +1,7 @@
 """What Table 3 costs, per phase, and what 50,000 samples per run would cost: from the records of
 rehearsals on stand-in files (``scripts/rehearse_table3.py``) and a few measurements in one process.
 
-    python scripts/table3_cost.py run OUT [--ns 64 256 1024]   # the rehearsals and measurements
+    python scripts/table3_cost.py run OUT [--ns 64 256 512]   # the rehearsals and measurements
     python scripts/table3_cost.py report OUT DEST.md            # the report from what run wrote
 
 ``run``: the full rehearsal (``make rehearse-table3``'s, into OUT/full); the SN-GAN generator at
@@ -31,6 +31,7 @@ import bench_inception  # noqa: E402
 import gpu_check  # noqa: E402
 import rehearse_table3  # noqa: E402
 
+from ganmc.common import enum_value  # noqa: E402
 from ganmc.metrics.inception_fast import FastInception  # noqa: E402
 
 PHASES = ("load", "prepare", "sample", "target", "reference", "metrics")
@@ -102,7 +103,7 @@ def evals(name: str, cfg: Any, drs_acceptance: float) -> dict[str, float]:
     """Forward-equivalent G and D evaluations per sample at a 50,000-sample run (a backward
     counts as one more), from the preset: sampling, plus one-time work spread over 50,000."""
     s, m = cfg.sampler, cfg.metric
-    once = 0.0 if s.discriminator.kind == "raw" else s.discriminator.steps * s.discriminator.batch / FULL
+    once = 0.0 if enum_value(s.discriminator.kind) == "raw" else s.discriminator.steps * s.discriminator.batch / FULL
     target = {"G": m.sir_factor, "D": 0 if name == "generator" else m.sir_factor}
     if name == "generator":
         own = {"G": 1.0, "D": 0.0}
@@ -136,17 +137,32 @@ def report(out: Path, dest: Path) -> None:
         lines.append(f"| {n:,} | " + " | ".join(f"{t.get(p, 0.0):.1f}" for p in PHASES)
                      + f" | {r['timing']['wall_seconds']:.1f} | {rss['load']:.0f} → {max(rss.values()):.0f} |")
     slopes = {p: fit(ns, [runs[n]["timing"]["phases"].get(p, 0.0) for n in ns]) for p in PHASES}
-    mem = fit(ns, [max(runs[n]["timing"]["peak_rss_mb"].values()) for n in ns])
+    peaks = {n: max(runs[n]["timing"]["peak_rss_mb"].values()) for n in ns}
+    batch = int(runs[ns[-1]]["config"]["eval_batch"])
+    full_batches = [n for n in ns if 5 * n >= batch]  # the target estimate's G batches at eval_batch
     lines += ["", "Least-squares lines through the three n (seconds = a + b·n):", "",
               "| phase | a (s) | b (ms per sample) | at 50,000 (h, this CPU) |", "|---|---|---|---|"]
     lines += [f"| {p} | {a:.1f} | {b * 1e3:.1f} | {(a + b * FULL) / 3600:.2f} |" for p, (a, b) in slopes.items()]
-    lines += ["", f"Peak RSS = {mem[0]:.0f} MiB + {mem[1] * 1024:.1f} KiB per sample (the samples and the "
-              f"target-estimate draws are kept as uint8, 3 KiB each at 32×32; FID statistics, IS sums and the "
-              f"target estimate's pool stream in batches): {(mem[0] + mem[1] * FULL) / 1024:.1f} GiB at 50,000.", ""]
+    lines += ["", f"Peak memory is set by the largest G/D pass, not by n: the target estimate runs G on "
+              f"min(5n, eval_batch = {batch:,}) images at a time (an SN-GAN forward holds ~4 MiB of activations per "
+              f"image on a CPU). Peak RSS: " + ", ".join(f"{peaks[n]:,.0f} MiB at n = {n}" for n in ns) + "."]
+    if len(full_batches) >= 2:
+        a, b = full_batches[-2], full_batches[-1]
+        slope = (peaks[b] - peaks[a]) / (b - a) * 1024
+        lines += [f"Between n = {a} and {b} (both with full batches) it changed by {slope:+.1f} KiB per sample; "
+                  f"what must grow is the kept samples and target draws, uint8 (2 × 3 KiB per sample at 32×32): "
+                  f"+{2 * 3 * FULL / 2**20:.2f} GiB at 50,000, i.e. ≈ {(peaks[b] + 6 * FULL / 1024) / 1024:.1f} GiB "
+                  f"in all (`eval_batch` lower: less)."]
+    lines.append("")
     lines += ["## Per image: FLOPs and seconds (this CPU, batch 16)", "",
               "| pass | GFLOP per image | s per image, 2 threads | s per image, 1 thread |", "|---|---|---|---|"]
     m1 = measured["threads_1"]
     lines += [f"| {k} | {v / 1e9:.2f} | {m2['seconds'][k]:.3f} | {m1['seconds'][k]:.3f} |" for k, v in m2["flops"].items()]
+    per_proposal = slopes["target"][1] / int(runs[ns[-1]]["config"]["metric"]["sir_factor"])
+    lines += ["", f"At the preset's batches (1,000 images per G pass) the runs' target estimate took "
+              f"{per_proposal * 1e3:.0f} ms per G evaluation, {per_proposal / m2['seconds']['G']:.1f}× the "
+              f"batch-16 figure: on a CPU, large batches run out of cache; set `eval_batch` and `batch_size` to "
+              f"16–64 there."]
     bench = [r for r in m2["inception_bench"] if r["size"] == 32]
     lines += ["", "Inception feature pass on 32-px inputs (16 images, random weights, the same run):", "",
               "| threads | pass | images/s | fast / this |", "|---|---|---|---|"]
@@ -168,7 +184,7 @@ def report(out: Path, dest: Path) -> None:
         e = evals(name, cfg, acc)
         cpu = FULL * (e["G"] * secs["G"] + e["D"] * secs["D"]) + inception * secs["Inception"]
         gpu = (FULL * (e["G"] * flops["G"] + e["D"] * flops["D"]) + inception * flops["Inception"]) / 989.4e12
-        lines.append(f"| {name} | {e['G']:.1f} | {e['D']:.1f} | {cpu / 86400:.1f} | {gpu / 60:.1f} |")
+        lines.append(f"| {name} | {e['G']:.1f} | {e['D']:.1f} | {cpu / 86400:.2f} | {gpu / 60:.2f} |")
     lines += ["", "No GPU was lent to this session (`device status`: not drawn): the GPU column is the FLOP "
               "bound, not a measurement. On a CUDA machine `make gpu-check` runs the rehearsal at n = 50,000 "
               "and the DDLS step benchmark and prints the measured table.", ""]
@@ -181,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run")
     r.add_argument("out", type=Path)
-    r.add_argument("--ns", type=int, nargs="+", default=[64, 256, 1024])
+    r.add_argument("--ns", type=int, nargs="+", default=[64, 256, 512])
     r.add_argument("--parts", nargs="+", default=["full", "n", "measure"], choices=["full", "n", "measure"])
     p = sub.add_parser("report")
     p.add_argument("out", type=Path)
