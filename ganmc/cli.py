@@ -91,6 +91,7 @@ def _sample(cfg: DictConfig, run_dir: Path) -> None:
     from ganmc.run.commands import run_sample
 
     run_sample(cfg, run_dir)
+    print(run_dir, flush=True)  # stdout names the folder of each finished run (record.json, samples)
 
 
 def _shape(cfg: DictConfig, run_dir: Path) -> None:

@@ -103,6 +103,22 @@ def test_unknown_or_misplaced_metric_names_fail_before_any_compute():
             check_metric(digits, OmegaConf.create({"metrics": names}))
     with pytest.raises(GanmcError, match="set metric=synthetic"):
         check_metric(SwissRoll("swissroll"), OmegaConf.create({"metrics": ["emd", "fid"]}))
+    # the right metric config already chosen: the hint names the metrics that fit, not metric=...
+    with pytest.raises(GanmcError, match=r"list metrics for images in metric.metrics \(is, fid, cs, fd\)"):
+        check_metric(digits, OmegaConf.create({"name": "image", "metrics": ["emd"]}))
+    with pytest.raises(GanmcError, match=r"list metrics for 2-D points in metric.metrics \(modes, "):
+        check_metric(SwissRoll("swissroll"), OmegaConf.create({"name": "synthetic", "metrics": ["fid"]}))
+
+
+def test_a_metric_that_does_not_apply_is_skipped_with_a_log_line(caplog):
+    from ganmc.run.measure import compute_metrics
+
+    roll = SwissRoll("swissroll")
+    with caplog.at_level("INFO", logger="ganmc.run.measure"):
+        out = compute_metrics(roll.sample(50, torch.Generator().manual_seed(0)), roll,
+                              OmegaConf.create({"metrics": ["modes", "mass_tv"]}), 0)
+    assert "modes_recovered" not in out and "mass_tv" in out
+    assert "skipping metric modes: it does not apply to dataset=swissroll" in caplog.text
 
 
 TINY_RUN = ["dataset=digits", "dataset.size=16", "gan=dcgan32", "gan.latent_dim=8", "gan.generator.base_width=4",

@@ -103,7 +103,7 @@ def test_sweep_report_prints_counts_as_integers(run_cli, tmp_path):
 
 def test_logs_go_to_stderr_with_a_line_per_phase(run_cli, tmp_path):
     code, out, err = run_cli("sample", *TINY, f"hydra.run.dir={tmp_path / 'run'}")
-    assert code == 0 and out == ""
+    assert code == 0 and out == f"{tmp_path / 'run'}\n"  # stdout: the run folder, nothing else
     for phase in ("training wgan_gp_mlp", "sampling 300 with generator", "computing metrics", "solving exact EMD"):
         assert phase in err
 

@@ -168,9 +168,15 @@ def check_metric(dataset: Dataset, metric_cfg: DictConfig) -> list[str]:
             raise GanmcError(f"metric.metrics: unknown metric {name!r} (registered: {', '.join(METRICS)})")
         if METRICS[name].data != kind:
             holds, fix = ("images", "image") if kind == "images" else ("2-D points", "synthetic")
+            known = ", ".join(n for n, m in METRICS.items() if m.data == kind)
+            hint = (f"list metrics for {holds} in metric.metrics ({known})" if metric_cfg.get("name") == fix
+                    else f"set metric={fix}")
             raise GanmcError(f"metric {name!r} is for {DATA_KINDS[METRICS[name].data]} data but dataset="
-                             f"{dataset.name} holds {holds}: set metric={fix}")
+                             f"{dataset.name} holds {holds}: {hint}")
     return asked
+
+
+_SKIP_LOGGED: set[tuple[str, ...]] = set()  # skipped metrics are logged once per data set
 
 
 def _wanted(dataset: Dataset, metric_cfg: DictConfig) -> list[tuple[Metric, tuple[str, ...]]]:
@@ -179,6 +185,11 @@ def _wanted(dataset: Dataset, metric_cfg: DictConfig) -> list[tuple[Metric, tupl
     asked = check_metric(dataset, metric_cfg)
     pairs = [(metric, tuple(name for name in metric.names if name in asked))
              for metric in dict.fromkeys(METRICS.values())]
+    skipped = [name for metric, wanted in pairs if wanted and not metric.applies(dataset) for name in wanted]
+    if skipped and (dataset.name, *skipped) not in _SKIP_LOGGED:
+        _SKIP_LOGGED.add((dataset.name, *skipped))
+        log.info("skipping metric %s: it does not apply to dataset=%s (e.g. mode metrics need a mixture)",
+                 ", ".join(skipped), dataset.name)
     return [(metric, wanted) for metric, wanted in pairs if wanted and metric.applies(dataset)]
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from ganmc.data import Dataset
 from ganmc.io import derive_seed
 from ganmc.models.gan import GAN
-from ganmc.samplers import SAMPLERS, GeneratorSampler, Sampler, SamplingContext
+from ganmc.samplers import GeneratorSampler, Sampler, SamplingContext
 
 
 def build_sampler(cfg: DictConfig, gan: GAN, dataset: Dataset, checkpoint: Path | None) -> Sampler:
@@ -41,7 +41,4 @@ def construct_sampler(cfg: DictConfig, gan: GAN) -> Sampler:
 
 def smoke_settings(target: str) -> dict[str, Any]:
     """The smallest-budget settings of the sampler class at ``target`` (its ``smoke``)."""
-    for cls in SAMPLERS.values():
-        if f"{cls.__module__}.{cls.__qualname__}" == target:
-            return dict(cls.smoke)
-    return {}
+    return dict(getattr(get_class(target), "smoke", {}))
