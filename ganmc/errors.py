@@ -5,5 +5,10 @@ class GanmcError(Exception):
     """A problem with the user's input (config, files, data) rather than a bug in ganmc."""
 
 
+class WriteError(GanmcError, OSError):
+    """A file could not be written (full disk, size limit, permissions): one line naming it; still
+    an OSError for callers that handle I/O failures as such."""
+
+
 class CheckpointError(GanmcError):
     """A checkpoint is missing, corrupt or does not match the configured architecture."""

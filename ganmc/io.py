@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ganmc.errors import GanmcError
+from ganmc.errors import WriteError
 
 try:
     import fcntl
@@ -49,14 +49,14 @@ def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
-def write_error(path: Path, exc: OSError) -> GanmcError:
+def write_error(path: Path, exc: OSError) -> WriteError:
     """One line naming the file and the cause of a failed write (numpy's short writes carry no
     errno: a full disk or a file size limit)."""
     if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) or exc.errno is None:
         cause = f"{exc.strerror or exc}: the disk is full or a file size limit (ulimit -f) was reached"
     else:
         cause = exc.strerror or str(exc)
-    return GanmcError(f"cannot write {path} ({cause})")
+    return WriteError(f"cannot write {path} ({cause})")
 
 
 def write_json_atomic(path: str | Path, obj: Any) -> Path:

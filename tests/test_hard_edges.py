@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -295,7 +296,9 @@ def test_a_terminated_run_leaves_no_folder(tmp_path, cache_dir, sig, code):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "ganmc.cli", "sample", *TINY, "+sampler=ddls", "sampler.n_steps=1000000",
            "threads=1", f"hydra.run.dir={out}"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # a shell's background jobs inherit SIGINT ignored (and Python then keeps it ignored): restore it
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while not (out / "sample.log").is_file() or "sampling" not in (out / "sample.log").read_text():
         assert proc.poll() is None and time.time() < deadline, proc.communicate()

@@ -122,7 +122,10 @@ def test_interrupted_sweep_resumes(run_cli, tmp_path):
     assert run_cli(*args)[0] == 0
     assert (sweep / "s0" / "record.json").stat().st_mtime_ns == first  # skipped
     assert (sweep / "s1" / "record.json").is_file()  # recomputed
-    assert run_cli(*args[:-1], "hydra.sweep.subdir=s${seed}", "n_samples=200")[0] == 0  # new config: rerun
+    # a new config into folders holding another config's records: refused, unless asked to overwrite
+    assert run_cli(*args[:-1], "hydra.sweep.subdir=s${seed}", "n_samples=200")[0] != 0
+    assert json.loads((sweep / "s0" / "record.json").read_text())["run"]["n_samples"] == 300
+    assert run_cli(*args[:-1], "hydra.sweep.subdir=s${seed}", "n_samples=200", "overwrite=true")[0] == 0
     assert json.loads((sweep / "s0" / "record.json").read_text())["run"]["n_samples"] == 200
 
 
