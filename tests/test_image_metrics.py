@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 
 import numpy as np
@@ -115,6 +116,10 @@ def test_a_metric_that_does_not_apply_is_skipped_with_a_log_line(caplog, monkeyp
     from ganmc.run.measure import compute_metrics
 
     monkeypatch.setattr(measure, "_SKIP_LOGGED", set())  # logged once per process: earlier tests may have
+    # earlier in-process runs configure logging (Hydra): listen on the module's logger itself
+    logger = logging.getLogger("ganmc.run.measure")
+    monkeypatch.setattr(logger, "disabled", False)
+    monkeypatch.setattr(logger, "handlers", [*logger.handlers, caplog.handler])  # restored afterwards
 
     roll = SwissRoll("swissroll")
     with caplog.at_level("INFO", logger="ganmc.run.measure"):
