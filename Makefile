@@ -9,7 +9,8 @@ COMMA := ,
 
 .PHONY: install test test-slow test-slurm demo lint clean bench reproduce-table1 reproduce-table2 \
 	reproduce-ddls-training-length reproduce-ddls-sweep reproduce-ddls-temperature checkpoints reproduce-digits reproduce-digits-fid reproduce-table3 \
-	preflight-table3 rehearse-table3 reproduce-table3-rehearsal gpu-check reproduce-collab-fig4 reproduce-collab-table1
+	preflight-table3 rehearse-table3 reproduce-table3-rehearsal gpu-check reproduce-collab-fig4 reproduce-collab-table1 \
+	reproduce-stacked-digits reproduce-collab-fig10
 
 # Reproduce targets run from the checkpoints shipped in checkpoints/ (trained by `make
 # checkpoints`); RETRAIN=1 ignores them and trains every GAN again into a fresh cache, with
@@ -25,8 +26,12 @@ CKPT := 'checkpoint_dirs=[$(CURDIR)/checkpoints]'
 endif
 # The table sweeps run JOBS jobs at a time (Hydra's joblib launcher, one process each; EMD
 # solves are single-threaded, so 2 jobs use both cores). JOBS=1 runs them one after another.
+# One job per dispatch: joblib's automatic batching grouped short and long jobs, and one worker
+# idled while the other ran a batch (a third of the stacked-digits sweep's time was lost so).
 JOBS ?= 2
-LAUNCH := hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS)
+LAUNCH := hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS) hydra.launcher.batch_size=1
+# Convolutional runs take 2 threads by default: one each when 2 jobs share the 2 cores.
+JOB_THREADS = $(if $(filter 1,$(JOBS)),,threads=1)
 # With RETRAIN, each GAN is trained once (JOBS at a time) before its sampler jobs run.
 TRAIN_FIRST = $(if $(RETRAIN),$(GANMC) train -m $(1) +sampler=generator plot=false $(CKPT) $(LAUNCH) \
 	hydra.sweep.dir=$(RUNS)/train-$(2) &&,)
@@ -124,10 +129,16 @@ checkpoints: install
 		+sampler=drs_cal n_samples=100 plot=false $(FRESH) hydra.sweep.dir=out/calibrate-checkpoints
 	$(GANMC) train -m experiment=digits gan=dcgan32,wgan_gp_dcgan32 seed=0,1,2 +sampler=generator plot=false \
 		$(FRESH) hydra.sweep.dir=out/train-digits
+	$(GANMC) train -m experiment=digits gan=dcgan32 seed=3,4 +sampler=generator plot=false $(FRESH) \
+		hydra.sweep.dir=out/train-digits-more
+	$(call STACKED_TRAIN,$(FRESH)) true
+	$(call FIG10_SHAPE,$(FRESH))
 	$(GANMC) sample -m experiment=collab_fig4 +sampler=collab_shaped,mhgan_tuned n_samples=100 plot=false \
 		$(FRESH) $(LAUNCH) hydra.sweep.dir=out/shape-checkpoints
 	mkdir -p checkpoints/calibrated checkpoints/shaped
 	cp $(CKPT_CACHE)/checkpoints/digits-*-it1000-*.pt $(CKPT_CACHE)/checkpoints/imbal8-*-it1000-*.pt checkpoints/
+	cp $(CKPT_CACHE)/checkpoints/stacked_digits-*.pt checkpoints/
+	cp $(CKPT_CACHE)/shaped/digits-*.pt checkpoints/shaped/
 	cp $(CKPT_CACHE)/calibrated/imbal8-*-cal5000-*.pt checkpoints/calibrated/
 	cp $(CKPT_CACHE)/shaped/imbal8-*.pt checkpoints/shaped/
 	cp $(CKPT_CACHE)/checkpoints/*-wgan_gp_mlp-it2500-*.pt $(CKPT_CACHE)/checkpoints/*-wgan_gp_mlp-it5000-*.pt \
@@ -142,6 +153,40 @@ bench: install
 reproduce-digits: install
 	$(GANMC) sample experiment=digits $(CKPT) hydra.sweep.dir=$(RUNS)/digits
 	$(GANMC) table digits records=$(RUNS)/digits out_dir=$(RESULTS)
+
+# Stacked digits (1,000 modes): the 16 px DCGAN (1,000 and 5,000 iterations) and WGAN-GP (500 and
+# 2,000), 5 seeds each (one training run per seed, the shorter length its snapshot), 9 samplers,
+# 2,000 samples per run: runs/stacked_digits -> results/stacked_digits{,_diagnostics}.{md,csv,tex}
+# and results/stacked_digits_samples/. With RETRAIN=1 the 10 GANs are trained first (~25 min).
+STACKED_TRAIN = $(GANMC) train -m experiment=stacked_digits gan=dcgan16 seed=0,1,2,3,4 gan.train.iterations=5000 \
+		'gan.train.snapshots=[1000]' threads=1 'metric.metrics=[]' plot=false $(1) +sampler=generator $(LAUNCH) \
+		hydra.sweep.dir=$(RUNS)/train-stacked-dcgan && \
+	$(GANMC) train -m experiment=stacked_digits gan=wgan_gp_dcgan16 seed=0,1,2,3,4 gan.train.iterations=2000 \
+		'gan.train.snapshots=[500]' threads=1 'metric.metrics=[]' plot=false $(1) +sampler=generator $(LAUNCH) \
+		hydra.sweep.dir=$(RUNS)/train-stacked-wgan &&
+reproduce-stacked-digits: install
+	@start=$$(date +%s); \
+	$(if $(RETRAIN),$(call STACKED_TRAIN,$(CKPT))) \
+	$(GANMC) sample experiment=stacked_digits gan=dcgan16 gan.train.iterations=1000,5000 $(CKPT) $(LAUNCH) $(JOB_THREADS) \
+		hydra.sweep.dir=$(RUNS)/stacked_digits && \
+	$(GANMC) sample experiment=stacked_digits gan=wgan_gp_dcgan16 gan.train.iterations=500,2000 $(CKPT) $(LAUNCH) \
+		$(JOB_THREADS) hydra.sweep.dir=$(RUNS)/stacked_digits && \
+	$(GANMC) table stacked_digits records=$(RUNS)/stacked_digits out_dir=$(RESULTS) && \
+	echo "reproduce-stacked-digits: $$(( $$(date +%s) - start )) s; table in $(RESULTS)/stacked_digits.md"
+
+# Collaborative sampling, Figures 9-11 on digits (NS-GAN = the digits DCGAN, 5 seeds): each seed's
+# D shaped 1,000 iterations with snapshots at 100, 250 and 500 (shipped in checkpoints/shaped/;
+# made here when absent), refinement with each, the generator alone, the table and figure
+# (results/collab_fig10.{md,csv,tex,png}), and the Fig. 9 and Fig. 11 grids of seed 0.
+FIG10_SHAPE = printf '%s\n' 0 1 2 3 4 | xargs -P $(JOBS) -I{} $(GANMC) shape experiment=collab_fig10 hydra.mode=RUN \
+	sampler=collab_fig10 seed={} 'shape.snapshots=[100,250,500]' $(1) $(JOB_THREADS) hydra.run.dir=$(RUNS)/collab_fig10_shape/{}
+reproduce-collab-fig10: install
+	$(call FIG10_SHAPE,$(CKPT))
+	$(GANMC) sample experiment=collab_fig10 $(CKPT) $(LAUNCH) $(JOB_THREADS) hydra.sweep.dir=$(RUNS)/collab_fig10
+	$(GANMC) sample experiment=digits gan=dcgan32 seed=0,1,2,3,4 +sampler=generator $(CKPT) $(LAUNCH) $(JOB_THREADS) \
+		hydra.sweep.dir=$(RUNS)/collab_fig10
+	$(GANMC) table collab_fig10 records=$(RUNS)/collab_fig10 out_dir=$(RESULTS)
+	$(PY) scripts/collab_figures.py --out $(RESULTS) $(CKPT)
 
 # Seed 0 with offline FID (Inception on CPU: ~40 min for the 10 runs; 500 samples per run).
 reproduce-digits-fid: install

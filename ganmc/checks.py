@@ -94,6 +94,22 @@ def non_finite(node: Any, prefix: str = "") -> list[str]:
     return found
 
 
+def check_budget(cfg: DictConfig) -> None:
+    """Refuse a run whose sampler asks for more than ``max_evals`` G and D evaluations, with the
+    estimate, before anything is computed (an absurd ``n_steps`` would otherwise run for days)."""
+    node = cfg.get("sampler")
+    if node is None or "_target_" not in node or cfg.get("smoke"):
+        return
+    from hydra.utils import get_class
+
+    per = get_class(str(node._target_)).evals_per_sample(node)
+    total = per * int(cfg.n_samples)
+    if total > float(cfg.max_evals):
+        raise GanmcError(f"this run asks for about {total:.3g} G and D evaluations ({per:.3g} per sample x "
+                         f"{int(cfg.n_samples)} samples), over max_evals={float(cfg.max_evals):.3g}: lower the "
+                         "sampler's budget or n_samples, or raise max_evals to run it anyway")
+
+
 def validate_run(cfg: DictConfig) -> None:
     """Check what a schema cannot: no unknown keys, finite numbers, sizes positive, device known,
     snapshots in range."""
@@ -118,6 +134,7 @@ def validate_run(cfg: DictConfig) -> None:
         raise GanmcError(f"eval_batch must be positive or null, got {cfg.eval_batch}")
     if cfg.get("threads") is not None and cfg.threads <= 0:
         raise GanmcError(f"threads must be positive or null (automatic), got {cfg.threads}")
+    check_budget(cfg)
     if "hq_threshold" in cfg.metric:
         _positive(cfg, ["metric.hq_threshold"])
     if "classifier" in cfg.metric:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import signal
 import sys
@@ -153,6 +154,12 @@ def one_line(exc: BaseException) -> str:
     if items and parts:
         parts[-1] += " " + ", ".join(items)
     message = " ".join(parts) or type(exc).__name__
+    typo = re.match(r"Could not override '([^']+)'\. To append to your config use \+", message)
+    if typo:  # Hydra's hint (add '+') fails again on the typed config: say what is wrong instead
+        name = typo.group(1)
+        if name.startswith("sampler."):
+            return f"{name} given but no sampler is chosen: add +sampler=NAME before its options"
+        return f"unknown config key {name}: check the spelling ('ganmc COMMAND --help' shows the config)"
     if key and key not in message:
         message += f" (key: {key})"
     return message

@@ -25,7 +25,7 @@ NOT_IDENTITY = ("cache_dir", "checkpoint_dirs", "device", "plot", "batch_size", 
 
 # Overrides left out of a sweep's run folder names (``hydra.job.config.override_dirname.
 # exclude_keys`` of the experiment configs, which must list these; tests check that they do).
-RUN_DIR_EXCLUDE_KEYS = ("experiment", "checkpoint_dirs", "cache_dir", "retrain", "device")
+RUN_DIR_EXCLUDE_KEYS = ("experiment", "checkpoint_dirs", "cache_dir", "retrain", "device", "threads")
 
 
 def enum_value(value: Any) -> str:

@@ -26,8 +26,10 @@ from ganmc.data.schemas import (
     MixtureDatasetConfig,
     MNISTDatasetConfig,
     RingDatasetConfig,
+    StackedDigitsDatasetConfig,
     SwissRollDatasetConfig,
 )
+from ganmc.metrics.stacked import STACKED_THRESHOLD
 from ganmc.samplers import SAMPLERS
 
 # The checkpoints shipped with ganmc (next to the package in a source checkout): searched by
@@ -174,6 +176,7 @@ class ImageMetricConfig:
     batch_size: int = 64
     isc_splits: int = 10
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    stacked_threshold: float = STACKED_THRESHOLD  # stacked digits: a channel's least top probability
     sir_factor: int = 5  # exact-target estimate from sir_factor * n proposals (0: none)
     sir_max_pool: int = 0  # images: the pool does not grow (no regions to weigh)
 
@@ -185,6 +188,7 @@ class ShapingConfig:
 
     median_every: int = 100  # re-estimate the median stopping threshold with the current D
     out: str | None = None  # null: <cache_dir>/shaped/, named after parent and settings (as samplers find it)
+    snapshots: list[int] = field(default_factory=list)  # also save D after these steps (as if shaped that long)
 
 
 @dataclass
@@ -208,6 +212,7 @@ class RunConfig:
     threads: int | None = None  # CPU threads of torch (null: 1 for MLP GANs, min(4, cores) for conv ones)
     eval_batch: int | None = None  # most inputs per bulk G/D pass outside the chains (null: the samplers' own)
     smoke: bool = False  # every sampler at its smallest budget (rehearsals, smoke tests)
+    max_evals: float = 1e11  # refuse a run whose sampler asks for more G+D evaluations (raise it to run one)
 
 
 @dataclass
@@ -230,6 +235,7 @@ def register_configs() -> None:
         ("mixture", MixtureDatasetConfig),
         ("swissroll", SwissRollDatasetConfig),
         ("digits", DigitsDatasetConfig),
+        ("stacked_digits", StackedDigitsDatasetConfig),
         ("mnist", MNISTDatasetConfig),
         ("cifar10", CIFAR10DatasetConfig),
         ("image_folder", ImageFolderDatasetConfig),

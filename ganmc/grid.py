@@ -18,9 +18,12 @@ def as_float(images: torch.Tensor) -> torch.Tensor:
     return images.detach().float().cpu().clamp(-1, 1)
 
 
-def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None) -> Path:
-    """Save images (float in [-1, 1], or uint8), shape (N, C, H, W), as one PNG grid (about square)."""
+def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, upscale: int = 1) -> Path:
+    """Save images (float in [-1, 1], or uint8), shape (N, C, H, W), as one PNG grid (about square),
+    each image enlarged ``upscale`` times (nearest neighbour: small images stay legible)."""
     images = as_float(images)
+    if upscale > 1:
+        images = torch.nn.functional.interpolate(images, scale_factor=upscale, mode="nearest")
     nrow = nrow or max(1, math.isqrt(len(images)))
     return write_atomic(
         path, lambda tmp: save_image(images, tmp, nrow=nrow, normalize=True, value_range=(-1, 1), format="png"))

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ganmc.errors import WriteError
 
@@ -119,11 +119,12 @@ def staged_outputs(run_dir: str | Path) -> Iterator[Path]:
 
 
 @contextmanager
-def file_lock(path: str | Path, waiting: str = "another process holds it") -> Iterator[None]:
+def file_lock(path: str | Path, waiting: str = "another process holds it", wait: bool = True) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``path`` (created if missing) for the block.
 
-    Another process, or another thread, waits (saying so once, with ``waiting``); the same
-    thread may take the lock again inside the block.
+    Another process, or another thread, waits (saying so once, with ``waiting``), or with
+    ``wait=False`` gets :class:`BlockingIOError`; the same thread may take the lock again inside
+    the block.
     """
     path = Path(path)
     held: dict[str, int] = getattr(_HELD, "locks", None) or {}
@@ -137,15 +138,37 @@ def file_lock(path: str | Path, waiting: str = "another process holds it") -> It
             held[key] -= 1
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "ab") as fh:  # append: never truncates; the file holds no data
+    fh = _locked(path, waiting, wait)
+    held[key] = 1
+    try:
+        yield
+    finally:
+        held[key] = 0
+        path.unlink(missing_ok=True)  # removed while still held: no empty lock file stays behind
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
+
+
+def _locked(path: Path, waiting: str, wait: bool = True) -> BinaryIO:
+    """An open handle on ``path`` holding its exclusive flock. A holder removes the file before
+    it lets go, so a waiter that wakes on a removed file tries again on the new one."""
+    said = False
+    while True:
+        fh = open(path, "ab")  # append: never truncates; the file holds no data
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            log.info("waiting for %s: %s", path, waiting)
+            if not wait:
+                fh.close()
+                raise
+            if not said:
+                log.info("waiting for %s: %s", path, waiting)
+                said = True
             fcntl.flock(fh, fcntl.LOCK_EX)
-        held[key] = 1
         try:
-            yield
-        finally:
-            held[key] = 0
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            same = os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fh
+        fh.close()

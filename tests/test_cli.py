@@ -141,3 +141,12 @@ def test_console_script_runs_from_any_directory(tmp_path, cache_dir):
                                cwd=tmp_path, env=env, timeout=300).stdout
     for group in ("dataset:", "gan:", "metric:", "sampler:", "experiment:"):
         assert group in help_text
+
+
+def test_a_typo_without_plus_gets_a_hint_that_works(run_cli, tmp_path):
+    """Hydra's own hint (append with '+') fails again on the typed config: ganmc says what is wrong."""
+    code, _, err = run_cli("sample", "sampler.step_size=0.1", f"hydra.run.dir={tmp_path / 'a'}")
+    assert code == 1 and "no sampler is chosen: add +sampler=NAME" in err and "+sampler.step_size" not in err
+    code, _, err = run_cli("sample", "gan.train.iterationz=5", f"hydra.run.dir={tmp_path / 'b'}")
+    assert code == 1 and "unknown config key gan.train.iterationz: check the spelling" in err
+    assert "To append" not in err and not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -324,6 +324,31 @@ def test_shape_command_writes_the_d_a_sampling_run_with_the_same_settings_loads(
     record = json.loads((tmp_path / "sample" / "record.json").read_text())
     assert record["stats"]["discriminator_checkpoint"] == shaped and "deriving" not in err
 
+def test_shaping_snapshots_equal_shorter_shapings_bit_for_bit(run_cli, tmp_path):
+    """`shape.snapshots=[S]` saves, on the way to T steps, the very D an S-step shaping gives, where
+    a run shaping S steps finds it; snapshots outside (0, T) are refused."""
+    from ganmc.models.checkpoint import read_checkpoint
+
+    common = [*COLLAB, "sampler.n_steps=3", "sampler.n_real=200", "sampler.discriminator.batch=32",
+              "shape.median_every=2"]
+    code, _, err = run_cli("shape", *common, f"cache_dir={tmp_path / 'a'}", "sampler.discriminator.steps=7",
+                           "shape.snapshots=[3,5]", f"hydra.run.dir={tmp_path / 'long'}")
+    assert code == 0, err
+    snaps = {p.name: p for p in (tmp_path / "a" / "shaped").glob("*.pt")}
+    assert len(snaps) == 3 and any("-shaped3-" in n for n in snaps) and any("-shaped5-" in n for n in snaps)
+    (five,) = [p for n, p in snaps.items() if "-shaped5-" in n]
+    kept = five.rename(tmp_path / "snapshot5.pt")  # so that a 5-step shaping in this cache runs again
+    code, _, err = run_cli("shape", *common, f"cache_dir={tmp_path / 'a'}", "sampler.discriminator.steps=5",
+                           f"hydra.run.dir={tmp_path / 'short'}")
+    assert code == 0, err
+    assert five.is_file()  # shaped again under the snapshot's own file name
+    got, want = read_checkpoint(kept)["discriminator"], read_checkpoint(five)["discriminator"]
+    assert got.keys() == want.keys() and all(torch.equal(got[k], want[k]) for k in want)
+    code, _, err = run_cli("shape", *common, f"cache_dir={tmp_path / 'c'}", "sampler.discriminator.steps=4",
+                           "shape.snapshots=[4]", f"hydra.run.dir={tmp_path / 'bad'}")
+    assert code == 1 and "shape.snapshots" in err and not (tmp_path / "c" / "shaped").exists()
+
+
 # --- experiment and report ------------------------------------------------------------------
 def test_fig4_experiment_composes_for_every_method(compose_cfg):
     for sampler in ("generator", "mhgan_tuned", "collab_shaped", "collab_reject_shaped"):

@@ -247,6 +247,62 @@ def test_a_second_process_waits_for_the_cache_lock(tmp_path, cache_dir, compose_
     assert record["provenance"]["checkpoint_sha256"] == sha256_file(target)
 
 
+def test_cache_locks_leave_no_file_and_still_exclude(tmp_path):
+    """A lock file is removed by its holder before release; threads that contend for it still
+    run one at a time (a waiter that wakes on a removed file locks the new one)."""
+    import threading
+
+    from ganmc.io import file_lock
+
+    lock = tmp_path / "x.pt.lock"
+    inside, overlaps = [0], []
+
+    def work() -> None:
+        for _ in range(20):
+            with file_lock(lock):
+                inside[0] += 1
+                overlaps.append(inside[0])
+                time.sleep(0.001)
+                inside[0] -= 1
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(overlaps) == 80 and max(overlaps) == 1
+    assert not lock.exists()
+
+
+def test_absurd_budgets_are_refused_with_an_estimate(run_cli, compose_cfg, tmp_path):
+    from ganmc.checks import validate_run
+
+    code, _, err = run_cli("sample", *TINY, "+sampler=ddls", "sampler.n_steps=1000000000",
+                           f"hydra.run.dir={tmp_path / 'run'}")
+    assert code == 1 and "about 1.2e+12 G and D evaluations (4e+09 per sample x 300 samples)" in err
+    assert "raise max_evals" in err and not (tmp_path / "run").exists()
+    validate_run(compose_cfg(*TINY, "+sampler=ddls", "sampler.n_steps=1000000000", "max_evals=1e13"))  # confirmed
+    validate_run(compose_cfg(*TINY, "+sampler=collab_reject"))  # the presets stay far below the bound
+
+
+def test_one_run_per_folder_at_a_time(run_cli, tmp_path):
+    """A run into a folder another run is writing into stops at once with one line, leaving the
+    other's folder alone; afterwards the lock file is gone."""
+    import fcntl
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    with open(run_dir / ".ganmc.lock", "ab") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        code, _, err = run_cli("sample", *TINY, f"hydra.run.dir={run_dir}")
+        assert code == 1 and f"another ganmc run is writing into {run_dir}" in err
+        assert run_dir.is_dir() and not (run_dir / "record.json").exists()
+        fcntl.flock(held, fcntl.LOCK_UN)
+    code, _, err = run_cli("sample", *TINY, f"hydra.run.dir={run_dir}")
+    assert code == 0, err
+    assert (run_dir / "record.json").is_file() and not (run_dir / ".ganmc.lock").exists()
+
+
 def test_threads_are_chosen_and_recorded(run_cli, tmp_path, compose_cfg):
     from ganmc.threads import available_cores, choose_threads
 

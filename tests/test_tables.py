@@ -157,6 +157,21 @@ def test_sweep_names_a_swept_group_once_and_orders_numbers_by_value():
     assert sorted(["16.0", "2.0", "'x'"], key=_order) == ["2.0", "16.0", "'x'"]
 
 
+def test_sweep_over_sampler_presets_is_keyed_on_their_names():
+    from ganmc.tables.sweep import swept_keys
+
+    def rec(name: str, sampler: dict | None, seed: int = 0) -> dict:
+        return {"run": {"sampler": name}, "config": {"seed": seed, "sampler": sampler}}
+
+    recs = [rec("ddls", {"_target_": "ganmc.samplers.ddls.DDLSSampler", "n_steps": 20, "step_size": 0.01}),
+            rec("ddls_long", {"_target_": "ganmc.samplers.ddls.DDLSSampler", "n_steps": 100, "step_size": 0.01}),
+            rec("drs", {"_target_": "ganmc.samplers.drs.DRSSampler", "pilot_n": 10}),
+            rec("generator", None)]
+    assert swept_keys(recs) == ["run.sampler"]  # no class paths, no fields only some presets have
+    assert swept_keys(recs[:2]) == ["run.sampler", "sampler.n_steps"]  # a field both have: shown
+    assert swept_keys([rec("ddls", {"n_steps": 1}, s) for s in (0, 1)]) == []  # seeds are repeats
+
+
 def test_table_time_sums_runs_and_gives_elapsed_when_runs_overlap():
     from ganmc.tables.ddls import _wall
 

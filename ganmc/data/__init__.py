@@ -1,6 +1,7 @@
 """Data sets. Each one samples with an explicit ``torch.Generator``."""
 
 from ganmc.data.images import CIFAR10, MNIST, CelebA, Digits, ImageDataset, ImageFolder
+from ganmc.data.stacked import StackedDigits
 from ganmc.data.synthetic import (
     GaussianGrid,
     GaussianMixture,
@@ -13,5 +14,5 @@ Dataset = SyntheticDataset | ImageDataset
 
 __all__ = [
     "CIFAR10", "MNIST", "CelebA", "Dataset", "Digits", "GaussianGrid", "GaussianMixture",
-    "GaussianRing", "ImageDataset", "ImageFolder", "SwissRoll", "SyntheticDataset",
+    "GaussianRing", "ImageDataset", "ImageFolder", "StackedDigits", "SwissRoll", "SyntheticDataset",
 ]

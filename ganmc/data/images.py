@@ -70,6 +70,7 @@ class ImageDataset:
     labels: torch.Tensor | None = None
     centres: torch.Tensor | None = None  # no modes: the 2-D metrics skip image data
     std: float | None = None
+    channel_data: ImageDataset | None = None  # each channel an image of this labelled set (stacked digits)
 
     def __init__(self, name: str, images: torch.Tensor, labels: torch.Tensor | None = None) -> None:
         if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[0] == 0:

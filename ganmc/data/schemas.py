@@ -55,6 +55,16 @@ class DigitsDatasetConfig:
 
 
 @dataclass
+class StackedDigitsDatasetConfig:
+    _target_: str = "ganmc.data.stacked.StackedDigits"
+    name: str = MISSING
+    size: int = 16
+    n_images: int = 50000
+    digit_weights: list[float] | None = None
+    pool_seed: int = 0
+
+
+@dataclass
 class MNISTDatasetConfig:
     _target_: str = "ganmc.data.images.MNIST"
     name: str = MISSING

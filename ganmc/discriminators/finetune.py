@@ -35,12 +35,14 @@ def finetune_discriminator(
     generator: torch.Generator | None = None,
     progress: bool = True,
     in_place: bool = False,
+    on_step: Callable[[int, GAN, list[dict[str, float]]], None] | None = None,
 ) -> tuple[GAN, list[dict[str, float]]]:
     """Return a copy of ``gan`` whose D was trained ``steps`` Adam steps with the BCE loss
     ``softplus(-d(real)) + softplus(d(fake))``, fakes drawn by ``fake_fn(n, generator)``.
 
     ``in_place=True`` trains ``gan``'s own D instead of a copy, for fakes that depend on the D
     being trained (discriminator shaping alternates refinement with the current D and a D step).
+    ``on_step(step, tuned, history)`` runs after every step (D in training mode; snapshots).
     """
     if steps <= 0 or lr <= 0 or batch_size <= 0:
         raise GanmcError("fine-tuning needs positive steps, lr and batch_size")
@@ -65,5 +67,7 @@ def finetune_discriminator(
             if not math.isfinite(value):
                 raise GanmcError(f"discriminator fine-tuning diverged at step {step}: lower its lr")
             history.append({"step": step, "bce": value})
+        if on_step is not None:
+            on_step(step, tuned, history)
     disc.eval()
     return tuned, history

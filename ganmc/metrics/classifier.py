@@ -4,7 +4,9 @@ set's labels: the DDLS/DRS image protocol on data sets where Inception's classes
 The classifier is trained once per (data set, settings) and cached, hash-keyed and atomically,
 under ``<cache_dir>/classifiers/``; it is registered with torch-fidelity as the feature
 extractor ``ganmc-classifier`` (features ``features``, the penultimate layer, and ``logits``),
-which loads the cached file through ``feature_extractor_weights_path``.
+which loads the cached file through ``feature_extractor_weights_path``. Data sets whose channels
+are separate labelled images (stacked digits: ``channel_data``) use the classifier of those
+images on each channel (``ganmc-classifier-stacked``).
 ``cs = exp(E_x KL(p(y|x) || p(y)))`` (the Inception-score formula with this classifier, one
 split) and ``fd`` = Frechet distance of the penultimate features to the real data's.
 """
@@ -24,12 +26,13 @@ from tqdm import tqdm
 
 from ganmc.data.images import ImageDataset, to_float
 from ganmc.errors import GanmcError
-from ganmc.io import sha256_json, write_atomic
+from ganmc.io import file_lock, sha256_json, write_atomic
 from ganmc.metrics.fidelity import register_extractor
 
 log = logging.getLogger(__name__)
 
 CLASSIFIER = "ganmc-classifier"
+CLASSIFIER_STACKED = "ganmc-classifier-stacked"  # the same file, applied to each channel
 
 
 class SmallCNN(nn.Module):
@@ -123,6 +126,17 @@ def obtain_classifier(dataset: ImageDataset, cache_dir: str | Path, steps: int =
     path = classifier_path(dataset, cache_dir, settings)
     if path.is_file():
         return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(path.with_name(path.name + ".lock"), "another run is training this classifier"):
+        if not path.is_file():  # trained once, whichever run of a sweep comes first
+            _train_and_save(dataset, path, settings, device)
+    return path
+
+
+def _train_and_save(dataset: ImageDataset, path: Path, settings: dict[str, Any], device: torch.device | str) -> None:
+    """Train the classifier with ``settings`` and save it at ``path`` atomically."""
+    steps, lr, batch_size, width, holdout, seed = (settings[k] for k in ("steps", "lr", "batch_size", "width",
+                                                                          "holdout", "seed"))
     log.info("training the cs/fd classifier on %s (%d steps) -> %s", dataset.name, steps, path)
     net, record = train_classifier(dataset, steps, lr, batch_size, width, holdout, seed, device)
     payload = {"arch": {"in_channels": net.in_channels, "n_classes": net.n_classes, "width": width},
@@ -130,7 +144,6 @@ def obtain_classifier(dataset: ImageDataset, cache_dir: str | Path, steps: int =
                "data_fingerprint": dataset.fingerprint()}
     write_atomic(path, lambda tmp: torch.save(payload, tmp))
     log.info("classifier hold-out accuracy: %s", record.get("holdout_accuracy", "n/a"))
-    return path
 
 
 def load_classifier(path: str | Path) -> tuple[SmallCNN, dict[str, Any]]:
@@ -177,4 +190,31 @@ class ClassifierExtractor(FeatureExtractorBase):
         return tuple(out[name] for name in self.features_list)
 
 
+def stacked_forward(net: SmallCNN, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A single-channel classifier applied to each channel of float images: the three channels'
+    features side by side (n, 3 * feature_dim) and per-channel log-probabilities (n, 3, classes)."""
+    n, c = x.shape[:2]
+    feats, logits = net.features(x.reshape(n * c, 1, *x.shape[2:]))
+    return feats.reshape(n, -1), torch.log_softmax(logits, dim=1).reshape(n, c, -1)
+
+
+def joint_log_probs(logp: torch.Tensor) -> torch.Tensor:
+    """Per-channel log-probabilities (n, 3, K) -> log-probabilities of the K^3 label triples,
+    triple (a, b, c) at index a K^2 + b K + c (channels independent given the image)."""
+    k = logp.shape[2]
+    return (logp[:, 0, :, None, None] + logp[:, 1, None, :, None] + logp[:, 2, None, None, :]).reshape(-1, k ** 3)
+
+
+class StackedClassifierExtractor(ClassifierExtractor):
+    """The single-channel classifier on each channel of stacked images: ``features`` the three
+    channels' penultimate features side by side, ``logits`` the log-probabilities of the label
+    triples (the mode classes of stacked digits)."""
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        feats, logp = stacked_forward(self.net, to_float(x))
+        out = {"features": feats, "logits": joint_log_probs(logp)}
+        return tuple(out[name] for name in self.features_list)
+
+
 register_extractor(CLASSIFIER, ClassifierExtractor)
+register_extractor(CLASSIFIER_STACKED, StackedClassifierExtractor)

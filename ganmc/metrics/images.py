@@ -11,7 +11,7 @@ import torch
 from omegaconf import DictConfig
 
 from ganmc.data.images import ImageDataset
-from ganmc.metrics.classifier import CLASSIFIER, obtain_classifier
+from ganmc.metrics.classifier import CLASSIFIER, CLASSIFIER_STACKED, obtain_classifier
 from ganmc.metrics.fidelity import (
     INCEPTION,
     fid_from_statistics,
@@ -27,10 +27,20 @@ METRICS = ("is", "fid", "cs", "fd")
 
 def classifier_file(dataset: ImageDataset, metric_cfg: DictConfig, cache_dir: str | Path,
                     device: torch.device | str = "cpu") -> Path:
-    """The cached cs/fd classifier of ``dataset`` under the metric config's settings."""
-    c = metric_cfg.classifier
-    return obtain_classifier(dataset, cache_dir, int(c.steps), float(c.lr), int(c.batch_size), int(c.width),
+    """The cached cs/fd classifier of ``dataset`` (of its ``channel_data`` where its channels are
+    separate labelled images) under the metric config's ``classifier`` settings (the defaults of
+    :func:`obtain_classifier` where the metric group has none)."""
+    c = metric_cfg.get("classifier")
+    labelled = dataset.channel_data or dataset
+    if c is None:
+        return obtain_classifier(labelled, cache_dir, device=device)
+    return obtain_classifier(labelled, cache_dir, int(c.steps), float(c.lr), int(c.batch_size), int(c.width),
                              float(c.holdout), int(c.seed), device)
+
+
+def classifier_extractor(dataset: ImageDataset) -> str:
+    """The torch-fidelity extractor of ``dataset``'s classifier: per channel for stacked data."""
+    return CLASSIFIER if dataset.channel_data is None else CLASSIFIER_STACKED
 
 
 def _fidelity_setup(metric_cfg: DictConfig, cache_dir: str | Path) -> tuple[str, dict[str, Any]]:
@@ -56,8 +66,8 @@ def image_references(dataset: ImageDataset, metric_cfg: DictConfig, cache_dir: s
     if "cs" in names or "fd" in names:
         path = classifier_file(dataset, metric_cfg, cache_dir, device)
         if "fd" in names:
-            reference_statistics(dataset, _n_ref(metric_cfg, dataset), cache_dir, "features", CLASSIFIER, batch,
-                                 device, feature_extractor_weights_path=str(path))
+            reference_statistics(dataset, _n_ref(metric_cfg, dataset), cache_dir, "features",
+                                 classifier_extractor(dataset), batch, device, feature_extractor_weights_path=str(path))
 
 
 def image_metrics(samples: torch.Tensor, dataset: ImageDataset, metric_cfg: DictConfig, cache_dir: str | Path,
@@ -80,12 +90,13 @@ def image_metrics(samples: torch.Tensor, dataset: ImageDataset, metric_cfg: Dict
     if "cs" in names or "fd" in names:
         path = classifier_file(dataset, metric_cfg, cache_dir, device)
         kwargs = {"feature_extractor_weights_path": str(path)}
-        got = stream_metrics(samples, CLASSIFIER, batch, device, "features" if "fd" in names else None,
+        extractor = classifier_extractor(dataset)
+        got = stream_metrics(samples, extractor, batch, device, "features" if "fd" in names else None,
                              "logits" if "cs" in names else None, isc_splits=1, isc_shuffle=False, **kwargs)
         if "cs" in names:
             out["cs"] = got["is"][0]
         if "fd" in names:
-            ref = reference_statistics(dataset, n_ref or len(dataset), cache_dir, "features", CLASSIFIER, batch,
+            ref = reference_statistics(dataset, n_ref or len(dataset), cache_dir, "features", extractor, batch,
                                        device, **kwargs)
             out["fd"] = fid_from_statistics(got["stats"], ref)
         out["classifier"] = path.name

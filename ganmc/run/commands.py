@@ -8,13 +8,13 @@ import time
 from pathlib import Path
 
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from ganmc.checks import check_magnitude, preflight, validate_run
 from ganmc.data import ImageDataset
 from ganmc.data.images import to_uint8
 from ganmc.errors import GanmcError
-from ganmc.io import derive_seed, sha256_file
+from ganmc.io import derive_seed, file_lock, sha256_file, write_atomic
 from ganmc.models.checkpoint import cache_path
 from ganmc.record_schema import SampleRecord, TrainRecord
 from ganmc.records import provenance, resolved_config, same_run, sampler_choice
@@ -62,6 +62,28 @@ def run_sample(cfg: DictConfig, run_dir: Path) -> SampleRecord:
     """
     validate_run(cfg)
     apply_threads(cfg)  # before any torch work
+    try:
+        with file_lock(run_dir / RUN_LOCK, wait=False):
+            return _sample_in(cfg, run_dir)
+    except BlockingIOError:
+        raise GanmcError(f"another ganmc run is writing into {run_dir}: wait for it to finish or choose "
+                         "another run folder (hydra.run.dir=DIR)") from None
+
+
+RUN_LOCK = ".ganmc.lock"  # held in a run folder while a run writes into it (removed after)
+
+
+def _own_hydra_config(run_dir: Path, cfg: DictConfig) -> None:
+    """Hydra saves ``.hydra/config.yaml`` before a job starts, so a second run refused by the
+    folder's lock has already overwritten it: the run that wrote the record puts its own back."""
+    path = run_dir / ".hydra" / "config.yaml"
+    text = OmegaConf.to_yaml(cfg)
+    if path.is_file() and path.read_text() != text:
+        write_atomic(path, lambda tmp: tmp.write_text(text))
+
+
+def _sample_in(cfg: DictConfig, run_dir: Path) -> SampleRecord:
+    """:func:`run_sample` under the run folder's lock."""
     if same_run(run_dir / "record.json", cfg):
         log.info("skipping: %s already holds the record of this config", run_dir)
         return json.loads((run_dir / "record.json").read_text())
@@ -116,6 +138,7 @@ def run_sample(cfg: DictConfig, run_dir: Path) -> SampleRecord:
     written = write_sample_run(run_dir, cfg, dataset, sampler, samples, batch, record)
     log.info("metrics: %s", ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                       for k, v in metrics.items()))
+    _own_hydra_config(run_dir, cfg)
     return written
 
 

@@ -123,6 +123,35 @@ def _images(m: MetricInput) -> dict[str, Any]:
     return image_metrics(m.samples, m.dataset, m.cfg, _cache(m), m.device, m.asked)
 
 
+def _stacked(dataset: Dataset) -> bool:
+    return getattr(dataset, "channel_data", None) is not None and getattr(dataset, "weights", None) is not None
+
+
+def _stacked_classifier(m: MetricInput) -> dict[str, Any]:
+    """The digits classifier the stacked metrics apply to each channel, trained once and cached."""
+    from ganmc.metrics.images import classifier_file
+
+    classifier_file(m.dataset, m.cfg, _cache(m), m.device)
+    return {}
+
+
+@register_metric("stacked_modes", "stacked_kl", "stacked_quality", data="images", applies=_stacked,
+                 prepare=_stacked_classifier)
+def _stacked_metrics(m: MetricInput) -> dict[str, Any]:
+    """Stacked digits: modes found, KL to the mode weights and quality (confidently classified
+    share), of the samples and of as many real images (``stacked_real_*``, the floor at this n)."""
+    from ganmc.metrics.images import classifier_file
+    from ganmc.metrics.stacked import STACKED_THRESHOLD, measure_stacked
+
+    path = classifier_file(m.dataset, m.cfg, _cache(m), m.device)
+    real = m.dataset.sample(len(m.samples), torch.Generator().manual_seed(derive_seed(m.seed, "stacked-real")))
+    got = measure_stacked(m.samples, real, m.dataset.weights, path,
+                          float(m.cfg.get("stacked_threshold", STACKED_THRESHOLD)),
+                          int(m.cfg.get("batch_size") or 1000))
+    kept = {"stacked_threshold", *m.asked, *(name.replace("stacked_", "stacked_real_") for name in m.asked)}
+    return {k: v for k, v in got.items() if k in kept or not k.startswith("stacked_")}
+
+
 @register_metric("modes", applies=_modes)
 def _mode_metrics(m: MetricInput) -> dict[str, Any]:
     """DRS's mode metrics: modes recovered, %HQ, HQ std (mixtures only)."""

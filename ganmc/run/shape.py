@@ -51,7 +51,12 @@ def run_shape(cfg: DictConfig, run_dir: Path) -> ShapeRecord:
     sampler.setup(ctx)
     spec = sampler.shaping(ctx, d.steps, d.lr, d.batch, int(cfg.shape.median_every), progress=True)
     out = Path(str(cfg.shape.out)).expanduser() if cfg.shape.out else None
-    _, path, history = derive(gan, ctx, spec, out)
+    bad = [int(s) for s in cfg.shape.snapshots if not 0 < int(s) < d.steps]
+    if bad:
+        raise GanmcError(f"shape.snapshots must lie between 0 and sampler.discriminator.steps={d.steps}, got {bad}")
+    snapshots = tuple(sampler.shaping(ctx, int(s), d.lr, d.batch, int(cfg.shape.median_every))
+                      for s in cfg.shape.snapshots)
+    _, path, history = derive(gan, ctx, spec, out, snapshots)
     record: ShapeRecord = {
         "command": "shape",
         "parent": {"path": str(parent), "sha256": sha256_file(parent)},

@@ -140,6 +140,12 @@ class Sampler(ABC):
     # config; a ``discriminator`` entry merges into that node.
     smoke: ClassVar[dict[str, Any]] = {}
 
+    @classmethod
+    def evals_per_sample(cls, node: Any) -> float:
+        """Roughly how many G and D evaluations one output costs under the config ``node`` (a
+        run's budget check, before any compute; the record counts the real ones)."""
+        return 2.0
+
     def __init__(self, gan: GAN, **hparams: Any) -> None:
         self.gan = gan.eval()
         self.eval_batch: int | None = None  # inputs per bulk forward pass (None: the sampler's own sizes)

@@ -72,6 +72,10 @@ class CollabSampler(Sampler):
     smoke = {"n_steps": 2, "n_real": 64, "k": 4, "discriminator": {"steps": 5, "batch": 32}}
     derivations = (DKind.raw, DKind.calibrated, DKind.shaped)
 
+    @classmethod
+    def evals_per_sample(cls, node: Any) -> float:
+        return 4.0 * (int(node.n_steps) + 1) * (int(node.k) if node.reject else 1)
+
     def __init__(self, gan: GAN, **hparams: Any) -> None:
         super().__init__(gan, **hparams)
         c: CollabSamplerConfig = self.cfg

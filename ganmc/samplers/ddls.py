@@ -54,6 +54,10 @@ class DDLSSampler(Sampler):
     Config = DDLSConfig
     smoke = {"n_steps": 2, "snapshot_every": 0, "snapshot_steps": [], "discriminator": {"steps": 5, "batch": 32}}
 
+    @classmethod
+    def evals_per_sample(cls, node: Any) -> float:
+        return 4.0 * (int(node.n_steps) + 1)
+
     def __init__(self, gan: GAN, **hparams: Any) -> None:
         super().__init__(gan, **hparams)
         c: DDLSConfig = self.cfg

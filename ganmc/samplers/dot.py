@@ -43,6 +43,10 @@ class DOTSampler(Sampler):
     Config = DOTConfig
     smoke = {"n_steps": 2, "k_pairs": 64}
 
+    @classmethod
+    def evals_per_sample(cls, node: Any) -> float:
+        return 4.0 * (int(node.n_steps) + 1)
+
     def __init__(self, gan: GAN, **hparams: Any) -> None:
         super().__init__(gan, **hparams)
         c: DOTConfig = self.cfg

@@ -61,6 +61,10 @@ class MHGANSampler(Sampler):
     Config = MHGANSamplerConfig
     smoke = {"k": 4, "n_calib": 64, "discriminator": {"steps": 5, "batch": 32}}
 
+    @classmethod
+    def evals_per_sample(cls, node: Any) -> float:
+        return 2.0 * int(node.k)
+
     def __init__(self, gan: GAN, **hparams: Any) -> None:
         super().__init__(gan, **hparams)
         c: MHGANSamplerConfig = self.cfg

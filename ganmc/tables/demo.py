@@ -16,6 +16,10 @@ def _value(metrics: dict, key: str, digits: int) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+def _count(value: object) -> str:
+    return f"{value:,}" if isinstance(value, int) else "?"
+
+
 def demo(records: Records, out_dir: Path) -> list[Path]:
     """One row per sampler record (generator first), and data | generator | sampler scatter plots."""
     recs = sorted((pr for pr in records if pr[1].get("command") == "sample"),
@@ -30,8 +34,9 @@ def demo(records: Records, out_dir: Path) -> list[Path]:
         f"{first['config']['gan']['name']} on {first['run']['dataset']}, "
         f"{first['run']['train_iterations']:,} training iterations, seed {first['run']['seed']}, "
         f"{sample_counts([first])} samples per method. HQ: within 4 std of a mode; EMD: exact W1 "
-        "to fresh real samples (the floor: two real draws); mode mass TV: total variation between "
-        "the samples' mass per mode and the data's.")
+        f"between {_count(first['metrics'].get('emd_n'))} of the samples and as many fresh real ones (the "
+        "floor: two real draws of that size); mode mass TV: total variation between the samples' mass "
+        "per mode and the data's.")
     written = write_table(out_dir / "demo", header, rows, caption)
     panels = [("data", real_samples(recs))]
     panels += [(label(r["run"]["sampler"]), np.load(p.parent / "samples.npy") if (p.parent / "samples.npy").is_file()

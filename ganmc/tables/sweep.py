@@ -23,14 +23,27 @@ def flat(tree: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix[:-1]: tuple(tree) if isinstance(tree, list) else tree}
 
 
+def settings(record: dict[str, Any]) -> dict[str, Any]:
+    """The record's config as dotted keys, plus ``run.sampler``: the sampler preset's name."""
+    return {**flat(record.get("config", {})), "run.sampler": record.get("run", {}).get("sampler")}
+
+
 def swept_keys(records: list[dict[str, Any]]) -> list[str]:
-    """Config keys (dotted) whose value differs between records, seeds and paths excluded."""
-    flats = [flat(r.get("config", {})) for r in records]
+    """Config keys (dotted) whose value differs between records, seeds and paths excluded. A
+    sweep over sampler presets shows as ``run.sampler`` (the presets' names), not as their class
+    paths or the fields only some of them have."""
+    flats = [settings(r) for r in records]
     keys = sorted(set().union(*flats))
     swept = [k for k in keys if k.split(".")[0] not in _IGNORED and len({repr(f.get(k)) for f in flats}) > 1]
     # a swept group (dataset=a,b) shows as its name only, not as every field that differs
     named = {k.rsplit(".", 1)[0] for k in swept if k.endswith(".name")}
-    return [k for k in swept if k.endswith(".name") or k.rsplit(".", 1)[0] not in named]
+    swept = [k for k in swept if k.endswith(".name") or k.rsplit(".", 1)[0] not in named]
+    if "run.sampler" in swept:
+        swept = ["run.sampler", *(k for k in swept if k != "run.sampler" and not (
+            k.startswith("sampler") and (k.rsplit(".", 1)[-1].startswith("_") or any(k not in f for f in flats))))]
+    else:
+        swept = [k for k in swept if k != "run.sampler"]
+    return swept
 
 
 def _order(value: str) -> tuple[int, float, str]:
@@ -59,7 +72,7 @@ def sweep(records: Records, out_dir: Path, name: str = "sweep",
         raise GanmcError("no sampling records to summarise: check records=DIR")
     keys = swept_keys(recs)
     present = [m for m in metrics if any(m in r.get("metrics", {}) for r in recs)]
-    groups = group_records(recs, lambda r: tuple(repr(flat(r["config"]).get(k)) for k in keys))
+    groups = group_records(recs, lambda r: tuple(repr(settings(r).get(k)) for k in keys))
     targets = [m for m in present if any(m in r.get("target_metrics", {}).get("sir", {}) for r in recs)]
     header = [*keys, *present, *(f"{m} of exact target (SIR)" for m in targets), "seeds"]
     rows = []
@@ -68,16 +81,16 @@ def sweep(records: Records, out_dir: Path, name: str = "sweep",
         rows.append([*setting, *(count_or_cell(group, m) for m in present),
                      *(count_or_cell(sir, m) for m in targets), str(len(group))])
     written = write_table(out_dir / name, header, rows, f"Sweep over {', '.join(keys) or 'nothing'}")
-    numeric = [k for k in keys if all(isinstance(flat(r["config"]).get(k), int | float) for r in recs)]
-    numeric.sort(key=lambda k: -len({flat(r["config"]).get(k) for r in recs}))
+    numeric = [k for k in keys if all(isinstance(settings(r).get(k), int | float) for r in recs)]
+    numeric.sort(key=lambda k: -len({settings(r).get(k) for r in recs}))
     for key in numeric[:1]:  # x axis: the numeric key with the most values
         others = [k for k in keys if k != key]
         for metric in present:
             series = {}
             by_rest = group_records(recs, lambda r, o=tuple(others), m=metric:
-                                    ", ".join(f"{k}={flat(r['config']).get(k)}" for k in o) or m)
+                                    ", ".join(f"{k}={settings(r).get(k)}" for k in o) or m)
             for label, rest in by_rest.items():
-                by_x = group_records(rest, lambda r, k=key: flat(r["config"])[k])
+                by_x = group_records(rest, lambda r, k=key: settings(r)[k])
                 xs = sorted(by_x)
                 cells = [metric_cell(by_x[x], metric) for x in xs]
                 series[label] = ([float(x) for x in xs], [c.mean for c in cells], [c.std for c in cells])
