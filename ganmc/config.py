@@ -138,7 +138,7 @@ class GanConfig:
 
 @dataclass
 class MetricConfig:
-    """2-D metrics: ``metrics`` names registered metrics (:mod:`ganmc.run.measure`): ``modes``
+    """2-D metrics: ``metrics`` names registered metrics (:mod:`ganmc.metrics.registry`): ``modes``
     (mixtures only), ``mass_tv``, ``emd``, ``emd_floor`` (EMD between two real draws), ``collab``."""
 
     name: str = MISSING

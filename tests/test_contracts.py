@@ -14,8 +14,8 @@ from omegaconf import OmegaConf
 import ganmc
 from ganmc.common import NOT_IDENTITY, RUN_DIR_EXCLUDE_KEYS
 from ganmc.data.synthetic import GaussianGrid, SwissRoll
+from ganmc.metrics.registry import METRICS, compute_metrics
 from ganmc.record_schema import SHAPE, RunInfo, SampleRecord, SampleTiming, TrainRecord, n_samples
-from ganmc.run.measure import METRICS, compute_metrics
 
 EXPERIMENTS = Path(ganmc.__file__).parent / "conf" / "experiment"
 

@@ -97,7 +97,7 @@ def test_image_metric_config_is_typed(compose_cfg):
 
 
 def test_unknown_or_misplaced_metric_names_fail_before_any_compute():
-    from ganmc.run.measure import check_metric
+    from ganmc.metrics.registry import check_metric
 
     digits = Digits(size=8)
     for names, match in [(["cs", "fdd"], "unknown metric 'fdd'"), (["fd", "emd"], "set metric=image")]:
@@ -106,7 +106,7 @@ def test_unknown_or_misplaced_metric_names_fail_before_any_compute():
     with pytest.raises(GanmcError, match="set metric=synthetic"):
         check_metric(SwissRoll("swissroll"), OmegaConf.create({"metrics": ["emd", "fid"]}))
     # the right metric config already chosen: the hint names the metrics that fit, not metric=...
-    from ganmc.run.measure import METRICS
+    from ganmc.metrics.registry import METRICS
 
     images = ", ".join(name for name, metric in METRICS.items() if metric.data == "images")
     assert images.startswith("is, fid, cs, fd")
@@ -117,17 +117,17 @@ def test_unknown_or_misplaced_metric_names_fail_before_any_compute():
 
 
 def test_a_metric_that_does_not_apply_is_skipped_with_a_log_line(caplog, monkeypatch):
-    from ganmc.run import measure
-    from ganmc.run.measure import compute_metrics
+    from ganmc.metrics import registry as measure
+    from ganmc.metrics.registry import compute_metrics
 
     monkeypatch.setattr(measure, "_SKIP_LOGGED", set())  # logged once per process: earlier tests may have
     # earlier in-process runs configure logging (Hydra): listen on the module's logger itself
-    logger = logging.getLogger("ganmc.run.measure")
+    logger = logging.getLogger("ganmc.metrics.registry")
     monkeypatch.setattr(logger, "disabled", False)
     monkeypatch.setattr(logger, "handlers", [*logger.handlers, caplog.handler])  # restored afterwards
 
     roll = SwissRoll("swissroll")
-    with caplog.at_level("INFO", logger="ganmc.run.measure"):
+    with caplog.at_level("INFO", logger="ganmc.metrics.registry"):
         out = compute_metrics(roll.sample(50, torch.Generator().manual_seed(0)), roll,
                               OmegaConf.create({"metrics": ["modes", "mass_tv"]}), 0)
     assert "modes_recovered" not in out and "mass_tv" in out

@@ -71,7 +71,7 @@ def test_emd_floor_is_solved_once_and_cached(tmp_path, monkeypatch):
     """The real-vs-real floor depends on data, n, seed and cost only: the second run reads it."""
     from omegaconf import OmegaConf
 
-    import ganmc.run.measure as pipeline
+    import ganmc.metrics.registry as pipeline
     from ganmc.data.synthetic import GaussianGrid
 
     data = GaussianGrid("gaussians25")

@@ -15,11 +15,11 @@ from ganmc.data import ImageDataset
 from ganmc.data.images import to_uint8
 from ganmc.errors import GanmcError
 from ganmc.io import derive_seed, file_lock, sha256_file, write_atomic
+from ganmc.metrics.registry import check_metric, compute_metrics, prepare_metrics
 from ganmc.models.checkpoint import cache_path
 from ganmc.record_schema import SampleRecord, TrainRecord
 from ganmc.records import provenance, resolved_config, same_run, sampler_choice
 from ganmc.run.gans import build_dataset, gan_lock, obtain_gan, resolve_device
-from ganmc.run.measure import check_metric, compute_metrics, prepare_metrics
 from ganmc.run.outputs import (
     run_info,
     sample_timing,
