@@ -144,10 +144,16 @@ def _stacked_metrics(m: MetricInput) -> dict[str, Any]:
     from ganmc.metrics.stacked import STACKED_THRESHOLD, measure_stacked
 
     path = classifier_file(m.dataset, m.cfg, _cache(m), m.device)
-    real = m.dataset.sample(len(m.samples), torch.Generator().manual_seed(derive_seed(m.seed, "stacked-real")))
-    got = measure_stacked(m.samples, real, m.dataset.weights, path,
-                          float(m.cfg.get("stacked_threshold", STACKED_THRESHOLD)),
-                          int(m.cfg.get("batch_size") or 1000))
+    n, threshold, batch = len(m.samples), float(m.cfg.get("stacked_threshold", STACKED_THRESHOLD)), \
+        int(m.cfg.get("batch_size") or 1000)
+
+    def real() -> dict[str, Any]:  # the same for every sampler of one seed: measured once, cached
+        images = m.dataset.sample(n, torch.Generator().manual_seed(derive_seed(m.seed, "stacked-real")))
+        return measure_stacked(images, m.dataset.weights, path, threshold, batch, prefix="stacked_real_")
+
+    key = {"data": m.dataset.fingerprint(), "n": n, "seed": m.seed, "classifier": path.name, "threshold": threshold}
+    got = {**measure_stacked(m.samples, m.dataset.weights, path, threshold, batch),
+           **cached_json(m.cache_dir, "stacked_real", key, real)}
     kept = {"stacked_threshold", *m.asked, *(name.replace("stacked_", "stacked_real_") for name in m.asked)}
     return {k: v for k, v in got.items() if k in kept or not k.startswith("stacked_")}
 
@@ -242,20 +248,31 @@ def compute_metrics(samples: torch.Tensor, dataset: Dataset, metric_cfg: DictCon
     return metrics
 
 
+def cached_json(cache_dir: str | Path | None, folder: str, key: dict[str, Any],
+                compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``compute()``'s entries, kept under ``<cache_dir>/<folder>/<hash of key>.json`` (with the
+    key) and read from there next time: real-data references that every run of a table shares."""
+    path = (Path(str(cache_dir)).expanduser() / folder / f"{sha256_json(key)[:16]}.json"
+            if cache_dir is not None else None)
+    if path is not None and path.is_file():
+        try:
+            return dict(json.loads(path.read_text())["values"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignoring unreadable cache file %s", path)
+    values = compute()
+    if path is not None:
+        write_json_atomic(path, {"values": values, **key})
+    return values
+
+
 def emd_floor(dataset: Dataset, real: Callable[[int], torch.Tensor], n: int, seed: int, cost: str,
               cache_dir: str | Path | None) -> float:
     """EMD between the real sample ``real(n)`` and a second real set of the same size: what
     sampling noise alone gives at this n. It depends only on the data, n, seed and cost, so it
     is solved once and kept under ``<cache_dir>/emd_floor/`` (a table's runs share it)."""
-    key = sha256_json({"data": dataset.fingerprint(), "n": n, "seed": seed, "cost": cost})[:16]
-    path = Path(str(cache_dir)).expanduser() / "emd_floor" / f"{key}.json" if cache_dir is not None else None
-    if path is not None and path.is_file():
-        try:
-            return float(json.loads(path.read_text())["emd_floor"])
-        except (ValueError, KeyError, TypeError):
-            log.warning("ignoring unreadable EMD floor cache %s", path)
-    other = dataset.sample(n, torch.Generator().manual_seed(derive_seed(seed, "emd-floor")))
-    value = emd(other, real(n), cost)
-    if path is not None:
-        write_json_atomic(path, {"emd_floor": value, "n": n, "seed": seed, "cost": cost})
-    return value
+    def solve() -> dict[str, Any]:
+        other = dataset.sample(n, torch.Generator().manual_seed(derive_seed(seed, "emd-floor")))
+        return {"emd_floor": emd(other, real(n), cost)}
+
+    key = {"data": dataset.fingerprint(), "n": n, "seed": seed, "cost": cost}
+    return float(cached_json(cache_dir, "emd_floor", key, solve)["emd_floor"])

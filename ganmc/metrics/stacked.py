@@ -44,13 +44,12 @@ def stacked_metrics(probs: torch.Tensor, weights: torch.Tensor, threshold: float
             f"{prefix}quality": float(confident.double().mean()) if len(modes) else float("nan")}
 
 
-def measure_stacked(samples: torch.Tensor, real: torch.Tensor, weights: torch.Tensor, classifier: Path,
-                    threshold: float, batch_size: int) -> dict[str, float]:
-    """The stacked metrics of ``samples`` and, as the floor at the same n, of ``real`` images
-    (``*_real``), with the classifier's hold-out accuracy on single digits."""
+def measure_stacked(images: torch.Tensor, weights: torch.Tensor, classifier: Path, threshold: float,
+                    batch_size: int, prefix: str = "stacked_") -> dict[str, float]:
+    """The stacked metrics of ``images`` (keys starting with ``prefix``), the threshold, and the
+    classifier's hold-out accuracy on single digits."""
     net, payload = load_classifier(classifier)
-    out: dict[str, float] = stacked_metrics(channel_probs(samples, net, batch_size), weights, threshold)
-    out.update(stacked_metrics(channel_probs(real, net, batch_size), weights, threshold, prefix="stacked_real_"))
+    out: dict[str, float] = stacked_metrics(channel_probs(images, net, batch_size), weights, threshold, prefix)
     out["stacked_threshold"] = float(threshold)
     out["classifier_accuracy"] = float(payload.get("record", {}).get("holdout_accuracy", float("nan")))
     return out
