@@ -10,7 +10,7 @@ COMMA := ,
 .PHONY: install test test-slow test-slurm demo lint clean bench reproduce-table1 reproduce-table2 \
 	reproduce-ddls-training-length reproduce-ddls-sweep reproduce-ddls-temperature checkpoints reproduce-digits reproduce-digits-fid reproduce-table3 \
 	preflight-table3 rehearse-table3 reproduce-table3-rehearsal gpu-check reproduce-collab-fig4 reproduce-collab-table1 \
-	reproduce-stacked-digits reproduce-collab-fig10
+	reproduce-stacked-digits reproduce-collab-fig10 reproduce-pareto
 
 # Reproduce targets run from the checkpoints shipped in checkpoints/ (trained by `make
 # checkpoints`); RETRAIN=1 ignores them and trains every GAN again into a fresh cache, with
@@ -187,6 +187,29 @@ reproduce-collab-fig10: install
 		hydra.sweep.dir=$(RUNS)/collab_fig10
 	$(GANMC) table collab_fig10 records=$(RUNS)/collab_fig10 out_dir=$(RESULTS)
 	$(PY) scripts/collab_figures.py --out $(RESULTS) $(CKPT)
+
+# Quality per unit of compute: each sampler at 3 budgets (its cost knob) beside the generator, 5
+# seeds, on 25 Gaussians (WGAN-GP, 2,500 and 10,000 it.), the imbalanced 8 Gaussians (collab
+# Fig. 4 NS-GAN) and stacked digits (DCGAN, 5,000 it.), all from shipped checkpoints:
+# runs/pareto -> results/pareto{,_best}.{md,csv,tex} and results/pareto_*.png.
+PARETO_2D = '+sampler=generator' '+sampler=drs sampler.pilot_n=1000,10000,100000' \
+	'+sampler=mhgan sampler.k=5,20,80' '+sampler=ddls sampler.n_steps=5,20,80' \
+	'+sampler=collab sampler.n_steps=5,20,50' '+sampler=dot sampler.n_steps=5,20,100'
+PARETO_STACKED = '+sampler=generator' '+sampler=drs_digits sampler.pilot_n=1000,5000,20000' \
+	'+sampler=mhgan_digits sampler.k=4,16,64' '+sampler=ddls_digits sampler.n_steps=10,30,100' \
+	'+sampler=collab_digits sampler.n_steps=5,10,20' '+sampler=dot_digits sampler.n_steps=10,25,50'
+reproduce-pareto: install
+	@start=$$(date +%s); set -e; \
+	for budget in $(PARETO_2D); do \
+		$(GANMC) sample experiment=pareto_gaussians25 $$budget $(CKPT) $(LAUNCH) $(JOB_THREADS) \
+			hydra.sweep.dir=$(RUNS)/pareto/gaussians25; \
+		$(GANMC) sample experiment=pareto_imbal8 $$budget $(CKPT) $(LAUNCH) $(JOB_THREADS) \
+			hydra.sweep.dir=$(RUNS)/pareto/imbal8; done; \
+	for budget in $(PARETO_STACKED); do \
+		$(GANMC) sample experiment=pareto_stacked $$budget $(CKPT) $(LAUNCH) $(JOB_THREADS) \
+			hydra.sweep.dir=$(RUNS)/pareto/stacked_digits; done; \
+	$(GANMC) table pareto records=$(RUNS)/pareto out_dir=$(RESULTS); \
+	echo "reproduce-pareto: $$(( $$(date +%s) - start )) s; tables in $(RESULTS)/pareto.md"
 
 # Seed 0 with offline FID (Inception on CPU: ~40 min for the 10 runs; 500 samples per run).
 reproduce-digits-fid: install

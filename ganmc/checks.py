@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from ganmc.common import enum_value
 from ganmc.errors import GanmcError
 
 if TYPE_CHECKING:
@@ -154,6 +155,11 @@ def validate_run(cfg: DictConfig) -> None:
         raise GanmcError("metric.sir_factor and metric.sir_max_pool must be >= 0")
     if cfg.metric.get("emd_n") is not None and cfg.metric.emd_n <= 0:
         raise GanmcError(f"metric.emd_n must be positive, got {cfg.metric.emd_n}")
+    if cfg.metric.get("emd_also"):
+        from ganmc.metrics.emd import parse_protocol  # (POT: imported only when needed)
+
+        for text in cfg.metric.emd_also:
+            parse_protocol(text)
     if cfg.seed < 0:
         raise GanmcError(f"seed must be non-negative, got {cfg.seed}")
     device = str(cfg.device)
@@ -205,5 +211,8 @@ def preflight(cfg: DictConfig, run_dir: Path, dataset: Any) -> None:
     """What can fail before compute, checked before it: the sampler's settings (on a stand-in
     GAN), and that the run folder and the cache take files."""
     check_sampler(cfg, dataset)
+    if enum_value(cfg.metric.get("real_set", "iid")) == "stratified" and getattr(dataset, "centres", None) is None:
+        raise GanmcError(f"metric.real_set=stratified needs a mixture with modes, and dataset={dataset.name} "
+                         "has none: use metric.real_set=iid")
     probe_writable(run_dir, "hydra.run.dir")
     probe_writable(cfg.cache_dir, "cache_dir")

@@ -77,6 +77,11 @@ class EmdCost(Enum):
     sqeuclidean = "sqeuclidean"
 
 
+class RealSet(Enum):
+    iid = "iid"
+    stratified = "stratified"
+
+
 # --- GAN: architecture (one schema per net family, under schema/net), loss, schedule ---
 @dataclass
 class NetConfig:
@@ -145,7 +150,9 @@ class MetricConfig:
     metrics: list[str] = field(default_factory=lambda: ["modes", "mass_tv", "emd"])
     hq_threshold: float = 4.0
     emd_n: int | None = None  # null: min(n_samples, EMD_DEFAULT_N = 10,000)
-    emd_cost: EmdCost = EmdCost.euclidean
+    emd_cost: EmdCost = EmdCost.euclidean  # euclidean: W1; sqeuclidean: W2^2
+    real_set: RealSet = RealSet.iid  # stratified (mixtures): each mode's share of the real set fixed
+    emd_also: list[str] = field(default_factory=list)  # more protocols, COST/REAL_SET: emd[COST/REAL_SET]
     sir_factor: int = 10  # exact-target estimate: first pool of sir_factor * n proposals (0: none)
     sir_max_pool: int = 500_000  # the pool doubles until its ESS reaches n, up to this size
 

@@ -172,3 +172,20 @@ def _locked(path: Path, waiting: str, wait: bool = True) -> BinaryIO:
         if same:
             return fh
         fh.close()
+
+
+def cached_json(cache_dir: str | Path | None, folder: str, key: dict[str, Any],
+                compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``compute()``'s entries, kept under ``<cache_dir>/<folder>/<hash of key>.json`` (with the
+    key) and read from there next time: real-data references that every run of a table shares."""
+    path = (Path(str(cache_dir)).expanduser() / folder / f"{sha256_json(key)[:16]}.json"
+            if cache_dir is not None else None)
+    if path is not None and path.is_file():
+        try:
+            return dict(json.loads(path.read_text())["values"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignoring unreadable cache file %s", path)
+    values = compute()
+    if path is not None:
+        write_json_atomic(path, {"values": values, **key})
+    return values

@@ -40,13 +40,19 @@ class SampleTiming(TypedDict):
     peak_rss_mb: NotRequired[dict[str, float]]
 
 
+# The key of the run-level exact-target estimate (importance resampling) among a record's extra
+# sample sets: '@' keeps it apart from any sampler's own sets and names ("sir" before 2026-12).
+TARGET_SET = "@target"
+OLD_TARGET_SET = "sir"
+
+
 class SampleRecord(TypedDict):
     """``ganmc sample``'s record."""
 
     command: str  # "sample"
     run: RunInfo
     metrics: dict[str, Any]  # scalars only
-    target_metrics: dict[str, dict[str, Any]]  # metrics of extra sample sets ("sir", "step_0100", ...)
+    target_metrics: dict[str, dict[str, Any]]  # metrics of extra sample sets (TARGET_SET, "step_0100", ...)
     target: dict[str, Any] | None  # exact-target (SIR) diagnostics, None without one
     stats: dict[str, Any]
     config: dict[str, Any]  # the resolved config (run identity compares it)

@@ -23,6 +23,7 @@ from ganmc.metrics.classifier import (
 )
 from ganmc.metrics.fidelity import extract_features, fid_from_statistics, statistics
 from ganmc.metrics.images import image_metrics
+from ganmc.record_schema import TARGET_SET
 
 CLS = {"steps": 300, "lr": 5e-3, "batch_size": 64, "width": 16, "holdout": 0.1, "seed": 0}
 
@@ -148,7 +149,7 @@ def test_sample_on_images_end_to_end(run_cli, tmp_path):
     record = json.loads((out / "record.json").read_text())
     assert {"cs", "fd", "n", "ref_n"} <= record["metrics"].keys() and record["metrics"]["n"] == 40
     assert record["metrics"]["fd"] > 0 and 1 <= record["metrics"]["cs"] <= 10
-    assert "cs" in record["target_metrics"]["sir"]
+    assert "cs" in record["target_metrics"][TARGET_SET]
     samples = np.load(out / "samples.npy")
     assert samples.dtype == np.uint8 and samples.shape == (40, 1, 16, 16)
     from PIL import Image
@@ -158,7 +159,7 @@ def test_sample_on_images_end_to_end(run_cli, tmp_path):
     with Image.open(out / "before_after.png") as img:  # before, after, |difference|: 3 rows of 16
         assert img.size == (16 * 18 + 2, 3 * 18 + 2)
     # snapshots every step: metric against Langevin step; step 0 is the generator's own sample
-    assert {"step_0000", "step_0001", "step_0002", "sir"} == set(record["target_metrics"])
+    assert {"step_0000", "step_0001", "step_0002", TARGET_SET} == set(record["target_metrics"])
     code, _, err = run_cli("table", "ddls_steps", f"records={tmp_path}", f"out_dir={tmp_path / 'res'}")
     assert code == 0, err
     table = (tmp_path / "res" / "ddls_steps.md").read_text()

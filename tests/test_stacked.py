@@ -10,7 +10,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ganmc.data.stacked import N_MODES, StackedDigits, mode_counts, mode_weights, split_modes
+from ganmc.data.stacked import N_MODES, StackedDigits, mode_weights, split_modes
+from ganmc.data.synthetic import stratified_counts
 from ganmc.errors import GanmcError
 from ganmc.metrics.classifier import (
     joint_log_probs,
@@ -49,7 +50,7 @@ def test_bad_digit_weights_are_refused(bad):
 
 def test_mode_counts_sum_and_round():
     w = mode_weights(GEOMETRIC)
-    counts = mode_counts(w, 20_000)
+    counts = stratified_counts(w, 20_000)
     assert int(counts.sum()) == 20_000
     assert float((counts - w * 20_000).abs().max()) < 1.0
 
@@ -64,7 +65,7 @@ def test_pool_channels_are_real_digits_of_the_mode(weights):
     data = StackedDigits(size=8, n_images=5000, digit_weights=weights)
     assert data.images.shape == (5000, 3, 8, 8) and data.images.dtype == torch.uint8
     counts = torch.bincount(data.labels, minlength=N_MODES)
-    assert torch.equal(counts, mode_counts(data.weights, 5000))  # mode counts follow the weights
+    assert torch.equal(counts, stratified_counts(data.weights, 5000))  # mode counts follow the weights
     digits = data.channel_data
     flat = digits.images[:, 0].reshape(len(digits), -1)
     labels = split_modes(data.labels[:100])

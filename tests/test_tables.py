@@ -12,7 +12,8 @@ import pytest
 from conftest import TINY
 
 from ganmc.errors import GanmcError
-from ganmc.tables.build import cell, write_table
+from ganmc.record_schema import TARGET_SET
+from ganmc.tables.build import cell, extra_set, sir_text, write_table
 from ganmc.tables.ddls import table1, table2
 from ganmc.tables.records import find_records
 
@@ -53,7 +54,7 @@ def test_table1_and_table2_from_records(tmp_path):
                                                          "emd": 0.05, "emd_floor": 0.03})
         _record(runs, "ddls_cal", seed, "gaussians25", {"modes_recovered": 25, "hq_percent": hq + 10, "hq_std": 0.02,
                                                         "emd": 0.04, "emd_floor": 0.03})
-        _record(runs, "generator", seed, "swissroll", {"emd": 0.02, "emd_floor": 0.01})
+        _record(runs, "generator", seed, "swissroll", {"emd": 0.02, "emd_floor": 0.01, "emd[sqeuclidean/iid]": 0.004})
     out = tmp_path / "results"
     written = table1(find_records(runs), out)
     assert {p.name for p in written} == {"table1.md", "table1.csv", "table1.tex", "table1.png"}
@@ -65,8 +66,25 @@ def test_table1_and_table2_from_records(tmp_path):
     assert ddls[rows[0].index("%HQ (paper)")] == "98 ± 2"
     table2(find_records(runs), out)
     rows2 = list(csv.reader((out / "table2.csv").open()))
-    gen2 = next(r for r in rows2 if r[0] == "generator only")
-    assert gen2[rows2[0].index("Swiss roll EMD (ours)")] == "0.0200 ± 0.0000"
+    gen2 = next(r for r in rows2 if r[:2] == ["generator only", "Swiss roll"])
+    assert gen2[rows2[0].index("W1 (ours)")] == "0.0200 ± 0.0000"
+    assert gen2[rows2[0].index("W2² (ours)")] == "0.0040 ± 0.0000"  # the extra protocol, read by its key
+    assert "W2², stratified real (ours)" not in rows2[0]  # no record measured it
+    ddls2 = next(r for r in rows2 if r[:2] == ["DDLS (calibrated D)", "25 Gaussians"])
+    assert ddls2[rows2[0].index("W1 Δ vs generator (± SE)")] == "-0.0100 ± 0.0000"
+    assert ddls2[rows2[0].index("W2² (ours)")] == "n/a"
+
+
+def test_the_exact_target_is_read_under_its_new_and_its_old_key():
+    """Records name the run-level target estimate '@target' (apart from any sampler's names);
+    records written before the rename ('sir') still give the target's columns."""
+    target = {"reliable": True, "ess": 10_000.0}
+    new = {"target_metrics": {TARGET_SET: {"emd": 0.1}}, "target": target}
+    old = {"target_metrics": {"sir": {"emd": 0.3}}, "target": target}
+    assert [r["metrics"]["emd"] for r in extra_set([new, old], TARGET_SET)] == [0.1, 0.3]
+    assert sir_text([new, old], "emd", 2) == "0.20 ± 0.14"
+    sampler_set = {"target_metrics": {"sir": {"emd": 0.5}}, "target": None}  # a sampler's own set named "sir"
+    assert extra_set([sampler_set], TARGET_SET) == [{"metrics": {}}]
 
 
 def test_a_row_whose_seeds_ran_different_settings_fails(tmp_path):

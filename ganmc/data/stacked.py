@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 
 from ganmc.data.images import Digits, ImageDataset
+from ganmc.data.synthetic import stratified_counts
 from ganmc.errors import GanmcError
 
 N_DIGITS = 10
@@ -33,16 +34,6 @@ def mode_weights(digit_weights: list[float] | None) -> torch.Tensor:
     return (p[:, None, None] * p[None, :, None] * p[None, None, :]).reshape(N_MODES)
 
 
-def mode_counts(weights: torch.Tensor, n: int) -> torch.Tensor:
-    """Integer counts summing to ``n`` closest to ``n * weights`` (largest remainders)."""
-    exact = weights * n
-    counts = exact.floor().long()
-    short = n - int(counts.sum())
-    if short > 0:
-        counts[torch.argsort(exact - counts, descending=True, stable=True)[:short]] += 1
-    return counts
-
-
 def split_modes(modes: torch.Tensor) -> torch.Tensor:
     """Mode indices ``100 r + 10 g + b`` -> (n, 3) digit labels (r, g, b)."""
     return torch.stack([modes // 100, modes // 10 % 10, modes % 10], dim=1)
@@ -60,7 +51,7 @@ class StackedDigits(ImageDataset):
         self.weights = mode_weights(digit_weights)
         self.channel_data = Digits(f"{name}-channels", size=size, channels=1)
         rng = torch.Generator().manual_seed(int(pool_seed))
-        counts = mode_counts(self.weights, int(n_images))
+        counts = stratified_counts(self.weights, int(n_images))
         modes = torch.repeat_interleave(torch.arange(N_MODES), counts)
         modes = modes[torch.randperm(len(modes), generator=rng)]
         labels = split_modes(modes)

@@ -13,6 +13,30 @@ import torch
 
 from ganmc.errors import GanmcError
 
+# How the real set an EMD compares with is drawn: ``iid`` (n independent draws: its mode counts
+# are multinomial) or ``stratified`` (mixtures: each mode gets its share of n, as the DDLS/DOT
+# toy code draws its real batches), so no mass moves between modes by chance.
+REAL_SETS = ("iid", "stratified")
+
+
+def stratified_counts(weights: torch.Tensor, n: int) -> torch.Tensor:
+    """Integer counts summing to ``n`` closest to ``n * weights`` (largest remainders)."""
+    exact = weights * n
+    counts = exact.floor().long()
+    short = n - int(counts.sum())
+    if short > 0:
+        counts[torch.argsort(exact - counts, descending=True, stable=True)[:short]] += 1
+    return counts
+
+
+def draw_real(dataset: SyntheticDataset, n: int, generator: torch.Generator, real_set: str = "iid") -> torch.Tensor:
+    """``n`` real points drawn under the real-set protocol ``real_set`` (:data:`REAL_SETS`)."""
+    if real_set == "iid":
+        return dataset.sample(n, generator)
+    if real_set == "stratified":
+        return dataset.sample_stratified(n, generator)
+    raise GanmcError(f"unknown real set {real_set!r} (one of {', '.join(REAL_SETS)})")
+
 
 class SyntheticDataset:
     """Base class: a distribution on R^dim that can be sampled on demand."""
@@ -25,6 +49,11 @@ class SyntheticDataset:
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """Draw ``n`` points as a float32 tensor of shape (n, dim)."""
         raise NotImplementedError
+
+    def sample_stratified(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """``n`` points with each mode's share of ``n`` fixed (mixtures only)."""
+        raise GanmcError(f"dataset {self.name} has no modes to stratify a real set over: "
+                         "use metric.real_set=iid")
 
     def regions(self, x: torch.Tensor) -> torch.Tensor | None:
         """Index of the region (mode, or bin along a curve) of each point; ``None``: no regions."""
@@ -84,6 +113,15 @@ class GaussianMixture(SyntheticDataset):
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         idx = torch.multinomial(self.weights, n, replacement=True, generator=generator)
+        noise = torch.randn(n, self.dim, generator=generator)
+        return self.centres[idx] + self.std * noise
+
+    def sample_stratified(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """``n`` points whose mode counts are ``n * weights`` rounded (largest remainders), in
+        random order: only the within-mode noise is random."""
+        counts = stratified_counts(self.weights, n)
+        idx = torch.repeat_interleave(torch.arange(len(counts)), counts)
+        idx = idx[torch.randperm(n, generator=generator)]
         noise = torch.randn(n, self.dim, generator=generator)
         return self.centres[idx] + self.std * noise
 

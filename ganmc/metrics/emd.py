@@ -1,12 +1,18 @@
-"""Earth mover's distance between two empirical sets: exact optimal transport with POT."""
+"""Earth mover's distance between two empirical sets: exact optimal transport with POT; the
+protocols a run measures it under (cost and real-set draw) and the real-vs-real floor."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import ot
 import torch
 
+from ganmc.data.synthetic import REAL_SETS, SyntheticDataset, draw_real
 from ganmc.errors import GanmcError
+from ganmc.io import cached_json, derive_seed
 
 _METRICS = {"euclidean": "euclidean", "sqeuclidean": "sqeuclidean"}
 # POT's default numItermax (100,000) stops early at n >= 5,000 and overestimates with only a
@@ -36,3 +42,35 @@ def emd(x: torch.Tensor | np.ndarray, y: torch.Tensor | np.ndarray, cost: str = 
 # Samples per EMD when ``metric.emd_n`` is null (the Tables' size): the exact solve's time and the
 # network simplex's work grow faster than n^2, so a larger emd_n must be asked for explicitly.
 EMD_DEFAULT_N = 10_000
+
+
+def parse_protocol(text: str) -> tuple[str, str]:
+    """``COST/REAL_SET`` (e.g. ``sqeuclidean/stratified``) -> (cost, real set), or one clear error."""
+    cost, _, real_set = str(text).partition("/")
+    if cost not in _METRICS or real_set not in REAL_SETS:
+        raise GanmcError(f"metric.emd_also: {text!r} is not COST/REAL_SET (cost {' or '.join(_METRICS)}, "
+                         f"real set {' or '.join(REAL_SETS)}), e.g. sqeuclidean/stratified")
+    return cost, real_set
+
+
+def protocol_key(name: str, cost: str, real_set: str) -> str:
+    """Record key of ``name`` (``emd``, ``emd_floor``) under an extra protocol: ``emd[sqeuclidean/stratified]``."""
+    return f"{name}[{cost}/{real_set}]"
+
+
+def real_points(dataset: SyntheticDataset, n: int, seed: int, real_set: str) -> torch.Tensor:
+    """The fresh real set an EMD compares with: the same for every sampler of one seed."""
+    return draw_real(dataset, n, torch.Generator().manual_seed(derive_seed(seed, "emd-real")), real_set)
+
+
+def emd_floor(dataset: SyntheticDataset, n: int, seed: int, cost: str, real_set: str,
+              cache_dir: str | Path | None) -> float:
+    """EMD between the real set :func:`real_points` and a second one drawn the same way: what
+    sampling noise alone gives at this n. It depends only on the data, n, seed, cost and real
+    set, so it is solved once and kept under ``<cache_dir>/emd_floor/`` (a table's runs share it)."""
+    def solve() -> dict[str, Any]:
+        other = draw_real(dataset, n, torch.Generator().manual_seed(derive_seed(seed, "emd-floor")), real_set)
+        return {"emd_floor": emd(other, real_points(dataset, n, seed, real_set), cost)}
+
+    key = {"data": dataset.fingerprint(), "n": n, "seed": seed, "cost": cost, "real_set": real_set}
+    return float(cached_json(cache_dir, "emd_floor", key, solve)["emd_floor"])

@@ -12,7 +12,6 @@ and merges their entries into one dict.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -25,10 +24,10 @@ from omegaconf import DictConfig
 from ganmc.common import default_cache_dir, enum_value
 from ganmc.data import Dataset, ImageDataset
 from ganmc.errors import GanmcError
-from ganmc.io import derive_seed, sha256_json, write_json_atomic
+from ganmc.io import cached_json, derive_seed
 from ganmc.metrics import emd, mode_metrics
 from ganmc.metrics.collab import collab_metrics
-from ganmc.metrics.emd import EMD_DEFAULT_N
+from ganmc.metrics.emd import EMD_DEFAULT_N, emd_floor, parse_protocol, protocol_key, real_points
 from ganmc.metrics.target import region_masses, total_variation
 
 log = logging.getLogger(__name__)
@@ -46,17 +45,25 @@ class MetricInput:
     cache_dir: str | Path | None
     device: torch.device | str
     asked: tuple[str, ...] = ()
+    extra_protocols: bool = True  # False: the EMD under its main protocol only (``metric.emd_also`` ignored)
 
     def emd_n(self) -> int:
         """Points per side of the EMD: ``metric.emd_n``, else at most 10,000, and no more than the samples."""
         return min(int(self.cfg.emd_n or EMD_DEFAULT_N), len(self.samples))
 
-    def emd_cost(self) -> str:
-        return enum_value(self.cfg.emd_cost)
-
-    def real(self, n: int) -> torch.Tensor:
-        """The fresh real sample the EMD compares with (the same for every sampler of one seed)."""
-        return self.dataset.sample(n, torch.Generator().manual_seed(derive_seed(self.seed, "emd-real")))
+    def emd_protocols(self) -> list[tuple[str, str, str]]:
+        """(cost, real set, record-key suffix) of every EMD protocol asked: ``metric.emd_cost``
+        and ``metric.real_set`` (suffix ''), then each of ``metric.emd_also`` that the data set
+        can take (a stratified real set needs modes: skipped, with a log line, elsewhere)."""
+        cost, real_set = enum_value(self.cfg.emd_cost), enum_value(self.cfg.get("real_set", "iid"))
+        protocols = [(cost, real_set, "")]
+        for text in (self.cfg.get("emd_also") or []) if self.extra_protocols else []:
+            extra = parse_protocol(text)
+            if extra[1] == "stratified" and not _modes(self.dataset):
+                log.info("skipping EMD protocol %s: dataset=%s has no modes to stratify over", text, self.dataset.name)
+            elif extra != (cost, real_set):
+                protocols.append((*extra, protocol_key("", *extra)))
+        return protocols
 
 
 Applies = Callable[[Dataset], bool]
@@ -181,16 +188,22 @@ def _collab(m: MetricInput) -> dict[str, Any]:
 
 @register_metric("emd")
 def _emd(m: MetricInput) -> dict[str, Any]:
-    """Exact EMD between (at most ``emd_n``) samples and as many fresh real ones."""
-    n, cost = m.emd_n(), m.emd_cost()
-    log.info("solving exact EMD (%s cost) between %d samples and %d real ones", cost, n, n)
-    return {"emd": emd(m.samples[:n], m.real(n), cost), "emd_n": n, "emd_cost": cost}
+    """Exact EMD between (at most ``emd_n``) samples and as many fresh real ones, under each
+    protocol asked (cost and real-set draw; :meth:`MetricInput.emd_protocols`)."""
+    n, protocols = m.emd_n(), m.emd_protocols()
+    out: dict[str, Any] = {"emd_n": n, "emd_cost": protocols[0][0], "emd_real_set": protocols[0][1]}
+    for cost, real_set, suffix in protocols:
+        log.info("solving exact EMD (%s cost, %s real set) between %d samples and %d real ones", cost, real_set, n, n)
+        out["emd" + suffix] = emd(m.samples[:n], real_points(m.dataset, n, m.seed, real_set), cost)
+    return out
 
 
 @register_metric("emd_floor")
 def _emd_floor(m: MetricInput) -> dict[str, Any]:
-    """EMD between two real draws of the EMD's size: the floor sampling noise alone gives."""
-    return {"emd_floor": emd_floor(m.dataset, m.real, m.emd_n(), m.seed, m.emd_cost(), m.cache_dir)}
+    """EMD between two real sets of the EMD's size, drawn alike: the floor sampling noise alone
+    gives, under each protocol asked."""
+    return {"emd_floor" + suffix: emd_floor(m.dataset, m.emd_n(), m.seed, cost, real_set, m.cache_dir)
+            for cost, real_set, suffix in m.emd_protocols()}
 
 
 def check_metric(dataset: Dataset, metric_cfg: DictConfig) -> list[str]:
@@ -239,40 +252,12 @@ def prepare_metrics(dataset: Dataset, metric_cfg: DictConfig, cache_dir: str | P
 
 def compute_metrics(samples: torch.Tensor, dataset: Dataset, metric_cfg: DictConfig,
                     seed: int, cache_dir: str | Path | None = None,
-                    device: torch.device | str = "cpu") -> dict[str, Any]:
-    """Every metric the config's ``metrics`` list names and the data set supports."""
-    given = MetricInput(samples.detach().cpu(), dataset, metric_cfg, seed, cache_dir, device)
+                    device: torch.device | str = "cpu", extra_protocols: bool = True) -> dict[str, Any]:
+    """Every metric the config's ``metrics`` list names and the data set supports (the EMD under
+    ``metric.emd_also`` too unless ``extra_protocols`` is False: a run's extra sample sets)."""
+    given = MetricInput(samples.detach().cpu(), dataset, metric_cfg, seed, cache_dir, device,
+                        extra_protocols=extra_protocols)
     metrics: dict[str, Any] = {}
     for metric, wanted in _wanted(dataset, metric_cfg):
         metrics.update(metric.measure(replace(given, asked=wanted)))
     return metrics
-
-
-def cached_json(cache_dir: str | Path | None, folder: str, key: dict[str, Any],
-                compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """``compute()``'s entries, kept under ``<cache_dir>/<folder>/<hash of key>.json`` (with the
-    key) and read from there next time: real-data references that every run of a table shares."""
-    path = (Path(str(cache_dir)).expanduser() / folder / f"{sha256_json(key)[:16]}.json"
-            if cache_dir is not None else None)
-    if path is not None and path.is_file():
-        try:
-            return dict(json.loads(path.read_text())["values"])
-        except (ValueError, KeyError, TypeError):
-            log.warning("ignoring unreadable cache file %s", path)
-    values = compute()
-    if path is not None:
-        write_json_atomic(path, {"values": values, **key})
-    return values
-
-
-def emd_floor(dataset: Dataset, real: Callable[[int], torch.Tensor], n: int, seed: int, cost: str,
-              cache_dir: str | Path | None) -> float:
-    """EMD between the real sample ``real(n)`` and a second real set of the same size: what
-    sampling noise alone gives at this n. It depends only on the data, n, seed and cost, so it
-    is solved once and kept under ``<cache_dir>/emd_floor/`` (a table's runs share it)."""
-    def solve() -> dict[str, Any]:
-        other = dataset.sample(n, torch.Generator().manual_seed(derive_seed(seed, "emd-floor")))
-        return {"emd_floor": emd(other, real(n), cost)}
-
-    key = {"data": dataset.fingerprint(), "n": n, "seed": seed, "cost": cost}
-    return float(cached_json(cache_dir, "emd_floor", key, solve)["emd_floor"])

@@ -17,7 +17,7 @@ from ganmc.errors import GanmcError
 from ganmc.io import derive_seed, file_lock, sha256_file, write_atomic
 from ganmc.metrics.registry import check_metric, compute_metrics, prepare_metrics
 from ganmc.models.checkpoint import cache_path
-from ganmc.record_schema import SampleRecord, TrainRecord
+from ganmc.record_schema import TARGET_SET, SampleRecord, TrainRecord
 from ganmc.records import provenance, resolved_config, same_run, sampler_choice
 from ganmc.run.gans import build_dataset, gan_lock, obtain_gan, resolve_device
 from ganmc.run.outputs import (
@@ -114,7 +114,7 @@ def _sample_in(cfg: DictConfig, run_dir: Path) -> SampleRecord:
                              None if images else dataset, int(cfg.eval_batch or CHUNK), keep)
     target_info = None
     if target is not None:
-        batch.extra["sir"], target_info = target
+        batch.extra[TARGET_SET], target_info = target
         target_info["seconds"] = phases.done("target")
     samples = batch.samples
     prepare_metrics(dataset, cfg.metric, cfg.cache_dir, device)  # reference statistics, once per cache
@@ -122,8 +122,8 @@ def _sample_in(cfg: DictConfig, run_dir: Path) -> SampleRecord:
     log.info("computing metrics of %d samples%s", len(samples),
              f" (and of the extra sets: {', '.join(batch.extra)})" if batch.extra else "")
     metrics = compute_metrics(samples, dataset, cfg.metric, int(cfg.seed), cfg.cache_dir, device)
-    target_metrics = {name: compute_metrics(extra, dataset, cfg.metric, int(cfg.seed), cfg.cache_dir, device)
-                      for name, extra in batch.extra.items()}
+    target_metrics = {name: compute_metrics(extra, dataset, cfg.metric, int(cfg.seed), cfg.cache_dir, device,
+                                            extra_protocols=False) for name, extra in batch.extra.items()}
     metric_seconds = phases.done("metrics")
 
     def record() -> SampleRecord:

@@ -36,7 +36,7 @@ class SampleBatch:
     ``g_evals`` and ``d_evals`` count network evaluations (forward passes; a backward pass
     counts as one more) summed over the batch; divide by ``len`` for per-sample cost.
     ``extra`` holds further sample sets the run should also measure, such as DDLS's
-    importance-resampled estimate of its exact target (``extra["sir"]``).
+    chain snapshots (``step_NNNN``); the run adds its exact-target estimate under ``@target``.
     """
 
     samples: torch.Tensor

@@ -19,7 +19,7 @@ import numpy as np
 
 from ganmc.errors import GanmcError
 from ganmc.io import write_atomic
-from ganmc.record_schema import sample_sizes
+from ganmc.record_schema import OLD_TARGET_SET, TARGET_SET, sample_sizes
 
 Records = list[tuple[Path, dict[str, Any]]]  # (path of record.json, record), as find_records gives
 
@@ -72,8 +72,11 @@ def group_records(records: Iterable[Any], key: Callable[[Any], Any], uniform: st
 
 # What makes two runs comparable besides the sampler: the sample size, the data, the GAN (not
 # where its checkpoint lies) and how the metrics are measured.
-PROTOCOL = ("n_samples", "dataset", "gan", "metric.emd_n", "metric.emd_cost", "metric.hq_threshold",
-            "metric.n_ref", "metric.isc_splits")
+PROTOCOL = ("n_samples", "dataset", "gan", "metric.emd_n", "metric.emd_cost", "metric.real_set",
+            "metric.hq_threshold", "metric.n_ref", "metric.isc_splits")
+# EMD protocols (cost, real set) in the order tables show them, and their column labels.
+EMD_PROTOCOLS = {("euclidean", "iid"): "W1", ("sqeuclidean", "iid"): "W2²",
+                 ("sqeuclidean", "stratified"): "W2², stratified real", ("euclidean", "stratified"): "W1, stratified real"}
 
 
 def protocol(record: dict[str, Any]) -> dict[str, Any] | None:
@@ -123,11 +126,40 @@ def metric_cell(records: list[dict[str, Any]], metric: str) -> Cell:
     return cell(r.get("metrics", {}).get(metric, r.get("stats", {}).get(metric)) for r in records)
 
 
+def emd_view(group: list[dict[str, Any]], cost: str, real_set: str) -> list[dict[str, Any]]:
+    """The records with ``emd`` and ``emd_floor`` (also in their target and snapshot metrics) read
+    under the protocol (cost, real set): their main one, or the extra ``emd[cost/real_set]``;
+    absent (``None``) where a record did not measure it."""
+    view = []
+    for r in group:
+        metrics = r.get("metrics", {})
+        main = (metrics.get("emd_cost", "euclidean"), metrics.get("emd_real_set", "iid")) == (cost, real_set)
+
+        def pick(values: dict[str, Any], main: bool = main) -> dict[str, Any]:
+            return {**values, **{name: values.get(name if main else f"{name}[{cost}/{real_set}]")
+                                 for name in ("emd", "emd_floor")}}
+
+        view.append({**r, "metrics": pick(metrics),
+                     "target_metrics": {k: pick(v) for k, v in (r.get("target_metrics") or {}).items()}})
+    return view
+
+
+def emd_protocols(records: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The EMD protocols (cost, real set) some record measured, in :data:`EMD_PROTOCOLS` order."""
+    recs = list(records)
+    return [p for p in EMD_PROTOCOLS if any(emd_view([r], *p)[0]["metrics"]["emd"] is not None for r in recs)]
+
+
 def extra_set(group: Iterable[dict[str, Any]], name: str | None) -> list[dict[str, Any]]:
-    """Each record's metrics of its extra sample set ``name`` (``target_metrics[name]``: 'sir', the
-    exact target, or a chain snapshot 'step_NNNN'), as records for :func:`metric_cell`; the records
-    themselves when ``name`` is None."""
-    return [{"metrics": r.get("target_metrics", {}).get(name, {})} if name else r for r in group]
+    """Each record's metrics of its extra sample set ``name`` (``target_metrics[name]``:
+    :data:`TARGET_SET`, the exact target, read from its older key in older records, or a chain
+    snapshot 'step_NNNN'), as records for :func:`metric_cell`; the records themselves when
+    ``name`` is None."""
+    def sets(r: dict[str, Any]) -> dict[str, Any]:
+        found = r.get("target_metrics", {})
+        return {TARGET_SET: found[OLD_TARGET_SET], **found} if OLD_TARGET_SET in found and r.get("target") else found
+
+    return [{"metrics": sets(r).get(name, {})} if name else r for r in group]
 
 
 def target_cell(group: list[dict[str, Any]], key: str) -> Cell:
@@ -148,7 +180,7 @@ def target_reliability(group: list[dict[str, Any]]) -> str:
 def sir_text(group: list[dict[str, Any]], metric: str, digits: int) -> str:
     """The exact target's ``metric`` (SIR estimate) over the group, marked † when the estimate was
     unreliable (weights' ESS below n) for any run; '–' when no run estimated it."""
-    c = metric_cell(extra_set(group, "sir"), metric)
+    c = metric_cell(extra_set(group, TARGET_SET), metric)
     if c.n == 0:
         return "–"
     unreliable = any(not r["target"]["reliable"] for r in group if r.get("target"))
@@ -177,6 +209,14 @@ def mean_se(c: Cell) -> str:
     if c.n == 0:
         return "–"
     return f"{c.mean:+.4f} ± {c.std / math.sqrt(c.n):.4f}" if c.n > 1 else f"{c.mean:+.4f}"
+
+
+def delta_text(c: Cell, digits: int = 3) -> str:
+    """Mean ± SE of paired differences, starred when |mean| > 2 SE (resolved)."""
+    if c.n < 2:
+        return "–" if c.n == 0 else f"{c.mean:+.{digits}f}"
+    se = c.std / math.sqrt(c.n)
+    return f"{c.mean:+.{digits}f} ± {se:.{digits}f}" + (" *" if abs(c.mean) > 2 * se else "")
 
 
 def paired_delta(group: list[dict[str, Any]], base: list[dict[str, Any]], metric: str,

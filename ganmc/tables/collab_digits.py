@@ -8,6 +8,7 @@ from typing import Any
 
 from ganmc.tables.build import (
     Records,
+    delta_text,
     group_records,
     metric_cell,
     paired_delta,
@@ -16,7 +17,6 @@ from ganmc.tables.build import (
     write_table,
 )
 from ganmc.tables.figures import curve_panels
-from ganmc.tables.stacked import delta_text
 
 METRICS = [("cs", "cs (higher better)", 3), ("fd", "fd (lower better)", 3)]
 

@@ -4,7 +4,6 @@ data's values at the same n, the samplers' diagnostics, and one grid of samples 
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,8 @@ import torch
 
 from ganmc.grid import save_grid
 from ganmc.tables.build import (
-    Cell,
     Records,
+    delta_text,
     evals_cells,
     group_records,
     metric_cell,
@@ -47,14 +46,6 @@ def _groups(records: Records, dataset: str) -> dict[Key, list[tuple[Path, dict[s
                            uniform="stacked digits table")
     rank = rank_in(ORDER)
     return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], rank(method(kv[0][2])), kv[0][2])))
-
-
-def delta_text(c: Cell, digits: int = 3) -> str:
-    """Mean ± SE of paired differences, starred when |mean| > 2 SE (resolved)."""
-    if c.n < 2:
-        return "–" if c.n == 0 else f"{c.mean:+.{digits}f}"
-    se = c.std / math.sqrt(c.n)
-    return f"{c.mean:+.{digits}f} ± {se:.{digits}f}" + (" *" if abs(c.mean) > 2 * se else "")
 
 
 def _span_minutes(recs: list[dict[str, Any]]) -> tuple[float, float]:

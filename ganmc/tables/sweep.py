@@ -7,6 +7,7 @@ from typing import Any
 
 from ganmc.common import NOT_IDENTITY
 from ganmc.errors import GanmcError
+from ganmc.record_schema import TARGET_SET
 from ganmc.tables.build import Records, extra_set, group_records, metric_cell, write_table
 from ganmc.tables.figures import curves
 
@@ -73,11 +74,11 @@ def sweep(records: Records, out_dir: Path, name: str = "sweep",
     keys = swept_keys(recs)
     present = [m for m in metrics if any(m in r.get("metrics", {}) for r in recs)]
     groups = group_records(recs, lambda r: tuple(repr(settings(r).get(k)) for k in keys))
-    targets = [m for m in present if any(m in r.get("target_metrics", {}).get("sir", {}) for r in recs)]
+    targets = [m for m in present if any(m in t["metrics"] for t in extra_set(recs, TARGET_SET))]
     header = [*keys, *present, *(f"{m} of exact target (SIR)" for m in targets), "seeds"]
     rows = []
     for setting, group in sorted(groups.items(), key=lambda kv: [_order(v) for v in kv[0]]):
-        sir = extra_set(group, "sir")
+        sir = extra_set(group, TARGET_SET)
         rows.append([*setting, *(count_or_cell(group, m) for m in present),
                      *(count_or_cell(sir, m) for m in targets), str(len(group))])
     written = write_table(out_dir / name, header, rows, f"Sweep over {', '.join(keys) or 'nothing'}")
