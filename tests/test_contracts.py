@@ -79,12 +79,12 @@ def test_metric_registry_runs_what_the_config_asks_for(tmp_path):
     grid = GaussianGrid("gaussians25")
     samples = grid.sample(200, torch.Generator().manual_seed(0))
     metrics = compute_metrics(samples, grid, cfg, seed=0, cache_dir=tmp_path)
-    assert list(metrics)[-5:] == ["mass_tv", "emd", "emd_n", "emd_cost", "emd_floor"]
+    assert list(metrics)[-6:] == ["mass_tv", "emd", "emd_n", "emd_cost", "emd_real_set", "emd_floor"]
     assert "modes_recovered" in metrics and metrics["emd_n"] == 100
     cfg.metrics = ["modes", "emd", "mass_tv"]  # modes: mixtures only, skipped on the roll
     roll = SwissRoll("swissroll")
     assert list(compute_metrics(roll.sample(200, torch.Generator().manual_seed(0)), roll, cfg, seed=0)) == \
-        ["mass_tv", "emd", "emd_n", "emd_cost"]
+        ["mass_tv", "emd", "emd_n", "emd_cost", "emd_real_set"]
 
 
 def test_discriminator_node_merges_over_each_samplers_defaults():

@@ -178,7 +178,7 @@ def test_emd_is_capped_when_emd_n_is_null(run_cli, tmp_path, monkeypatch):
     code, _, err = run_cli("sample", *TINY, f"hydra.run.dir={out}")  # n_samples=300 > cap
     assert code == 0, err
     assert json.loads((out / "record.json").read_text())["metrics"]["emd_n"] == 100
-    assert "solving exact EMD (euclidean cost) between 100 samples" in err
+    assert "solving exact EMD (euclidean cost, iid real set) between 100 samples" in err
     code, _, err = run_cli("sample", *TINY, "metric.emd_n=200", f"hydra.run.dir={tmp_path / 'asked'}")
     assert json.loads((tmp_path / "asked" / "record.json").read_text())["metrics"]["emd_n"] == 200
 

@@ -191,10 +191,12 @@ def _emd(m: MetricInput) -> dict[str, Any]:
     """Exact EMD between (at most ``emd_n``) samples and as many fresh real ones, under each
     protocol asked (cost and real-set draw; :meth:`MetricInput.emd_protocols`)."""
     n, protocols = m.emd_n(), m.emd_protocols()
-    out: dict[str, Any] = {"emd_n": n, "emd_cost": protocols[0][0], "emd_real_set": protocols[0][1]}
+    out: dict[str, Any] = {}
     for cost, real_set, suffix in protocols:
         log.info("solving exact EMD (%s cost, %s real set) between %d samples and %d real ones", cost, real_set, n, n)
         out["emd" + suffix] = emd(m.samples[:n], real_points(m.dataset, n, m.seed, real_set), cost)
+        if not suffix:  # the main protocol, said beside its value
+            out.update(emd_n=n, emd_cost=cost, emd_real_set=real_set)
     return out
 
 
