@@ -1,4 +1,4 @@
-"""Run-level constants and the one enum helper, shared by every layer of ganmc.
+"""Run-level constants, the one enum helper and the heap trim, shared by every layer of ganmc.
 
 This module imports nothing of ganmc, so models, data, metrics, samplers, tables and the
 commands can all read the same values from here.
@@ -6,6 +6,8 @@ commands can all read the same values from here.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 from pathlib import Path
 from typing import Any
@@ -31,3 +33,21 @@ RUN_DIR_EXCLUDE_KEYS = ("experiment", "checkpoint_dirs", "cache_dir", "retrain",
 def enum_value(value: Any) -> str:
     """A config value that may be an Enum member (structured configs) or its plain value, as text."""
     return str(getattr(value, "value", value))
+
+
+_LIBC: Any = None  # glibc, once looked up (False: not glibc)
+
+
+def trim_heap() -> None:
+    """Give the heap's free memory back to the system (glibc's ``malloc_trim``; nothing elsewhere).
+    A loop of large temporaries (a sampler's batches) otherwise leaves glibc's heap holding them:
+    resident memory grew ~1.4 KB per 2-D sample drawn (1,000,000 samples: +1.35 GB) without it."""
+    global _LIBC
+    if _LIBC is None:
+        try:
+            _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)

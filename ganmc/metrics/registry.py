@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
-from ganmc.common import default_cache_dir, enum_value
+from ganmc.common import default_cache_dir, enum_value, trim_heap
 from ganmc.data import Dataset, ImageDataset
 from ganmc.errors import GanmcError
 from ganmc.io import cached_json, derive_seed
@@ -262,4 +262,5 @@ def compute_metrics(samples: torch.Tensor, dataset: Dataset, metric_cfg: DictCon
     metrics: dict[str, Any] = {}
     for metric, wanted in _wanted(dataset, metric_cfg):
         metrics.update(metric.measure(replace(given, asked=wanted)))
+        trim_heap()  # its temporaries (chunked distances, solver buffers) go back to the system
     return metrics

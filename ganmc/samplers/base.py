@@ -19,7 +19,7 @@ import torch
 from omegaconf import MISSING, DictConfig, OmegaConf
 from tqdm import tqdm
 
-from ganmc.common import enum_value
+from ganmc.common import enum_value, trim_heap
 from ganmc.context import SamplingContext
 from ganmc.discriminators import DerivedD, calibrated, derive
 from ganmc.errors import GanmcError
@@ -227,6 +227,7 @@ class Sampler(ABC):
                     part.samples = store(part.samples)
                     part.extra = {k: store(v) for k, v in part.extra.items()}
                 parts.append(part)
+                trim_heap()  # the batch's temporaries are freed: memory grows by the kept samples only
                 done += m
                 bar.update(m)
         return SampleBatch.concat(parts)

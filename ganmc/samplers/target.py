@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from ganmc.common import trim_heap
 from ganmc.metrics.target import effective_sample_size, region_masses, total_variation
 from ganmc.samplers.base import Sampler
 
@@ -52,6 +53,7 @@ def _grow(pool: Pool, sampler: Sampler, m: int, generator: torch.Generator, chun
         pool.chunks.append((size, state))
         if dataset is not None:
             pool.regions.append(dataset.regions(x.detach().cpu()))
+        trim_heap()  # the chunk's outputs are not kept: neither is their memory
     return True
 
 
@@ -70,6 +72,7 @@ def _outputs(pool: Pool, sampler: Sampler, draw: torch.Tensor,
             if out is None:
                 out = torch.empty((len(draw), *rows.shape[1:]), dtype=rows.dtype)
             out[hit] = rows
+            trim_heap()
         offset += size
     assert out is not None
     return out
