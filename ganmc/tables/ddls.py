@@ -168,8 +168,8 @@ def table2(records: Records, out_dir: Path) -> list[Path]:
             base = per_set[name].get((key[0], "generator"), [])
             row = [_label(key, keys), title, _fmt(PAPER_T2[paper_key][i] if paper_key in PAPER_T2 else None, 3)]
             for p in protocols:
-                view = emd_view(group, *p)
-                row += [metric_cell(view, "emd").format(4), metric_cell(view, "emd_floor").format(4),
+                view, digits = emd_view(group, *p), 5 if p[0] == "sqeuclidean" else 4  # W2² floors ~4e-5
+                row += [metric_cell(view, "emd").format(digits), metric_cell(view, "emd_floor").format(digits),
                         mean_se(paired_delta(view, emd_view(base, *p), "emd"))]
             row += [f"{metric_cell(group, 'mass_tv').format(3)} / {target_cell(group, 'mass_tv').format(3)}",
                     target_reliability(group)]
