@@ -90,10 +90,12 @@ def curves(series: Series, xlabel: str, ylabel: str, path: str | Path, title: st
     return curve_panels([[(title, series)]], xlabel, [ylabel], path, logx)
 
 
-def curve_panels(rows: list[list[tuple[str, Series]]], xlabel: str, ylabels: list[str], path: str | Path,
-                 logx: bool = False) -> Path:
-    """A grid of :func:`curves` panels: ``rows[r][c] = (title, series)``, one y label per row;
-    a series name keeps its colour in every panel; one legend; PNG, atomic."""
+def curve_panels(rows: list[list[tuple[str, Series]]], xlabel: str | list[str], ylabels: list[str],
+                 path: str | Path, logx: bool = False) -> Path:
+    """A grid of :func:`curves` panels: ``rows[r][c] = (title, series)``, one y label per row (and
+    one x label, or one per row); a series name keeps its colour in every panel; one legend; PNG,
+    atomic."""
+    xlabels = [xlabel] * len(rows) if isinstance(xlabel, str) else xlabel
     n_cols = max(len(r) for r in rows)
     fig, axes = plt.subplots(len(rows), n_cols, figsize=(4.2 * n_cols, 3.2 * len(rows)), squeeze=False)
     names = list(dict.fromkeys(name for row in rows for _, series in row for name in series))
@@ -105,10 +107,12 @@ def curve_panels(rows: list[list[tuple[str, Series]]], xlabel: str, ylabels: lis
                 ax.axis("off")
                 continue
             title, series = row[c]
-            _draw_curves(ax, series, colours, xlabel, ylabels[r], title, logx)
+            _draw_curves(ax, series, colours, xlabels[r], ylabels[r], title, logx)
     handles = [plt.Line2D([], [], color=colours[name], marker="o", ms=3) for name in names]
-    fig.legend(handles, names, loc="lower center", ncol=min(len(names), 6), fontsize=8)
-    fig.tight_layout(rect=(0, 0.06 if len(rows) > 1 else 0.1, 1, 1))
+    ncol = max(1, min(len(names), 3 * n_cols))  # about three names per panel width
+    fig.legend(handles, names, loc="lower center", ncol=ncol, fontsize=8)
+    legend_rows = -(-len(names) // ncol)
+    fig.tight_layout(rect=(0, (0.03 + 0.025 * legend_rows) * (2 if len(rows) == 1 else 1), 1, 1))
     out = write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     plt.close(fig)
     return out

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ganmc.record_schema import emd_sizes
 from ganmc.tables.build import (
     Cell,
     Records,
@@ -123,14 +124,16 @@ def pareto(records: Records, out_dir: Path) -> list[Path]:
             for row, x in ((0, 0), (1, 1)):
                 fig_rows[row].append((f"{title}, {gan} {its:,} it.", _series(points, cells, costs, x)))
         if any(fig_rows[0]):
-            written.append(curve_panels(fig_rows, "G+D evaluations per sample (top) / seconds per run (bottom)",
+            written.append(curve_panels(fig_rows, ["G+D evaluations per sample", "seconds per run (prepare + sample)"],
                                         [f"{qualities[0][1]} ({'higher' if qualities[0][3] else 'lower'} better)"] * 2,
                                         out_dir / f"pareto_{data}.png", logx=True))
     recs = [r for g in groups.values() for r in g]
     header = ["data", "GAN", "sampler (budget)", "G+D evals/sample", "seconds (prepare + sample)",
               *[f"quality {i + 1}" for i in range(width)], "Δ first quality vs generator", "Pareto", "seeds"]
     legend = "; ".join(f"{t}: " + ", ".join(f"{q[1]} ({'↑' if q[3] else '↓'})" for q in qs) for t, qs in SETS.values())
-    caption = (f"Quality per unit of compute, mean ± std over seeds (n = {sample_counts(recs)} samples per run). "
+    emd_n = ", ".join(f"{n:,}" for n in emd_sizes(recs))
+    caption = (f"Quality per unit of compute, mean ± std over seeds (n = {sample_counts(recs)} samples per run; "
+               f"EMD: exact OT between {emd_n or '–'} of them and as many iid real points). "
                f"Quality columns in order — {legend}; the first ranks the samplers. Cost: G and D evaluations "
                "per output sample in sampling (every proposal, chain step and gradient step counted), and "
                "seconds of the run's prepare (e.g. D calibration) and sample phases, one thread per run with "
@@ -160,9 +163,11 @@ def _series(points: dict[Key, list[dict[str, Any]]], cells: dict[Key, Cell],
 
 
 def _wall(recs: list[dict[str, Any]]) -> str:
+    """The runs' summed wall time and the elapsed time from the first start to the last finish."""
     t = [r["timing"] for r in recs if "started_at" in r.get("timing", {})]
     if not t:
         return ""
-    return (f" The runs took {sum(x['wall_seconds'] for x in t) / 60:.1f} min summed over {len(t)} runs "
-            "(from the records).")
+    elapsed = max(x["finished_at"] for x in t) - min(x["started_at"] for x in t)
+    return (f" The runs took {sum(x['wall_seconds'] for x in t) / 60:.1f} min summed over {len(t)} runs, "
+            f"{elapsed / 60:.1f} min from the first start to the last finish (from the records).")
 
