@@ -46,6 +46,23 @@ def test_study_pairs_differences_by_seed_and_tabulates_chain_steps(tmp_path):
     delta = next(r for r in steps if r["measure"].startswith("Δ EMD") and r["GAN iterations"] == "1000")
     assert delta["step 0"] == "+0.0000 ± 0.0000" and delta["step 10"] == "-0.0200 ± 0.0000"
     assert delta["step 300"] == "-0.0100 ± 0.0000"
+    assert "EMD W2²" not in rows[0]  # no record measured W2²: no column
+
+
+def test_study_shows_w2_beside_w1_when_the_records_hold_it(tmp_path):
+    runs = tmp_path / "runs"
+    for seed, base in enumerate([0.10, 0.20]):
+        _record(runs, "generator", seed, 2500, base)
+        _record(runs, "study/ddls", seed, 2500, base - 0.01)
+    for path in runs.glob("*/record.json"):  # W2² as `metric.emd_also=[sqeuclidean/iid]` records it
+        record = json.loads(path.read_text())
+        ddls = record["run"]["sampler"] != "generator"
+        record["metrics"]["emd[sqeuclidean/iid]"] = 0.03 + 0.002 * ddls + 0.01 * record["run"]["seed"]
+        path.write_text(json.dumps(record))
+    training_length(find_records(runs), tmp_path / "out")
+    rows = list(csv.DictReader((tmp_path / "out" / "ddls_training_length.csv").open()))
+    cold = next(r for r in rows if r["method"] == "DDLS (raw D, cold chain)")
+    assert cold["EMD W2²"] == "0.0370 ± 0.0071" and cold["Δ W2² vs generator (± SE)"] == "+0.0020 ± 0.0000"
 
 
 def test_demo_report_shows_generator_first_with_a_figure(tmp_path):
