@@ -121,8 +121,8 @@ def pareto(records: Records, out_dir: Path) -> list[Path]:
                                   cells[k].format(digits),
                                   "–" if k[3] == "generator" or not base
                                   else delta_text(paired_delta(points[k], base, key), digits)])
-            for row, x in ((0, 0), (1, 1)):
-                fig_rows[row].append((f"{title}, {gan} {its:,} it.", _series(points, cells, costs, x)))
+            for x in (0, 1):  # row 0: against evaluations, row 1: against seconds
+                fig_rows[x].append((f"{title}, {gan} {its:,} it.", _series(points, cells, costs, x)))
         if any(fig_rows[0]):
             written.append(curve_panels(fig_rows, ["G+D evaluations per sample", "seconds per run (prepare + sample)"],
                                         [f"{qualities[0][1]} ({'higher' if qualities[0][3] else 'lower'} better)"] * 2,
