@@ -6,16 +6,20 @@ GANMC := $(VENV)/bin/ganmc
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 COMMA := ,
+# A yes/no variable (RETRAIN, SMOKE): 1, true, yes or on turn it on; 0, false, no, off or unset
+# leave it off; anything else stops make with one line.
+truthy = $(if $(filter-out 0 1 true false yes no on off,$($(1))),$(error $(1)=$($(1)): use 1 (on) or 0 (off)),$(filter 1 true yes on,$($(1))))
 
 .PHONY: install test test-slow test-slurm demo lint clean bench reproduce-table1 reproduce-table2 \
 	reproduce-ddls-training-length reproduce-ddls-sweep reproduce-ddls-temperature checkpoints reproduce-digits reproduce-digits-fid reproduce-table3 \
-	preflight-table3 rehearse-table3 reproduce-table3-rehearsal gpu-check reproduce-collab-fig4 reproduce-collab-table1 \
+	preflight-table3 table3-gans-known rehearse-table3 reproduce-table3-rehearsal gpu-check reproduce-collab-fig4 reproduce-collab-table1 \
 	reproduce-stacked-digits reproduce-collab-fig10 reproduce-pareto
 
 # Reproduce targets run from the checkpoints shipped in checkpoints/ (trained by `make
 # checkpoints`); RETRAIN=1 ignores them and trains every GAN again into a fresh cache, with
 # its records and tables under out/ (compare them with results/).
-ifdef RETRAIN
+RETRAIN_ON := $(call truthy,RETRAIN)
+ifneq ($(RETRAIN_ON),)
 RUNS ?= out/retrain-runs
 RESULTS ?= out/retrain-results
 CKPT := cache_dir=$(CURDIR)/out/retrain-cache 'checkpoint_dirs=[]'
@@ -33,7 +37,7 @@ LAUNCH := hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS) hydra.launcher.bat
 # Convolutional runs take 2 threads by default: one each when 2 jobs share the 2 cores.
 JOB_THREADS = $(if $(filter 1,$(JOBS)),,threads=1)
 # With RETRAIN, each GAN is trained once (JOBS at a time) before its sampler jobs run.
-TRAIN_FIRST = $(if $(RETRAIN),$(GANMC) train -m $(1) +sampler=generator plot=false $(CKPT) $(LAUNCH) \
+TRAIN_FIRST = $(if $(RETRAIN_ON),$(GANMC) train -m $(1) +sampler=generator plot=false $(CKPT) $(LAUNCH) \
 	hydra.sweep.dir=$(RUNS)/train-$(2) &&,)
 
 # NO_INSTALL=1: use the Python environment given as PY and GANMC as it is (a machine without a
@@ -68,7 +72,7 @@ demo: install
 	@cat out/demo/demo.md
 
 lint: install
-	$(VENV)/bin/ruff check ganmc tests scripts
+	$(VENV)/bin/ruff check ganmc hydra_plugins tests scripts
 
 clean:
 	rm -rf out outputs multirun .pytest_cache
@@ -166,7 +170,7 @@ STACKED_TRAIN = $(GANMC) train -m experiment=stacked_digits gan=dcgan16 seed=0,1
 		hydra.sweep.dir=$(RUNS)/train-stacked-wgan &&
 reproduce-stacked-digits: install
 	@start=$$(date +%s); \
-	$(if $(RETRAIN),$(call STACKED_TRAIN,$(CKPT))) \
+	$(if $(RETRAIN_ON),$(call STACKED_TRAIN,$(CKPT))) \
 	$(GANMC) sample experiment=stacked_digits gan=dcgan16 gan.train.iterations=1000,5000 $(CKPT) $(LAUNCH) $(JOB_THREADS) \
 		hydra.sweep.dir=$(RUNS)/stacked_digits && \
 	$(GANMC) sample experiment=stacked_digits gan=wgan_gp_dcgan16 gan.train.iterations=500,2000 $(CKPT) $(LAUNCH) \
@@ -234,22 +238,31 @@ NREF ?=
 SMOKE ?=
 TABLE3_SAMPLERS ?=
 TABLE3_GANS ?= dcgan32 wgan_gp_dcgan32 sngan_resnet32
-TABLE3_CKPT_dcgan32 = $(DCGAN_CKPT)
-TABLE3_CKPT_wgan_gp_dcgan32 = $(WGAN_CKPT)
-TABLE3_CKPT_sngan_resnet32 = $(SNGAN_CKPT)
+# User-given values reach the recipes as environment variables, never pasted into the shell
+# line: a path holding an apostrophe or `; cmd` is a path, not a command. Hydra reads the paths
+# through ${oc.env:...}, so no quoting of Hydra's grammar is needed either.
+export CIFAR10 INCEPTION DCGAN_CKPT WGAN_CKPT SNGAN_CKPT N NREF TABLE3_SAMPLERS
+TABLE3_KNOWN_GANS := dcgan32 wgan_gp_dcgan32 sngan_resnet32
+TABLE3_CKPT_dcgan32 = DCGAN_CKPT
+TABLE3_CKPT_wgan_gp_dcgan32 = WGAN_CKPT
+TABLE3_CKPT_sngan_resnet32 = SNGAN_CKPT
 TABLE3_FMT_sngan_resnet32 = pytorch_gan_collections
-TABLE3_SIZE = $(if $(N),n_samples=$(N)) $(if $(NREF),metric.n_ref=$(NREF)) \
-	$(if $(SMOKE),smoke=true metric.sir_factor=1) $(if $(TABLE3_SAMPLERS),+sampler=$(TABLE3_SAMPLERS))
+TABLE3_SIZE = $(if $(N),"n_samples=$$N") $(if $(NREF),"metric.n_ref=$$NREF") \
+	$(if $(call truthy,SMOKE),smoke=true metric.sir_factor=1) $(if $(TABLE3_SAMPLERS),"+sampler=$$TABLE3_SAMPLERS")
 
-preflight-table3: install
-	$(PY) -m ganmc.tables.table3 --cifar10 '$(CIFAR10)' --inception '$(INCEPTION)' --gans '$(TABLE3_GANS)' \
-		$(if $(NREF),--nref '$(NREF)') $(foreach g,$(TABLE3_GANS),--checkpoint '$(g)=$(TABLE3_CKPT_$(g))')
+table3-gans-known:
+	$(if $(filter-out $(TABLE3_KNOWN_GANS),$(TABLE3_GANS)),$(error TABLE3_GANS: unknown GAN \
+		'$(filter-out $(TABLE3_KNOWN_GANS),$(TABLE3_GANS))' (choose from $(TABLE3_KNOWN_GANS))),@:)
+
+preflight-table3: install table3-gans-known
+	$(PY) -m ganmc.tables.table3 --cifar10 "$$CIFAR10" --inception "$$INCEPTION" --gans '$(TABLE3_GANS)' \
+		$(if $(NREF),--nref "$$NREF") $(foreach g,$(TABLE3_GANS),--checkpoint "$(g)=$$$(TABLE3_CKPT_$(g))")
 
 reproduce-table3: preflight-table3
 	@start=$$(date +%s); \
-	$(foreach g,$(TABLE3_GANS),$(GANMC) sample experiment=table3 gan=$(g) gan.checkpoint='$(TABLE3_CKPT_$(g))' \
-		gan.checkpoint_format=$(or $(TABLE3_FMT_$(g)),ganmc) dataset.root='$(CIFAR10)' \
-		$(if $(INCEPTION),metric.inception_weights='$(INCEPTION)') $(TABLE3_SIZE) hydra.sweep.dir=$(RUNS)/table3/$(g) &&) \
+	$(foreach g,$(TABLE3_GANS),$(GANMC) sample experiment=table3 gan=$(g) 'gan.checkpoint=$${oc.env:$(TABLE3_CKPT_$(g))}' \
+		gan.checkpoint_format=$(or $(TABLE3_FMT_$(g)),ganmc) 'dataset.root=$${oc.env:CIFAR10}' \
+		$(if $(INCEPTION),'metric.inception_weights=$${oc.env:INCEPTION}') $(TABLE3_SIZE) hydra.sweep.dir=$(RUNS)/table3/$(g) &&) \
 	$(GANMC) table table3 records=$(RUNS)/table3 out_dir=$(RESULTS) && \
 	echo "reproduce-table3: $$(( $$(date +%s) - start )) s; table in $(RESULTS)/table3.md"
 
@@ -258,7 +271,7 @@ reproduce-table3: preflight-table3
 # model.pt, DCGAN and WGAN-GP trained a few dozen iterations on the stand-in data), through the
 # very `make reproduce-table3` above at N=64 NREF=128 SMOKE=1; everything under out/rehearse-table3.
 rehearse-table3: install
-	$(PY) scripts/rehearse_table3.py --out out/rehearse-table3 $(if $(N),--n $(N)) $(if $(NREF),--nref $(NREF))
+	$(PY) scripts/rehearse_table3.py --out out/rehearse-table3 $(if $(N),--n "$$N") $(if $(NREF),--nref "$$NREF")
 
 # What Table 3 costs: the full rehearsal, the SN-GAN generator at n = 64, 256, 512 (seconds and
 # peak memory per phase from the records), FLOPs and seconds per image, the Inception pass at 1
@@ -272,4 +285,4 @@ reproduce-table3-rehearsal: install  # ~35 min on 2 cores
 # device's peak under fp32/TF32/bf16, per-seed determinism; one table, also in out/gpu-check/.
 # Without a registry: `make gpu-check NO_INSTALL=1 PY=python3` with the wheels on PYTHONPATH.
 gpu-check: install
-	$(PY) scripts/gpu_check.py $(if $(N),--n $(N))
+	$(PY) scripts/gpu_check.py $(if $(N),--n "$$N")

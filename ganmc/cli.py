@@ -8,6 +8,7 @@ import re
 import shutil
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -19,7 +20,7 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from ganmc.config import register_configs
-from ganmc.errors import GanmcError
+from ganmc.errors import GanmcError, SweepIncomplete
 
 USAGE = """usage: ganmc {train,sample,shape,table} [OVERRIDES ...] [--help] [-m]
 
@@ -63,14 +64,39 @@ def _terminate(signum: int, frame: object) -> None:
     raise Terminated()
 
 
-def _job(fn: Callable[[DictConfig, Path], object], cleanup: bool = True) -> Callable[[DictConfig], None]:
-    def task(cfg: DictConfig) -> None:
+class JobCancelled(RuntimeError):
+    """A job of a launcher's worker (SLURM, joblib) stopped by SIGTERM: an ``Exception``, so
+    that the launcher records the job as failed (submitit writes no result for a
+    ``KeyboardInterrupt``, and without accounting would wait for it forever)."""
+
+
+# The pid of the process that runs ``main``: a job run there (Hydra's basic launcher) leaves
+# SIGTERM to ``main``'s own handling; a worker's job (SLURM, joblib) turns it into
+# ``JobCancelled``. An environment variable, not a global: submitit ships the job's function by
+# value, with the globals it had in the process that submitted it.
+MAIN_PID_VAR = "GANMC_MAIN_PID"
+
+
+def _in_main_process() -> bool:
+    return os.environ.get(MAIN_PID_VAR) == str(os.getpid())
+
+
+def _job(fn: Callable[[DictConfig, Path], object], cleanup: bool = True) -> Callable[[DictConfig], str | None]:
+    """The Hydra task of a command: None when the job ends well, its one-line error (also kept
+    in ``_FAILED``) after a user error, which the sweeper names beside a job without a record."""
+
+    def task(cfg: DictConfig) -> str | None:
         run_dir = _run_dir()
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        # SLURM's scancel sends SIGTERM; submitit would ignore it and let the job run on.
+        previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
         try:
             fn(cfg, run_dir)
-        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: no half-run folder is left (its outputs are staged)
+        except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: no half-run folder is left (its outputs are staged)
             if cleanup:
                 _remove_if_empty_run(run_dir)
+            if isinstance(exc, Terminated) and not _in_main_process():
+                raise JobCancelled(f"job cancelled (SIGTERM) in {run_dir}: no record written") from None
             raise
         except (*_USER_ERRORS, OSError) as exc:  # OSError: a full disk, a folder that vanished
             if os.environ.get("GANMC_DEBUG") == "1":
@@ -78,6 +104,11 @@ def _job(fn: Callable[[DictConfig, Path], object], cleanup: bool = True) -> Call
             if cleanup:
                 _remove_if_empty_run(run_dir)
             _FAILED.append(exc)
+            return one_line(exc)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+        return None
 
     return task
 
@@ -120,7 +151,7 @@ def _table(cfg: DictConfig, run_dir: Path) -> None:
         print(path)
 
 
-COMMANDS: dict[str, Callable[[DictConfig], None]] = {
+COMMANDS: dict[str, Callable[[DictConfig], str | None]] = {
     "train": _job(_train),
     "sample": _job(_sample),
     "shape": _job(_shape),
@@ -197,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     saved_argv = sys.argv
     sys.argv = [f"ganmc {command}", *rest]
     _FAILED.clear()
+    os.environ[MAIN_PID_VAR] = str(os.getpid())
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         if "--help" in rest or "-h" in rest:
@@ -208,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     except _USER_ERRORS as exc:
         if debug:
             raise
-        failed = f" ({len(_FAILED)} jobs failed)" if len(_FAILED) > 1 else ""
+        many = len(_FAILED) > 1 and not isinstance(exc, SweepIncomplete)  # which ones: said already
+        failed = f" ({len(_FAILED)} jobs failed)" if many else ""
         print(f"ganmc {command}: error: {one_line(exc)}{failed}", file=sys.stderr)
         return 1
     except (OSError, ValueError) as exc:  # Hydra cannot create the run folder or open its log file

@@ -12,3 +12,7 @@ class WriteError(GanmcError, OSError):
 
 class CheckpointError(GanmcError):
     """A checkpoint is missing, corrupt or does not match the configured architecture."""
+
+
+class SweepIncomplete(GanmcError):
+    """A sweep whose jobs did not all leave a record: the message names each such job."""
