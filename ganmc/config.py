@@ -21,12 +21,14 @@ from ganmc.data.schemas import (
     CelebADatasetConfig,
     CIFAR10DatasetConfig,
     DigitsDatasetConfig,
+    FashionMNISTDatasetConfig,
     GridDatasetConfig,
     ImageFolderDatasetConfig,
     MixtureDatasetConfig,
     MNISTDatasetConfig,
     RingDatasetConfig,
     StackedDigitsDatasetConfig,
+    StackedMNISTDatasetConfig,
     SwissRollDatasetConfig,
 )
 from ganmc.metrics.stacked import STACKED_THRESHOLD
@@ -244,6 +246,8 @@ def register_configs() -> None:
         ("digits", DigitsDatasetConfig),
         ("stacked_digits", StackedDigitsDatasetConfig),
         ("mnist", MNISTDatasetConfig),
+        ("fashion_mnist", FashionMNISTDatasetConfig),
+        ("stacked_mnist", StackedMNISTDatasetConfig),
         ("cifar10", CIFAR10DatasetConfig),
         ("image_folder", ImageFolderDatasetConfig),
         ("celeba", CelebADatasetConfig),

@@ -142,8 +142,29 @@ def _root(name: str, root: str | None, how: str) -> Path:
     return Path(root).expanduser()
 
 
-# --- MNIST: IDX files ------------------------------------------------------------------------
-_MNIST_HOW = "get the IDX files from the MNIST distribution (yann.lecun.com/exdb/mnist or a mirror)"
+# --- MNIST and Fashion-MNIST: IDX files ------------------------------------------------------
+_IDX_HOW = {"mnist": "run `ganmc data fetch mnist` (or `make data`), or put MNIST's IDX files in a folder",
+            "fashion_mnist": "run `ganmc data fetch fashion_mnist` (or `make data`), or put Fashion-MNIST's "
+                             "IDX files in a folder"}
+
+
+def fetched_root(name: str) -> Path:
+    """Where ``ganmc data fetch NAME`` puts a data set (under ``$GANMC_CACHE`` or ~/.cache/ganmc)."""
+    from ganmc.common import default_cache_dir
+
+    return default_cache_dir() / "data" / name
+
+
+def read_idx_bytes(data: bytes, where: str) -> np.ndarray:
+    """An IDX file's bytes (unsigned bytes, MNIST's format) -> the array of its shape."""
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+        raise GanmcError(f"{where} is not an IDX file of unsigned bytes")
+    ndim = data[3]
+    dims = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
+    body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
+    if body.size != int(np.prod(dims)):
+        raise GanmcError(f"{where} is truncated: {body.size} bytes for shape {dims}")
+    return body.reshape(dims)
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -151,14 +172,7 @@ def read_idx(path: Path) -> np.ndarray:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as fh:
         data = fh.read()
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
-        raise GanmcError(f"{path} is not an IDX file of unsigned bytes")
-    ndim = data[3]
-    dims = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
-    body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
-    if body.size != int(np.prod(dims)):
-        raise GanmcError(f"{path} is truncated: {body.size} bytes for shape {dims}")
-    return body.reshape(dims)
+    return read_idx_bytes(data, str(path))
 
 
 def _find(root: Path, stem: str) -> Path | None:
@@ -169,18 +183,22 @@ def _find(root: Path, stem: str) -> Path | None:
 
 
 class MNIST(ImageDataset):
-    """MNIST from its IDX files (``train-images-idx3-ubyte[.gz]`` and labels) under ``root``."""
+    """MNIST from its IDX files (``train-images-idx3-ubyte[.gz]`` and labels) under ``root``;
+    without ``root``, the files ``ganmc data fetch mnist`` put in the cache."""
+
+    source = "mnist"
 
     def __init__(self, name: str = "mnist", root: str | None = None, split: str = "train",
                  size: int = 32, channels: int = 1) -> None:
-        base = _root(name, root, _MNIST_HOW)
+        how = _IDX_HOW[self.source]
+        base = Path(root).expanduser() if root else fetched_root(self.source)
         prefix = {"train": "train", "test": "t10k"}.get(split)
         if prefix is None:
             raise GanmcError(f"dataset {name}: split must be 'train' or 'test', got '{split}'")
         img_stem, lab_stem = f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
         img_path, lab_path = _find(base, img_stem), _find(base, lab_stem)
         if img_path is None:
-            raise _missing(name, f"{img_stem}[.gz]", base, _MNIST_HOW)
+            raise _missing(name, f"{img_stem}[.gz]", base, how)
         images = torch.from_numpy(read_idx(img_path).copy()).unsqueeze(1)
         labels = torch.from_numpy(read_idx(lab_path).astype(np.int64)) if lab_path else None
         if labels is not None and len(labels) != len(images):
@@ -188,12 +206,22 @@ class MNIST(ImageDataset):
         super().__init__(name, resize_uint8(images, size, channels), labels)
 
 
+class FashionMNIST(MNIST):
+    """Fashion-MNIST: MNIST's IDX format and sizes, ten classes of clothing."""
+
+    source = "fashion_mnist"
+
+    def __init__(self, name: str = "fashion_mnist", root: str | None = None, split: str = "train",
+                 size: int = 32, channels: int = 1) -> None:
+        super().__init__(name, root, split, size, channels)
+
+
 # --- CIFAR-10: python pickles ----------------------------------------------------------------
 _CIFAR_HOW = "get cifar-10-python.tar.gz from www.cs.toronto.edu/~kriz/cifar.html"
 _CIFAR_FILES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
 
 
-class _NumpyOnlyUnpickler(pickle.Unpickler):
+class NumpyOnlyUnpickler(pickle.Unpickler):
     """Unpickles plain containers and numpy arrays only: a data file can never run code."""
 
     _ALLOWED = {
@@ -210,7 +238,7 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
 
 def _load_batch(raw: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:
     try:
-        batch = _NumpyOnlyUnpickler(io.BytesIO(raw), encoding="bytes").load()
+        batch = NumpyOnlyUnpickler(io.BytesIO(raw), encoding="bytes").load()
         data = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
         labels = np.asarray(batch[b"labels"], dtype=np.int64)
     except Exception as exc:  # noqa: BLE001 - any failure means a bad batch file

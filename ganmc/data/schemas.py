@@ -75,6 +75,22 @@ class MNISTDatasetConfig:
 
 
 @dataclass
+class FashionMNISTDatasetConfig(MNISTDatasetConfig):
+    _target_: str = "ganmc.data.images.FashionMNIST"
+
+
+@dataclass
+class StackedMNISTDatasetConfig:
+    _target_: str = "ganmc.data.stacked.StackedMNIST"
+    name: str = MISSING
+    root: str | None = None
+    size: int = 28
+    n_images: int = 128000
+    digit_weights: list[float] | None = None
+    pool_seed: int = 0
+
+
+@dataclass
 class CIFAR10DatasetConfig(MNISTDatasetConfig):
     _target_: str = "ganmc.data.images.CIFAR10"
     channels: int = 3
