@@ -51,6 +51,13 @@ class Norm(Enum):
     none = "none"
 
 
+class DSize(Enum):
+    """The Stacked MNIST protocol's discriminator widths: "D = 1/4 G" and "D = 1/2 G"."""
+
+    quarter = "quarter"
+    half = "half"
+
+
 class CheckpointFormat(Enum):
     ganmc = "ganmc"
     pytorch_gan_collections = "pytorch_gan_collections"
@@ -106,6 +113,23 @@ class DCGANNetConfig:
     _target_: str = MISSING
     base_width: int = 64
     norm: Norm = Norm.batch
+
+
+@dataclass
+class StackedMNISTGeneratorConfig:
+    """The Stacked MNIST protocol's generator (fixed widths)."""
+
+    _target_: str = "ganmc.models.stacked_mnist.StackedMNISTGenerator"
+
+
+@dataclass
+class StackedMNISTDiscriminatorConfig:
+    """The Stacked MNIST protocol's discriminator: ``d_size`` quarter (2-4-8 channels) or half
+    (4-8-16); leaky ReLU ``slope``."""
+
+    _target_: str = "ganmc.models.stacked_mnist.StackedMNISTDiscriminator"
+    d_size: DSize = DSize.quarter
+    slope: float = 0.3
 
 
 @dataclass
@@ -255,7 +279,9 @@ def register_configs() -> None:
         cs.store(group="schema/dataset", name=name, node=node)
     for name, sampler in SAMPLERS.items():  # every registered sampler's config dataclass
         cs.store(group="schema/sampler", name=name, node=sampler.Config)
-    for name, node in [("mlp", NetConfig), ("dcgan", DCGANNetConfig), ("sngan", SNGANNetConfig)]:
+    for name, node in [("mlp", NetConfig), ("dcgan", DCGANNetConfig), ("sngan", SNGANNetConfig),
+                       ("stacked_mnist_g", StackedMNISTGeneratorConfig),
+                       ("stacked_mnist_d", StackedMNISTDiscriminatorConfig)]:
         cs.store(group="schema/net", name=name, node=node)
     cs.store(group="schema/shape", name="shaping", node=ShapingConfig)
     cs.store(group="schema/metric", name="synthetic", node=MetricConfig)
