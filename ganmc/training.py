@@ -25,6 +25,7 @@ from ganmc.errors import GanmcError
 from ganmc.grid import save_grid
 from ganmc.io import write_atomic
 from ganmc.models.gan import GAN
+from ganmc.weights import load_weights
 
 log = logging.getLogger(__name__)
 RESUME_FORMAT = "ganmc.resume/1"
@@ -161,7 +162,7 @@ def load_resume_state(path: Path, gan: GAN, opt_g: torch.optim.Optimizer, opt_d:
     if not path.is_file():
         return None
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_weights(path, "resume state")
         if not isinstance(state, dict) or state.get("format") != RESUME_FORMAT:
             raise ValueError("not a ganmc resume state")
         if int(state["step"]) > iterations:

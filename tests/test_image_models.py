@@ -109,7 +109,7 @@ def test_pytorch_gan_collections_errors(tmp_path, sngan_cfg):
         load_foreign(path, "pytorch_gan_collections", gan)
     with pytest.raises(CheckpointError, match="class-conditional"):
         load_foreign(path, "studiogan", gan)
-    with pytest.raises(CheckpointError, match="checkpoint not found"):
+    with pytest.raises(CheckpointError, match="checkpoint .*nope.pt does not exist"):
         load_foreign(tmp_path / "nope.pt", "pytorch_gan_collections", gan)
 
 

@@ -131,7 +131,7 @@ def test_corrupt_and_foreign_checkpoints_fail_clearly(compose_cfg, tmp_path):
     torch.save({"state_dict": {}}, foreign)
     with pytest.raises(CheckpointError, match="not a ganmc checkpoint"):
         read_checkpoint(foreign)
-    with pytest.raises(CheckpointError, match="not found"):
+    with pytest.raises(CheckpointError, match="does not exist"):
         read_checkpoint(tmp_path / "missing.pt")
 
 

@@ -27,7 +27,7 @@ import torch
 from ganmc.context import SamplingContext
 from ganmc.discriminators.finetune import FakeFn, finetune_discriminator
 from ganmc.io import sha256_file, sha256_json
-from ganmc.models.checkpoint import read_checkpoint, save_checkpoint
+from ganmc.models.checkpoint import load_net, read_checkpoint, save_checkpoint
 from ganmc.models.gan import GAN
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def derive(gan: GAN, ctx: SamplingContext, spec: DerivedD, out: Path | None = No
     path = out or path
     tuned = GAN(gan.generator, copy.deepcopy(gan.discriminator), gan.prior, gan.loss)
     if path.is_file():
-        tuned.discriminator.load_state_dict(read_checkpoint(path)["discriminator"])
+        load_net(tuned.discriminator, read_checkpoint(path)["discriminator"], path, "discriminator")
         log.info("loaded %s discriminator %s", spec.kind, path)
         return tuned.eval(), path, None
     log.info("deriving the %s discriminator (%s) -> %s", spec.kind, spec.tag, path)

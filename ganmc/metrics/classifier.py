@@ -28,11 +28,13 @@ from ganmc.data.images import ImageDataset, to_float
 from ganmc.errors import GanmcError
 from ganmc.io import file_lock, sha256_json, write_atomic
 from ganmc.metrics.fidelity import register_extractor
+from ganmc.weights import load_weights, state_mismatch
 
 log = logging.getLogger(__name__)
 
 CLASSIFIER = "ganmc-classifier"
 CLASSIFIER_STACKED = "ganmc-classifier-stacked"  # the same file, applied to each channel
+_ARCH = {"in_channels", "n_classes", "width"}  # SmallCNN's arguments a cached file holds
 
 
 class SmallCNN(nn.Module):
@@ -147,9 +149,19 @@ def _train_and_save(dataset: ImageDataset, path: Path, settings: dict[str, Any],
 
 
 def load_classifier(path: str | Path) -> tuple[SmallCNN, dict[str, Any]]:
-    """A cached classifier and its payload (``torch.load(weights_only=True)``)."""
-    payload = torch.load(Path(path), map_location="cpu", weights_only=True)
-    net = SmallCNN(**payload["arch"])
+    """A cached classifier and its payload, read by ganmc's one loader (``weights_only=True``)
+    and checked (architecture, keys, shapes) before it loads; one line naming the file if not."""
+    payload = load_weights(path, "classifier")
+    arch = payload.get("arch") if isinstance(payload, dict) else None
+    if not isinstance(arch, dict) or set(arch) != _ARCH or not all(type(v) is int and v > 0 for v in arch.values()):
+        raise GanmcError(f"classifier {path} is not a ganmc classifier file (needs 'arch' with positive "
+                         f"{', '.join(sorted(_ARCH))} and 'state_dict'): remove it to train the classifier again")
+    with torch.device("meta"):  # the expected shapes, nothing allocated
+        expected = SmallCNN(**arch).state_dict()
+    problem = state_mismatch(payload.get("state_dict"), expected)
+    if problem:
+        raise GanmcError(f"classifier {path}: its state_dict does not match its 'arch' ({problem})")
+    net = SmallCNN(**arch)
     net.load_state_dict(payload["state_dict"])
     return net.eval(), payload
 

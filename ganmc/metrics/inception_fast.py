@@ -18,12 +18,15 @@ the device.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
 from ganmc.errors import GanmcError
+from ganmc.metrics.inception import build_inception, inception_shapes
 
 FEATURES = ("64", "192", "768", "2048", "logits_unbiased", "logits")  # torch-fidelity's, in depth order
 CL = torch.channels_last
@@ -213,25 +216,18 @@ def random_inception(path: str, seed: int = 0) -> FeatureExtractorInceptionV3:
     """torch-fidelity's Inception with random weights saved to ``path`` (tests and benchmarks:
     no real weights offline). Convs get He-scaled weights and batch norms random statistics
     near 1, so activations stay finite and non-trivial through all 94 layers."""
-
-    class Skeleton(FeatureExtractorInceptionV3):
-        def load_state_dict(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
-            return None
-
-    torch.save({}, path)
     gen = torch.Generator().manual_seed(seed)
     state = {}
-    for key, v in Skeleton("inception-v3-compat", ["2048"], feature_extractor_weights_path=path).state_dict().items():
+    for key, shape in inception_shapes().items():
         if key.endswith("num_batches_tracked"):
-            state[key] = torch.zeros_like(v)
-        elif v.ndim == 4:  # conv
-            state[key] = torch.randn(v.shape, generator=gen) * (2.0 / v[0].numel()) ** 0.5
+            state[key] = torch.zeros(shape, dtype=torch.long)
+        elif len(shape) == 4:  # conv
+            state[key] = torch.randn(shape, generator=gen) * (2.0 / math.prod(shape[1:])) ** 0.5
         elif key.endswith(("running_var", "bn.weight")):
-            state[key] = 0.5 + torch.rand(v.shape, generator=gen)
+            state[key] = 0.5 + torch.rand(shape, generator=gen)
         elif key == "fc.weight":
-            state[key] = torch.randn(v.shape, generator=gen) / v.shape[1] ** 0.5
+            state[key] = torch.randn(shape, generator=gen) / shape[1] ** 0.5
         else:  # bn bias and running mean, fc bias
-            state[key] = 0.1 * torch.randn(v.shape, generator=gen)
+            state[key] = 0.1 * torch.randn(shape, generator=gen)
     torch.save(state, path)
-    return FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],
-                                       feature_extractor_weights_path=path)
+    return build_inception(path, ["2048", "logits_unbiased"])

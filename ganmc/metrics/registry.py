@@ -78,13 +78,14 @@ class Metric:
     applies: Applies
     measure: Measure
     prepare: Measure | None = None  # one-time work (reference statistics), cached, timed apart
+    check: Measure | None = None  # the files it reads (weights), checked before any compute
 
 
 METRICS: dict[str, Metric] = {}  # name -> the registered function that provides it
 
 
 def register_metric(*names: str, data: str = "points", applies: Applies = lambda dataset: True,
-                    prepare: Measure | None = None) -> Callable[[Measure], Measure]:
+                    prepare: Measure | None = None, check: Measure | None = None) -> Callable[[Measure], Measure]:
     """Register ``fn`` as the metric(s) ``names`` of ``data`` (``points`` or ``images``), run when
     the config lists one of them and ``applies(dataset)`` holds; ``prepare`` (optional) does its
     cached one-time work, which :func:`prepare_metrics` runs (and a run times) before measuring."""
@@ -92,7 +93,7 @@ def register_metric(*names: str, data: str = "points", applies: Applies = lambda
         raise ValueError(f"register_metric needs names and data in {sorted(DATA_KINDS)}")
 
     def register(fn: Measure) -> Measure:
-        metric = Metric(names, data, applies, fn, prepare)
+        metric = Metric(names, data, applies, fn, prepare, check)
         for name in names:
             if name in METRICS:
                 raise ValueError(f"metric {name!r} is registered twice")
@@ -122,7 +123,15 @@ def _image_references(m: MetricInput) -> dict[str, Any]:
     return {}
 
 
-@register_metric(*("is", "fid", "cs", "fd"), data="images", prepare=_image_references)
+def _image_files(m: MetricInput) -> dict[str, Any]:
+    """The IS/FID weights file (Inception's), found and read safely before any compute."""
+    from ganmc.metrics.images import check_image_files
+
+    check_image_files(m.cfg, _cache(m), m.asked)
+    return {}
+
+
+@register_metric(*("is", "fid", "cs", "fd"), data="images", prepare=_image_references, check=_image_files)
 def _images(m: MetricInput) -> dict[str, Any]:
     """IS/FID/cs/fd of images (reference statistics and the cs/fd classifier cached under ``cache_dir``)."""
     from ganmc.metrics.images import image_metrics  # torch-fidelity: imported only for images
@@ -241,6 +250,14 @@ def _wanted(dataset: Dataset, metric_cfg: DictConfig) -> list[tuple[Metric, tupl
         log.info("skipping metric %s: it does not apply to dataset=%s (e.g. mode metrics need a mixture)",
                  ", ".join(skipped), dataset.name)
     return [(metric, wanted) for metric, wanted in pairs if wanted and metric.applies(dataset)]
+
+
+def check_metric_files(dataset: Dataset, metric_cfg: DictConfig, cache_dir: str | Path | None = None) -> None:
+    """The files the listed metrics read (Inception weights), checked before any compute: one line if not."""
+    given = MetricInput(torch.empty(0), dataset, metric_cfg, 0, cache_dir, "cpu")
+    for metric, wanted in _wanted(dataset, metric_cfg):
+        if metric.check is not None:
+            metric.check(replace(given, asked=wanted))
 
 
 def prepare_metrics(dataset: Dataset, metric_cfg: DictConfig, cache_dir: str | Path | None = None,

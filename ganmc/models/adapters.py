@@ -17,8 +17,9 @@ theirs (``net_D``)                     ours (``SNGANDiscriminator``)
 ====================================  =============================
 
 Spectral-norm state (``weight_orig``, ``weight_u``, ``weight_v``) keeps its names; a leading
-``module.`` (``nn.DataParallel``) is stripped. Files are read with
-``torch.load(weights_only=True)``: a checkpoint can never run code.
+``module.`` (``nn.DataParallel``) is stripped. Files are read by ganmc's one loader
+(:func:`ganmc.weights.load_weights`: ``weights_only=True``), so a checkpoint can never run code,
+and every tensor's key and shape is checked before it loads.
 
 ``studiogan``: StudioGAN's CIFAR-10 SN-GAN checkpoints are class-conditional (conditional
 batch norm in G, a projection discriminator), which the unconditional SN-GAN here cannot
@@ -37,6 +38,7 @@ import torch
 from ganmc.errors import CheckpointError
 from ganmc.models.gan import GAN
 from ganmc.models.sngan import SNGANDiscriminator, SNGANGenerator
+from ganmc.weights import load_weights, state_mismatch
 
 FORMATS = ("ganmc", "pytorch_gan_collections", "studiogan")
 
@@ -89,34 +91,13 @@ def _d_theirs(key: str) -> str:
     return re.sub(r"^blocks\.", "model.", key)
 
 
-def _read(path: Path) -> Any:
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad file
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"checkpoint {path} cannot be read safely ({first})") from None
-
-
 def _load_part(module: torch.nn.Module, state: dict[str, torch.Tensor], path: Path, part: str,
                theirs: Callable[[str], str]) -> None:
-    own = module.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    if missing or unexpected:
-        detail = []
-        if missing:
-            detail.append(f"missing {len(missing)} keys, e.g. '{theirs(missing[0])}'")
-        if unexpected:
-            detail.append(f"unexpected {len(unexpected)} keys, e.g. '{theirs(unexpected[0])}'")
-        raise CheckpointError(f"checkpoint {path}: its {part} does not match the SN-GAN ResNet32 layout "
-                              f"({'; '.join(detail)})")
-    bad = [k for k in own if tuple(own[k].shape) != tuple(state[k].shape)]
-    if bad:
-        k = bad[0]
-        raise CheckpointError(f"checkpoint {path}: {part} tensor '{theirs(k)}' has shape "
-                              f"{tuple(state[k].shape)}, expected {tuple(own[k].shape)} (check gan.latent_dim and channels)")
+    problem = state_mismatch(state, module.state_dict(), theirs)
+    if problem and problem.startswith("tensor "):
+        raise CheckpointError(f"checkpoint {path}: {part} {problem} (check gan.latent_dim and channels)")
+    if problem:
+        raise CheckpointError(f"checkpoint {path}: its {part} does not match the SN-GAN ResNet32 layout ({problem})")
     module.load_state_dict(state, strict=True)
 
 
@@ -125,9 +106,10 @@ def load_pytorch_gan_collections(path: Path, gan: GAN) -> GAN:
     if not isinstance(gan.generator, SNGANGenerator) or not isinstance(gan.discriminator, SNGANDiscriminator):
         raise CheckpointError("gan.checkpoint_format=pytorch_gan_collections loads SN-GAN ResNet32 checkpoints: "
                               "use gan=sngan_resnet32")
-    payload = _read(path)
-    if not isinstance(payload, dict) or "net_G" not in payload or "net_D" not in payload:
-        keys = sorted(payload)[:6] if isinstance(payload, dict) else type(payload).__name__
+    payload = load_weights(path, "checkpoint", CheckpointError)
+    nets = [payload.get(k) for k in ("net_G", "net_D")] if isinstance(payload, dict) else []
+    if not nets or not all(isinstance(n, Mapping) and all(isinstance(k, str) for k in n) for n in nets):
+        keys = sorted(map(str, payload))[:6] if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointError(f"checkpoint {path} is not a pytorch-gan-collections model.pt "
                               f"(needs 'net_G' and 'net_D', found {keys})")
     g, d = from_pytorch_gan_collections(payload)

@@ -1,8 +1,9 @@
 """Checkpoint files: one file per trained GAN, hash-keyed cache, atomic writes, safe loads.
 
 A checkpoint holds the G and D state dicts, the config that built them (JSON), the training
-step, a fingerprint of the training data and the training record. It is loaded with
-``torch.load(weights_only=True)``, so a file can never run code.
+step, a fingerprint of the training data and the training record. It is read by ganmc's one
+loader (:func:`ganmc.weights.load_weights`: ``weights_only=True``), so a file can never run code,
+and its nets' keys and shapes are checked before they load.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from ganmc.errors import CheckpointError
 from ganmc.io import sha256_json, write_atomic
 from ganmc.models.gan import GAN, build_gan
+from ganmc.weights import load_weights, state_mismatch
 
 FORMAT = "ganmc.checkpoint/1"
 # Fields of the gan config that do not change the trained weights.
@@ -87,18 +89,7 @@ def save_checkpoint(
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read and check a checkpoint file's structure; one clear error when it is not one."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad file
-        # torch's own text advises weights_only=False (running the file's code): never repeat it;
-        # keep only what it found wrong ("Unsupported operand 0", "Invalid magic number", ...).
-        text = str(exc).split("WeightsUnpickler error:", 1)[-1].strip()
-        lines = [ln.strip() for ln in text.splitlines() if ln.strip() and "weights_only" not in ln]
-        first = lines[0].split(". ")[0].rstrip(".") if lines else type(exc).__name__
-        raise CheckpointError(f"checkpoint {path} is corrupt or not a ganmc checkpoint ({first})") from None
+    payload = load_weights(path, "checkpoint", CheckpointError)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint {path} is not a ganmc checkpoint (format {FORMAT!r} expected)")
     for key in ("generator", "discriminator", "config", "step"):
@@ -112,13 +103,15 @@ def load_gan(path: str | Path, cfg: DictConfig, data_dim: int | Sequence[int]) -
     payload = read_checkpoint(path)
     gan = build_gan(cfg.gan, data_dim, int(cfg.seed))
     for part in ("generator", "discriminator"):
-        try:
-            getattr(gan, part).load_state_dict(payload[part], strict=True)
-        except RuntimeError as exc:
-            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-            detail = lines[1] if len(lines) > 1 else lines[0]
-            raise CheckpointError(
-                f"checkpoint {path}: its {part} does not match the configured architecture "
-                f"gan={cfg.gan.name} ({detail})"
-            ) from None
+        load_net(getattr(gan, part), payload[part], path, part, f" gan={cfg.gan.name}")
     return gan, payload
+
+
+def load_net(net: torch.nn.Module, state: Any, path: str | Path, part: str, arch: str = "") -> None:
+    """Load a checkpoint's ``part`` (its ``state``) into ``net`` once its keys and shapes fit;
+    one line naming the file when they do not (``arch``: the configured architecture, said)."""
+    problem = state_mismatch(state, net.state_dict())
+    if problem:
+        raise CheckpointError(f"checkpoint {path}: its {part} does not match the configured architecture{arch} "
+                              f"({problem})")
+    net.load_state_dict(state, strict=True)

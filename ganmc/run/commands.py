@@ -15,7 +15,12 @@ from ganmc.data import ImageDataset
 from ganmc.data.images import to_uint8
 from ganmc.errors import GanmcError
 from ganmc.io import derive_seed, file_lock, sha256_file, write_atomic
-from ganmc.metrics.registry import check_metric, compute_metrics, prepare_metrics
+from ganmc.metrics.registry import (
+    check_metric,
+    check_metric_files,
+    compute_metrics,
+    prepare_metrics,
+)
 from ganmc.models.checkpoint import cache_path
 from ganmc.record_schema import TARGET_SET, SampleRecord, TrainRecord
 from ganmc.records import provenance, resolved_config, same_run, sampler_choice
@@ -96,6 +101,7 @@ def _sample_in(cfg: DictConfig, run_dir: Path) -> SampleRecord:
     dataset = build_dataset(cfg)
     check_metric(dataset, cfg.metric)
     preflight(cfg, run_dir, dataset)
+    check_metric_files(dataset, cfg.metric, cfg.cache_dir)  # weights files: there, and read safely
     with gan_lock(cfg):  # the hash names the very file loaded (another run may retrain it later)
         gan, path = obtain_gan(cfg, dataset, device)
         checkpoint_sha256 = sha256_file(path)

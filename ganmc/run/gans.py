@@ -21,6 +21,7 @@ from ganmc.models.adapters import load_foreign
 from ganmc.models.checkpoint import cache_path, load_gan, resume_path, save_checkpoint
 from ganmc.models.gan import GAN, build_gan, data_shape
 from ganmc.training import train_gan
+from ganmc.weights import require_file
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +50,9 @@ def obtain_gan(cfg: DictConfig, dataset: Dataset, device: torch.device,
     """Load ``gan.checkpoint``, else the cached GAN for this config, else train and cache it
     (writing sample grids of image GANs under ``grid_dir`` while training)."""
     if cfg.gan.checkpoint:
-        path = Path(str(cfg.gan.checkpoint)).expanduser()
-        if not path.is_file():
-            raise CheckpointError(f"gan.checkpoint={path} does not exist: give the path of a trained checkpoint, "
-                                  "or leave gan.checkpoint unset to train one")
+        path = require_file(str(cfg.gan.checkpoint), f"gan.checkpoint={cfg.gan.checkpoint}",
+                            "give the path of a trained checkpoint file (a .pt), or leave gan.checkpoint unset "
+                            "to train one", CheckpointError)
         fmt = enum_value(cfg.gan.checkpoint_format)
         if fmt != "ganmc":
             gan = load_foreign(path, fmt, build_gan(cfg.gan, data_shape(dataset), cfg.seed))

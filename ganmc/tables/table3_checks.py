@@ -8,14 +8,11 @@ Every check returns problem texts (one line each) instead of raising.
 
 from __future__ import annotations
 
-import functools
 import io
 import tarfile
 import zlib
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import numpy as np
 
@@ -90,48 +87,19 @@ def check_cifar(root: Path) -> tuple[int | None, list[str]]:
     return (None if problems else total), problems
 
 
-@functools.cache
-def inception_shapes() -> dict[str, tuple[int, ...]]:
-    """Key -> shape of torch-fidelity's InceptionV3 state dict, from its own ``__init__`` on the
-    meta device with the weight loading stubbed out (no file, no download)."""
-    import torch
-    import torch_fidelity.feature_extractor_inceptionv3 as fe
-
-    class Skeleton(fe.FeatureExtractorInceptionV3):
-        def load_state_dict(self, *args: object, **kwargs: object) -> None:  # no weights here
-            return None
-
-    with mock.patch.object(fe, "load_state_dict_from_url", lambda *a, **k: {}), torch.device("meta"):
-        net = Skeleton("inception-v3-compat", ["2048"])
-    return {k: tuple(v.shape) for k, v in net.state_dict().items()}
-
-
 def check_inception(path: Path) -> str | None:
-    """Why ``path`` is not torch-fidelity's Inception state dict (keys, shapes, finite), or None."""
+    """Why ``path`` is not torch-fidelity's Inception state dict (read by ganmc's one loader:
+    keys, shapes; and finite), or None."""
     import torch
 
     try:
-        expected = inception_shapes()
+        from ganmc.metrics.inception import load_inception_state
+
+        state = load_inception_state(path)
     except ImportError as exc:
         return f"torch-fidelity is not installed ({_first_line(exc)}): pip install -e '.[fid]'"
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any failure means an unreadable file
-        lines = [ln for ln in str(exc).split("WeightsUnpickler error:")[-1].splitlines()
-                 if ln.strip() and "weights_only" not in ln]
-        return f"{path} cannot be read as a torch state dict ({lines[0].strip() if lines else type(exc).__name__})"
-    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        return f"{path} is not a state dict of tensors (found {type(state).__name__})"
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    if missing or unexpected:
-        parts = ([f"missing {len(missing)} keys, e.g. '{missing[0]}'"] if missing else []) + \
-                ([f"unexpected {len(unexpected)} keys, e.g. '{unexpected[0]}'"] if unexpected else [])
-        return f"{path} is not torch-fidelity's InceptionV3 state dict ({'; '.join(parts)})"
-    bad = [k for k, shape in expected.items() if tuple(state[k].shape) != shape]
-    if bad:
-        return (f"{path}: tensor '{bad[0]}' has shape {tuple(state[bad[0]].shape)}, expected "
-                f"{expected[bad[0]]} ({len(bad)} bad shapes)")
+    except GanmcError as exc:
+        return str(exc)
     for key, value in state.items():
         if value.is_floating_point() and not bool(torch.isfinite(value).all()):
             return f"{path}: tensor '{key}' has non-finite values (IS needs the classifier 'fc')"
