@@ -15,6 +15,7 @@ import numpy as np
 from ganmc.tables.build import group_records, metric_cell, real_samples, sample_counts, write_table
 from ganmc.tables.figures import Panel, bars, scatter_grid
 from ganmc.tables.labels import label
+from ganmc.tables.uses import Uses, report
 
 ORDER = ["generator", "drs", "mhgan", "collab", "collab+reject"]
 PAPER = {"collab+reject": "best on good %, KL and JS"}
@@ -30,6 +31,7 @@ def _key(record: dict[str, Any]) -> str | None:
     return str(run.get("method", run.get("sampler")))  # method: presets (collab_shaped) keep the class name
 
 
+@report("collab_fig4", Uses(("imbal8",), ("js",), lambda r: _key(r) is not None))
 def collab_fig4(records: list[tuple[Path, dict[str, Any]]], out_dir: Path) -> list[Path]:
     """Write ``collab_fig4.{md,csv,tex}`` from the sampling records on imbal8 with collab metrics."""
     groups = group_records((r for _, r in records), _key, uniform="collab_fig4")

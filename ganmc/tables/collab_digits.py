@@ -17,6 +17,7 @@ from ganmc.tables.build import (
     write_table,
 )
 from ganmc.tables.figures import curve_panels
+from ganmc.tables.uses import Uses, report
 
 METRICS = [("cs", "cs (higher better)", 3), ("fd", "fd (lower better)", 3)]
 
@@ -30,6 +31,7 @@ def _shaping_steps(record: dict[str, Any]) -> int | None:
     return 0 if d.get("kind") != "shaped" else int(d.get("steps", 0))
 
 
+@report("collab_fig10", lambda a: Uses((a["dataset"],), tuple(k for k, _, _ in METRICS)))
 def collab_fig10(records: Records, out_dir: Path, name: str = "collab_fig10", dataset: str = "digits") -> list[Path]:
     """Table and figure: per shaping length, cs and fd mean ± std over seeds, paired Δ to the raw D."""
     recs = sample_records(records, dataset)

@@ -18,6 +18,7 @@ from scipy import stats
 
 from ganmc.errors import GanmcError
 from ganmc.tables.build import write_table
+from ganmc.tables.uses import Uses, report
 
 DIAGNOSTICS = [("d_z_stat", "Z (Dawid)"), ("d_ece", "ECE"), ("d_brier", "Brier")]
 GAINS = [("good_percent", "ΔGood"), ("kl", "ΔKL"), ("js", "ΔJS")]
@@ -74,6 +75,7 @@ def _fmt(r: float, p: float) -> str:
     return "n/a" if math.isnan(r) else f"{r:.2f} ({p:.2f})"
 
 
+@report("collab_table1", Uses(("imbal8",), ("d_brier",), _is_collab, "(MH-GAN runs with D diagnostics beside generator runs)"))
 def collab_table1(records: list[tuple[Path, dict[str, Any]]], out_dir: Path) -> list[Path]:
     """Write ``collab_table1.{md,csv,tex}`` (correlations) and ``collab_table1_points.*`` (the data)."""
     points = gain_points([r for _, r in records])

@@ -31,6 +31,7 @@ from ganmc.tables.build import (
 )
 from ganmc.tables.figures import scatter_grid
 from ganmc.tables.labels import label
+from ganmc.tables.uses import Uses, report
 
 # Paper values: (mean, std) from the DDLS paper (Tables 1 and 2; Table 2 also quotes the DOT paper).
 PAPER_T1 = {
@@ -106,6 +107,7 @@ def _iterations(records: Records) -> str:
     return ", ".join(str(i) for i in its)
 
 
+@report("table1", Uses(("gaussians25",), ("hq_percent", "modes_recovered")))
 def table1(records: Records, out_dir: Path) -> list[Path]:
     """Table 1: recovered modes, % high quality, std of HQ samples on 25 Gaussians."""
     recs = sample_records(records, "gaussians25")
@@ -144,6 +146,7 @@ def table1(records: Records, out_dir: Path) -> list[Path]:
     return written
 
 
+@report("table2", Uses(("gaussians25", "swissroll"), ("emd",)))
 def table2(records: Records, out_dir: Path) -> list[Path]:
     """Table 2: EMD to the true distribution on 25 Gaussians and Swiss roll, one row per method and
     data set, under every EMD protocol the records measured (W1 / W2², iid / stratified real set),

@@ -9,6 +9,7 @@ import numpy as np
 from ganmc.tables.build import Records, real_samples, sample_counts, write_table
 from ganmc.tables.figures import scatter_grid
 from ganmc.tables.labels import label
+from ganmc.tables.uses import Uses, report
 
 
 def _value(metrics: dict, key: str, digits: int) -> str:
@@ -20,6 +21,7 @@ def _count(value: object) -> str:
     return f"{value:,}" if isinstance(value, int) else "?"
 
 
+@report("demo", Uses(metrics=("hq_percent", "emd")))
 def demo(records: Records, out_dir: Path) -> list[Path]:
     """One row per sampler record (generator first), and data | generator | sampler scatter plots."""
     recs = sorted((pr for pr in records if pr[1].get("command") == "sample"),

@@ -23,6 +23,7 @@ from ganmc.tables.build import (
     write_table,
 )
 from ganmc.tables.labels import label
+from ganmc.tables.uses import Uses, report
 
 # DDLS Table 3 (CIFAR-10): IS (and FID for SN-GAN), from the DDLS paper.
 PAPER_T3: dict[tuple[str, str], dict[str, float]] = {
@@ -91,6 +92,7 @@ def _sizes(records: Records, dataset: str) -> str:
     return sample_counts((r for _, r in sample_records(records, dataset)), grouped=False)
 
 
+@report("table3", Uses(("cifar10",), ("is", "fid")))
 def table3(records: Records, out_dir: Path) -> list[Path]:
     """DDLS Table 3: IS and FID on CIFAR-10 (torch-fidelity's Inception), 50,000 samples per run."""
     recs = [r for _, r in sample_records(records, "cifar10")]
@@ -104,6 +106,7 @@ def table3(records: Records, out_dir: Path) -> list[Path]:
                        [("is", "IS", 2), ("is_std", "IS std (splits)", 2), ("fid", "FID", 2)], PAPER_T3, caption)
 
 
+@report("digits", Uses(("digits",), ("cs", "fd", "fid")))
 def digits(records: Records, out_dir: Path, name: str = "digits") -> list[Path]:
     """The Table 3 protocol on scikit-learn's digits: cs and fd (a CNN trained on the digits'
     labels), FID where the run measured it; no paper values exist for this data set."""
@@ -148,13 +151,18 @@ def ordering(records: Records, out_dir: Path, stem: str, dataset: str) -> list[P
     return write_table(out_dir / stem, ["GAN", "metric", "ours (best first)"], rows, caption)
 
 
+def _snapshots(record: dict[str, Any]) -> bool:
+    """Whether a run measured its chain along the way (``sampler.snapshot_every > 0``)."""
+    return any(k.startswith("step_") for k in record.get("target_metrics", {}))
+
+
+@report("ddls_steps", Uses(test=_snapshots, needs="with chain snapshots (sampler.snapshot_every > 0)"))
 def ddls_steps(records: Records, out_dir: Path) -> list[Path]:
     """Metric against Langevin step, from DDLS runs with ``sampler.snapshot_every > 0``: one
     curve per (data set, GAN, sampler) for every metric the snapshots carry, mean ± std over seeds."""
     from ganmc.tables.figures import curves
 
-    recs = [r for _, r in records if r.get("command") == "sample"
-            and any(k.startswith("step_") for k in r.get("target_metrics", {}))]
+    recs = [r for _, r in records if r.get("command") == "sample" and _snapshots(r)]
     groups = group_records(recs, lambda r: (r["run"]["dataset"], r["run"]["gan"], r["run"]["sampler"]))
     names = [m for m in ("cs", "fd", "fid", "is", "hq_percent", "emd")
              if any(m in v for r in recs for v in r["target_metrics"].values())]

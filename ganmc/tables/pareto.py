@@ -26,6 +26,7 @@ from ganmc.tables.build import (
 from ganmc.tables.figures import Series, curve_panels
 from ganmc.tables.images import method
 from ganmc.tables.labels import label
+from ganmc.tables.uses import Uses, report
 
 Quality = tuple[str, str, int, bool]  # (metric key, column title, digits, higher is better)
 # Per data set: its title, the quality metrics shown, and the one that ranks samplers (first).
@@ -88,6 +89,7 @@ def _better(a: Cell, b: Cell, higher: bool) -> bool:
     return a.mean > b.mean if higher else a.mean < b.mean
 
 
+@report("pareto", Uses(tuple(SETS), tuple(dict.fromkeys(q[0] for _, qs in SETS.values() for q in qs))))
 def pareto(records: Records, out_dir: Path) -> list[Path]:
     """``pareto.{md,csv,tex}`` (every point), ``pareto_best.*`` (the best sampler within each
     budget) and ``pareto_<data>.png`` (quality against evaluations and seconds)."""

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from ganmc.errors import GanmcError
 from ganmc.record_schema import SAMPLE_REQUIRED, SHAPE
 from ganmc.tables.build import Records
@@ -57,6 +59,29 @@ def find_records(root: str | Path) -> Records:
     return found
 
 
+def recorded_overrides(path: Path) -> dict[str, str] | None:
+    """The command-line overrides of the job that wrote the record at ``path`` (Hydra's
+    ``.hydra/overrides.yaml`` beside it) as ``{dotted key: value}`` ('+sampler=ddls' ->
+    ``{"sampler": "ddls"}``, a deletion as '~'); None for a record without one (older records, copies)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    file = Path(path).parent / ".hydra" / "overrides.yaml"
+    if not file.is_file():
+        return None
+    try:
+        lines = yaml.safe_load(file.read_text())
+        if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
+            raise ValueError("not a list of KEY=VALUE lines")
+        parsed = OverridesParser.create().parse_overrides(lines)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError, OverrideParseException) as exc:
+        reason = " ".join(str(exc).split())
+        raise GanmcError(f"overrides {file} cannot be read ({reason}): restore it from the run or delete "
+                         "it (the record's config is then compared instead)") from None
+    return {o.key_or_group.replace("/", "."): "~" if o.is_delete() else o.get_value_element_as_str()
+            for o in parsed}
+
+
 def sampling_records(records: Records, root: Path) -> Records:
     """The records of ``ganmc sample`` runs; none is an error (a table of nothing would overwrite
     the previous one with empty cells)."""
@@ -80,19 +105,18 @@ def _format(value: Any) -> str:
 def summarise(records: Records, root: Path) -> str:
     """A Markdown table: one row per sampling record with its run keys, the config values that
     differ between the records (a sweep's parameters) and its metrics."""
-    from ganmc.tables.sweep import flat, swept_keys
+    from ganmc.tables.sweep import row_keys, settings
 
     rows = sampling_records(records, root)
-    shown = {"dataset.name", "gan.name", "seed"}
-    swept = [k for k in swept_keys([r for _, r in rows])
-             if k not in shown and not k.endswith(("._target_", "._partial_"))]
+    shown = {"dataset.name", "gan.name", "seed", "run.sampler"}
+    swept = [k for k in row_keys(rows) if k not in shown and not k.endswith(("._target_", "._partial_"))]
     keys: list[str] = []
     for _, r in rows:
         keys += [k for k in r.get("metrics", {}) if k not in keys]
     head = ["record", "sampler", "dataset", "gan", "seed", *swept, *keys]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for path, r in rows:
-        run, config = r.get("run", {}), flat(r.get("config", {}))
+        run, config = r.get("run", {}), settings(r, recorded_overrides(path))
         cells = [str(path.parent.relative_to(root)), *(_format(run.get(k, "")) for k in ("sampler", "dataset", "gan", "seed"))]
         cells += [_format(config.get(k)) for k in swept]
         cells += [_format(r.get("metrics", {}).get(k)) for k in keys]

@@ -25,6 +25,7 @@ from ganmc.tables.build import (
 )
 from ganmc.tables.images import method
 from ganmc.tables.labels import label
+from ganmc.tables.uses import Uses, report
 
 METRICS = [("stacked_modes", "modes", 1, True), ("stacked_kl", "KL", 3, False), ("stacked_quality", "quality", 3, True)]
 DIAGNOSTICS = [("acceptance_rate", "acceptance"), ("efficiency", "efficiency"),
@@ -72,6 +73,7 @@ def _grid(groups: dict[Key, list[tuple[Path, dict[str, Any]]]], gan: str, its: i
     return save_grid(torch.cat(rows), target, nrow=GRID_N, upscale=3) if rows else None
 
 
+@report("stacked_digits", lambda a: Uses((a["dataset"],), tuple(k for k, _, _, _ in METRICS)))
 def stacked_digits(records: Records, out_dir: Path, name: str = "stacked_digits",
                    dataset: str = "stacked_digits") -> list[Path]:
     """The stacked digits table, its diagnostics table and per-GAN sample grids."""

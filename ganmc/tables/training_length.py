@@ -30,6 +30,7 @@ from ganmc.tables.build import (
 from ganmc.tables.ddls import PAPER_ROW
 from ganmc.tables.figures import Series, curve_panels
 from ganmc.tables.labels import label
+from ganmc.tables.uses import Uses, report
 
 SETS = [("gaussians25", "25 Gaussians"), ("swissroll", "Swiss roll")]
 
@@ -45,6 +46,7 @@ def _step_cell(group: list[dict[str, Any]], key: str | None, metric: str) -> Cel
     return metric_cell(extra_set(group, key), metric)
 
 
+@report("ddls_training_length", Uses(tuple(name for name, _ in SETS), ("emd",)))
 def training_length(records: Records, out_dir: Path) -> list[Path]:
     """Main table, chain-step table and figures of ``experiment=ddls_training_length``."""
     main_rows: list[list[str]] = []
