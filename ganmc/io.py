@@ -100,8 +100,9 @@ def staged_outputs(run_dir: str | Path) -> Iterator[Path]:
     """A fresh temporary folder beside ``run_dir`` (in its parent; inside ``run_dir`` when the
     parent cannot be written) to write a run's files into.
 
-    When the block completes, its files move into ``run_dir`` (``record.json`` last); on an
-    error the folder and whatever was written into it are removed, so a fault never leaves a
+    When the block completes, its files move into ``run_dir`` (``record.json`` last; a folder
+    that is there already, such as ``.hydra/``, gets the staged files in it); on an error the
+    staging folder and whatever was written into it are removed, so a fault never leaves a
     half-written run.
     """
     run_dir = Path(run_dir).resolve()
@@ -113,9 +114,19 @@ def staged_outputs(run_dir: str | Path) -> Iterator[Path]:
     try:
         yield stage
         for item in sorted(stage.iterdir(), key=lambda p: p.name == "record.json"):
-            os.replace(item, run_dir / item.name)
+            _move_into(item, run_dir / item.name)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _move_into(item: Path, target: Path) -> None:
+    """Move ``item`` to ``target``; a staged folder whose target is a folder (not a link to one)
+    moves file by file, replacing the files of the same name and keeping the others."""
+    if item.is_dir() and target.is_dir() and not target.is_symlink():
+        for sub in item.iterdir():
+            _move_into(sub, target / sub.name)
+    else:
+        os.replace(item, target)
 
 
 @contextmanager
@@ -154,7 +165,8 @@ def _locked(path: Path, waiting: str, wait: bool = True) -> BinaryIO:
     it lets go, so a waiter that wakes on a removed file tries again on the new one."""
     said = False
     while True:
-        fh = open(path, "ab")  # append: never truncates; the file holds no data
+        # append: never truncates (the file holds no data); never through a link
+        fh = os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666), "ab")
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -29,9 +29,9 @@ def test_a_sweep_with_a_failed_job_exits_non_zero_and_names_it(run_cli, tmp_path
 def test_a_job_that_returns_without_a_record_fails_the_sweep(run_cli, tmp_path, monkeypatch):
     real = commands.run_sample
 
-    def lossy(cfg, run_dir):  # a job that ends "well" but writes nothing, as a killed worker's
+    def lossy(cfg, folder):  # a job that ends "well" but writes nothing, as a killed worker's
         if int(cfg.seed) != 1:
-            real(cfg, run_dir)
+            real(cfg, folder)
 
     monkeypatch.setattr(commands, "run_sample", lossy)
     sweep = tmp_path / "sweep"
@@ -47,14 +47,13 @@ def test_a_sweep_whose_jobs_all_wrote_records_exits_zero(run_cli, tmp_path):
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="needs SIGTERM")
-def test_a_worker_job_cancelled_by_sigterm_fails_as_an_exception(tmp_path, monkeypatch):
+def test_a_worker_job_cancelled_by_sigterm_fails_as_an_exception(monkeypatch):
     """In a launcher's worker (main() did not run there), SIGTERM stops the job with an
     Exception (submitit then records the job as failed) and the worker's handler is restored."""
-    monkeypatch.setattr(cli, "_run_dir", lambda: tmp_path / "run")
     monkeypatch.setenv(cli.MAIN_PID_VAR, "1")  # main() ran in another process
     before = signal.getsignal(signal.SIGTERM)
 
-    def cancelled(cfg, run_dir):
+    def cancelled(cfg):
         os.kill(os.getpid(), signal.SIGTERM)
 
     with pytest.raises(cli.JobCancelled, match="job cancelled"):
@@ -62,11 +61,10 @@ def test_a_worker_job_cancelled_by_sigterm_fails_as_an_exception(tmp_path, monke
     assert signal.getsignal(signal.SIGTERM) == before
 
 
-def test_sigterm_in_the_main_process_stays_an_interrupt(tmp_path, monkeypatch):
-    monkeypatch.setattr(cli, "_run_dir", lambda: tmp_path / "run")
+def test_sigterm_in_the_main_process_stays_an_interrupt(monkeypatch):
     monkeypatch.setenv(cli.MAIN_PID_VAR, str(os.getpid()))
 
-    def cancelled(cfg, run_dir):
+    def cancelled(cfg):
         os.kill(os.getpid(), signal.SIGTERM)
 
     with pytest.raises(cli.Terminated):

@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 import logging
 import time
-from pathlib import Path
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from ganmc.checks import check_magnitude, preflight, validate_run
 from ganmc.data import ImageDataset
 from ganmc.data.images import to_uint8
 from ganmc.errors import GanmcError
-from ganmc.io import derive_seed, file_lock, sha256_file, write_atomic
+from ganmc.io import derive_seed, sha256_file
 from ganmc.metrics.registry import (
     check_metric,
     check_metric_files,
@@ -24,6 +23,7 @@ from ganmc.metrics.registry import (
 from ganmc.models.checkpoint import cache_path
 from ganmc.record_schema import TARGET_SET, SampleRecord, TrainRecord
 from ganmc.records import provenance, resolved_config, same_run, sampler_choice
+from ganmc.run.folder import RunFolder
 from ganmc.run.gans import build_dataset, gan_lock, obtain_gan, resolve_device
 from ganmc.run.outputs import (
     run_info,
@@ -41,58 +41,41 @@ from ganmc.threads import apply_threads
 log = logging.getLogger(__name__)
 
 
-def run_train(cfg: DictConfig, run_dir: Path) -> TrainRecord:
-    """``ganmc train``: train (or find cached) the configured GAN; write ``record.json``."""
+def run_train(cfg: DictConfig, folder: RunFolder) -> TrainRecord:
+    """``ganmc train``: train (or find cached) the configured GAN; write ``record.json`` (replacing
+    one in ``folder``)."""
     validate_run(cfg)
     apply_threads(cfg)  # before any torch work
     start = time.perf_counter()
     device = resolve_device(str(cfg.device))
     dataset = build_dataset(cfg)
-    preflight(cfg, run_dir, dataset)
+    preflight(cfg, folder.path, dataset)
+    folder.claim(fresh_log=folder.holds_record())  # checked: the run writes into the folder from here
     with gan_lock(cfg):  # whether it existed, and the hash of the file used, under the cache lock
         existed = cache_path(cfg).is_file() and not cfg.retrain and not cfg.gan.checkpoint
         if existed:
             log.info("already trained: %s (retrain=true trains it again)", cache_path(cfg))
-        gan, path = obtain_gan(cfg, dataset, device, grid_dir=run_dir / "grids" if cfg.plot else None)
+        gan, path = obtain_gan(cfg, dataset, device, grid_dir=folder.output_dir("grids") if cfg.plot else None)
         checkpoint_sha256 = sha256_file(path)
-    return write_train_run(run_dir, cfg, dataset, gan, lambda: train_record(
+    return write_train_run(folder, cfg, dataset, gan, lambda: train_record(
         cfg, path, existed, provenance(device, str(path), checkpoint_sha256), start))
 
 
-def run_sample(cfg: DictConfig, run_dir: Path) -> SampleRecord:
+def run_sample(cfg: DictConfig, folder: RunFolder) -> SampleRecord:
     """``ganmc sample``: obtain the GAN, run the sampler, compute metrics, write the run's files.
 
     A run whose folder already holds the record of the same resolved config is skipped, so an
-    interrupted sweep resumes where it stopped.
+    interrupted sweep resumes where it stopped; one holding another config's record is refused
+    (it is replaced with ``overwrite=true``). A refused run writes nothing into the folder.
     """
     validate_run(cfg)
     apply_threads(cfg)  # before any torch work
-    try:
-        with file_lock(run_dir / RUN_LOCK, wait=False):
-            return _sample_in(cfg, run_dir)
-    except BlockingIOError:
-        raise GanmcError(f"another ganmc run is writing into {run_dir}: wait for it to finish or choose "
-                         "another run folder (hydra.run.dir=DIR)") from None
-
-
-RUN_LOCK = ".ganmc.lock"  # held in a run folder while a run writes into it (removed after)
-
-
-def _own_hydra_config(run_dir: Path, cfg: DictConfig) -> None:
-    """Hydra saves ``.hydra/config.yaml`` before a job starts, so a second run refused by the
-    folder's lock has already overwritten it: the run that wrote the record puts its own back."""
-    path = run_dir / ".hydra" / "config.yaml"
-    text = OmegaConf.to_yaml(cfg)
-    if path.is_file() and path.read_text() != text:
-        write_atomic(path, lambda tmp: tmp.write_text(text))
-
-
-def _sample_in(cfg: DictConfig, run_dir: Path) -> SampleRecord:
-    """:func:`run_sample` under the run folder's lock."""
+    run_dir = folder.path
     if same_run(run_dir / "record.json", cfg):
+        folder.claim(fresh_log=False)
         log.info("skipping: %s already holds the record of this config", run_dir)
         return json.loads((run_dir / "record.json").read_text())
-    if (run_dir / "record.json").is_file() and not cfg.get("overwrite"):
+    if folder.holds_record() and not cfg.get("overwrite"):
         raise GanmcError(f"{run_dir} holds the record of another config: choose another run folder "
                          "(hydra.run.dir=DIR) or pass overwrite=true to replace it")
     start, started_at = time.perf_counter(), time.time()
@@ -102,6 +85,7 @@ def _sample_in(cfg: DictConfig, run_dir: Path) -> SampleRecord:
     check_metric(dataset, cfg.metric)
     preflight(cfg, run_dir, dataset)
     check_metric_files(dataset, cfg.metric, cfg.cache_dir)  # weights files: there, and read safely
+    folder.claim(fresh_log=folder.holds_record())  # checked: the run writes into the folder from here
     with gan_lock(cfg):  # the hash names the very file loaded (another run may retrain it later)
         gan, path = obtain_gan(cfg, dataset, device)
         checkpoint_sha256 = sha256_file(path)
@@ -141,10 +125,9 @@ def _sample_in(cfg: DictConfig, run_dir: Path) -> SampleRecord:
             provenance=provenance(device, str(path), checkpoint_sha256),
             timing={**timing, "phases": phases.seconds, "peak_rss_mb": phases.peak_mb})
 
-    written = write_sample_run(run_dir, cfg, dataset, sampler, samples, batch, record)
+    written = write_sample_run(folder, cfg, dataset, sampler, samples, batch, record)
     log.info("metrics: %s", ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                       for k, v in metrics.items()))
-    _own_hydra_config(run_dir, cfg)
     return written
 
 

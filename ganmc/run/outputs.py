@@ -1,5 +1,5 @@
-"""A run's files: samples (``samples.npy`` and plots) and ``record.json``, written into a
-staging folder that moves into the run folder once everything is written."""
+"""A run's files: samples (``samples.npy`` and plots), ``.hydra/`` and ``record.json``, written
+into a staging folder that moves into the run folder once everything is written."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from omegaconf import DictConfig
 
 from ganmc.data import Dataset, ImageDataset
 from ganmc.grid import save_before_after, save_grid
-from ganmc.io import derive_seed, staged_outputs, write_json_atomic
+from ganmc.io import derive_seed, write_json_atomic
 from ganmc.models.gan import GAN
 from ganmc.plots import scatter_2d, write_samples
 from ganmc.record_schema import RunInfo, SampleRecord, SampleTiming, TrainRecord, TrainTiming
 from ganmc.records import resolved_config
+from ganmc.run.folder import RunFolder
 from ganmc.samplers import GeneratorSampler, SampleBatch, Sampler
 
 
@@ -34,11 +35,11 @@ def sample_timing(start: float, started_at: float, sample_seconds: float, metric
                         evals_per_sample={"G": batch.g_evals / n, "D": batch.d_evals / n})
 
 
-def write_sample_run(run_dir: Path, cfg: DictConfig, dataset: Dataset, sampler: Sampler, samples: torch.Tensor,
+def write_sample_run(folder: RunFolder, cfg: DictConfig, dataset: Dataset, sampler: Sampler, samples: torch.Tensor,
                      batch: SampleBatch, record: Callable[[], SampleRecord]) -> SampleRecord:
     """Write the samples (and plots), then ``record()`` as ``record.json``; all files move into
-    ``run_dir`` together once written."""
-    with staged_outputs(run_dir) as stage:
+    the run folder together once written."""
+    with folder.staged() as stage:
         write_samples(stage, samples, dataset, cfg, sampler.name)
         if cfg.plot and isinstance(dataset, ImageDataset) and "step_0000" in batch.extra:
             save_before_after(batch.extra["step_0000"], samples, stage / "before_after.png")
@@ -53,11 +54,11 @@ def train_record(cfg: DictConfig, path: Path, existed: bool, provenance: dict[st
                        provenance=provenance, timing=TrainTiming(wall_seconds=time.perf_counter() - start))
 
 
-def write_train_run(run_dir: Path, cfg: DictConfig, dataset: Dataset, gan: GAN,
+def write_train_run(folder: RunFolder, cfg: DictConfig, dataset: Dataset, gan: GAN,
                     record: Callable[[], TrainRecord]) -> TrainRecord:
     """Write a preview of the GAN's samples (when ``plot``), then ``record()`` as ``record.json``."""
     gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "preview"))
-    with staged_outputs(run_dir) as stage:
+    with folder.staged() as stage:
         if isinstance(dataset, ImageDataset):
             if cfg.plot:
                 save_grid(GeneratorSampler(gan).sample(64, gen).samples, stage / "samples.png")
