@@ -77,3 +77,10 @@ def test_every_command_sweeps_with_the_checking_sweeper(command, cache_dir):
     with initialize_config_module("ganmc.conf", version_base="1.3"):
         cfg = compose(command, return_hydra_config=True)
     assert cfg.hydra.sweeper._target_.endswith("ganmc_sweeper.GanmcSweeper")
+
+
+def test_an_empty_sweep_folder_is_refused_before_anything_is_written(run_cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli("sample", "-m", *TINY, "seed=0,1", "hydra.sweep.dir=")
+    assert code == 1 and "hydra.sweep.dir is empty" in err
+    assert not [p.name for p in tmp_path.iterdir() if p.name != "cache"]  # no multirun.yaml here

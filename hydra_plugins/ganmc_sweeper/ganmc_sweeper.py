@@ -16,7 +16,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.utils import JobReturn
 from omegaconf import DictConfig, open_dict
 
-from ganmc.errors import SweepIncomplete
+from ganmc.errors import GanmcError, SweepIncomplete
 
 
 def job_folder(sweep_config: DictConfig, index: int) -> Path:
@@ -46,6 +46,8 @@ class GanmcSweeper(BasicSweeper):
 
     def sweep(self, arguments: list[str]) -> Any:
         assert self.config is not None and self.hydra_context is not None
+        if not str(self.config.hydra.sweep.dir).strip():  # Hydra would write into the current folder
+            raise GanmcError("hydra.sweep.dir is empty: give the sweep a folder of its own (hydra.sweep.dir=DIR)")
         # The same job list as BasicSweeper.sweep builds (it is rebuilt there; parsing is cheap).
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         batches = self.split_arguments(parser.parse_overrides([*self._parse_config(), *arguments]),
