@@ -32,10 +32,10 @@ def _first_line(exc: BaseException) -> str:
 
 def cifar_batch(raw: bytes, where: str) -> tuple[int, str | None]:
     """(images, problem) of one CIFAR-10 python batch file's bytes (a safe unpickler)."""
-    from ganmc.data.images import _NumpyOnlyUnpickler
+    from ganmc.data.cifar import NumpyOnlyUnpickler
 
     try:
-        batch = _NumpyOnlyUnpickler(io.BytesIO(raw), encoding="bytes").load()
+        batch = NumpyOnlyUnpickler(io.BytesIO(raw), encoding="bytes").load()
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad batch
         return 0, f"{where} is not a CIFAR-10 python batch ({_first_line(exc)})"
     if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
