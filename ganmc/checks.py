@@ -2,13 +2,16 @@
 
 Each failure is one :class:`GanmcError` line: a value a schema cannot check (sizes, device,
 ranges), a key added with ``+`` that no schema knows, sampler options without a sampler, a
-sampler setting its constructor refuses, a folder that cannot be written, samples of absurd
-magnitude.
+sampler setting its constructor refuses, a GAN whose nets do not take the data's form, a metric
+named on the command line that does not apply to the data, a sample set larger than the memory
+or disk that must hold it, a folder that cannot be written, samples of absurd magnitude.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import logging
 import math
 import tempfile
 from pathlib import Path
@@ -23,11 +26,15 @@ from ganmc.errors import GanmcError
 if TYPE_CHECKING:
     import torch
 
+log = logging.getLogger(__name__)
 # Samples beyond this magnitude mean a diverged sampler (data sets here live within |x| < 100).
 MAX_ABS_SAMPLE = 1e6
 # Config nodes typed only once a group option is chosen, and what choosing one means.
 _GROUPS = {"sampler": "add +sampler=NAME before its options (ganmc sample --help lists them)",
            "shape": "shape.* options are for `ganmc shape`"}
+# Most torch CPU threads a run may ask for (``threads=``): far above any useful count, far
+# below the counts that crash torch's thread pool (threads=100000 ended in a segfault).
+MAX_THREADS = 1024
 
 
 def _positive(cfg: DictConfig, keys: list[str]) -> None:
@@ -96,14 +103,17 @@ def non_finite(node: Any, prefix: str = "") -> list[str]:
 
 
 def check_budget(cfg: DictConfig) -> None:
-    """Refuse a run whose sampler asks for more than ``max_evals`` G and D evaluations, with the
-    estimate, before anything is computed (an absurd ``n_steps`` would otherwise run for days)."""
+    """Refuse a run whose sampler (the generator alone when none is chosen) asks for more than
+    ``max_evals`` G and D evaluations, with the estimate, before anything is computed (an absurd
+    ``n_steps`` or ``n_samples`` would otherwise run for days)."""
     node = cfg.get("sampler")
-    if node is None or "_target_" not in node or cfg.get("smoke"):
+    if cfg.get("smoke") or (node is not None and "_target_" not in node):
         return
     from hydra.utils import get_class
 
-    per = get_class(str(node._target_)).evals_per_sample(node)
+    from ganmc.samplers import GeneratorSampler
+
+    per = (GeneratorSampler if node is None else get_class(str(node._target_))).evals_per_sample(node)
     total = per * int(cfg.n_samples)
     if total > float(cfg.max_evals):
         raise GanmcError(f"this run asks for about {total:.3g} G and D evaluations ({per:.3g} per sample x "
@@ -129,12 +139,13 @@ def validate_run(cfg: DictConfig) -> None:
             "gan.train.n_critic",
             "gan.train.lr_g",
             "gan.train.lr_d",
+            "max_evals",
         ],
     )
     if cfg.get("eval_batch") is not None and cfg.eval_batch <= 0:
         raise GanmcError(f"eval_batch must be positive or null, got {cfg.eval_batch}")
-    if cfg.get("threads") is not None and cfg.threads <= 0:
-        raise GanmcError(f"threads must be positive or null (automatic), got {cfg.threads}")
+    if cfg.get("threads") is not None and not 1 <= cfg.threads <= MAX_THREADS:
+        raise GanmcError(f"threads must be positive and at most {MAX_THREADS} (or null: automatic), got {cfg.threads}")
     check_budget(cfg)
     if "hq_threshold" in cfg.metric:
         _positive(cfg, ["metric.hq_threshold"])
@@ -153,13 +164,7 @@ def validate_run(cfg: DictConfig) -> None:
         raise GanmcError(f"gan.train.grid_every must be >= 0, got {cfg.gan.train.grid_every}")
     if cfg.metric.sir_factor < 0 or cfg.metric.sir_max_pool < 0:
         raise GanmcError("metric.sir_factor and metric.sir_max_pool must be >= 0")
-    if cfg.metric.get("emd_n") is not None and cfg.metric.emd_n <= 0:
-        raise GanmcError(f"metric.emd_n must be positive, got {cfg.metric.emd_n}")
-    if cfg.metric.get("emd_also"):
-        from ganmc.metrics.emd import parse_protocol  # (POT: imported only when needed)
-
-        for text in cfg.metric.emd_also:
-            parse_protocol(text)
+    check_emd(cfg)
     if cfg.seed < 0:
         raise GanmcError(f"seed must be non-negative, got {cfg.seed}")
     device = str(cfg.device)
@@ -168,6 +173,33 @@ def validate_run(cfg: DictConfig) -> None:
     bad = [s for s in cfg.gan.train.snapshots if not 0 < s <= cfg.gan.train.iterations]
     if bad:
         raise GanmcError(f"gan.train.snapshots {bad} must lie in 1..gan.train.iterations")
+
+
+def check_emd(cfg: DictConfig) -> None:
+    """``metric.emd_n`` positive (above ``n_samples``: the EMD uses every sample, said in a
+    warning); each of ``metric.emd_also`` a protocol, each measured once (a repeat, or the main
+    protocol, is said in a log line and solved once)."""
+    metric, n = cfg.metric, int(cfg.n_samples)
+    if metric.get("emd_n") is not None and metric.emd_n <= 0:
+        raise GanmcError(f"metric.emd_n must be positive, got {metric.emd_n}")
+    emd_asked = {"emd", "emd_floor"} & {str(name) for name in metric.get("metrics") or []}
+    if emd_asked and metric.get("emd_n") is not None and metric.emd_n > n:
+        log.warning("metric.emd_n=%d is more than n_samples=%d: the EMD uses all %d samples per side",
+                    metric.emd_n, n, n)
+    if not metric.get("emd_also"):
+        return
+    from ganmc.metrics.emd import parse_protocol  # (POT: imported only when needed)
+
+    main = (enum_value(metric.emd_cost), enum_value(metric.get("real_set", "iid")))
+    seen: set[tuple[str, str]] = set()
+    for text in metric.emd_also:
+        protocol = parse_protocol(text)
+        if protocol == main:
+            log.info("metric.emd_also: %s is the main protocol (metric.emd_cost, metric.real_set): "
+                     "measured once, as emd", text)
+        elif protocol in seen:
+            log.info("metric.emd_also lists %s more than once: measured once", text)
+        seen.add(protocol)
 
 
 def check_sampler(cfg: DictConfig, dataset: Any) -> None:
@@ -207,9 +239,49 @@ def check_magnitude(samples: torch.Tensor, what: str) -> None:
                          "it diverged, lower its step size or learning rate")
 
 
+def check_gan_fits(cfg: DictConfig, dataset: Any) -> None:
+    """The GAN's nets take the data's form: vector nets (``out_dim``: MLPs) 2-D points, image
+    nets (``out_shape``: DCGAN, SN-GAN) images, as :func:`ganmc.models.gan.build_gan` builds them."""
+    from hydra.utils import get_class
+
+    from ganmc.models.gan import data_shape
+
+    images = not isinstance(data_shape(dataset), int)
+    holds, other, example = ("images", "2-D points", "dcgan32") if images else ("2-D points", "images", "wgan_gp_mlp")
+    wanted = {"generator": "out_shape", "discriminator": "in_shape"} if images else \
+        {"generator": "out_dim", "discriminator": "in_dim"}
+    for part, argument in wanted.items():
+        target = str(cfg.gan[part].get("_target_", ""))
+        try:
+            params = inspect.signature(get_class(target)).parameters
+        except Exception:  # noqa: BLE001 - an unknown target fails, with its own message, when built
+            continue
+        if argument not in params:
+            raise GanmcError(f"gan={cfg.gan.name} is a GAN for {other} ({target.rsplit('.', 1)[-1]}) but dataset="
+                             f"{dataset.name} holds {holds}: choose a GAN for {holds} (e.g. gan={example})")
+
+
+def named_on_command_line(key: str) -> bool:
+    """Whether this job's command line (its Hydra task overrides) sets ``key`` itself, as opposed
+    to a config file or experiment setting it."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return False
+    return any(str(text).lstrip("+~").partition("=")[0] == key for text in HydraConfig.get().overrides.task)
+
+
 def preflight(cfg: DictConfig, run_dir: Path, dataset: Any) -> None:
-    """What can fail before compute, checked before it: the sampler's settings (on a stand-in
-    GAN), and that the run folder and the cache take files."""
+    """What can fail before compute, checked before it: the GAN fits the data, the metrics named
+    on the command line apply to it, the samples fit in memory and on disk, the sampler's
+    settings (on a stand-in GAN), and that the run folder and the cache take files."""
+    from ganmc.metrics.registry import check_named_metrics
+    from ganmc.resources import check_sample_size
+
+    check_gan_fits(cfg, dataset)
+    if named_on_command_line("metric.metrics"):
+        check_named_metrics(dataset, [enum_value(name) for name in cfg.metric.metrics])
+    check_sample_size(int(cfg.n_samples), dataset, run_dir)
     check_sampler(cfg, dataset)
     if enum_value(cfg.metric.get("real_set", "iid")) == "stratified" and getattr(dataset, "centres", None) is None:
         raise GanmcError(f"metric.real_set=stratified needs a mixture with modes, and dataset={dataset.name} "

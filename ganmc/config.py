@@ -170,12 +170,16 @@ class GanConfig:
 @dataclass
 class MetricConfig:
     """2-D metrics: ``metrics`` names registered metrics (:mod:`ganmc.metrics.registry`): ``modes``
-    (mixtures only), ``mass_tv``, ``emd``, ``emd_floor`` (EMD between two real draws), ``collab``."""
+    (mixtures only), ``mass_tv``, ``emd``, ``emd_floor`` (EMD between two real draws), ``collab``.
+    A metric named on the command line must apply to the data set (else an error); one a config
+    file lists is skipped, with a log line, where it does not (one list serves a sweep's data sets).
+    ``emd_n`` above ``n_samples`` measures the EMD on every sample, with a warning that says so; a
+    protocol that ``emd_also`` repeats (or the main one) is solved once, with a log line."""
 
     name: str = MISSING
     metrics: list[str] = field(default_factory=lambda: ["modes", "mass_tv", "emd"])
     hq_threshold: float = 4.0
-    emd_n: int | None = None  # null: min(n_samples, EMD_DEFAULT_N = 10,000)
+    emd_n: int | None = None  # null: min(n_samples, EMD_DEFAULT_N = 10,000); more than n_samples: n_samples
     emd_cost: EmdCost = EmdCost.euclidean  # euclidean: W1; sqeuclidean: W2^2
     real_set: RealSet = RealSet.iid  # stratified (mixtures): each mode's share of the real set fixed
     emd_also: list[str] = field(default_factory=list)  # more protocols, COST/REAL_SET: emd[COST/REAL_SET]
@@ -199,7 +203,8 @@ class ClassifierConfig:
 class ImageMetricConfig:
     """Image metrics: ``metrics`` names any of ``is``, ``fid`` (through ``feature_extractor``:
     Inception from a local ``inception_weights`` file by default), ``cs``, ``fd`` (the data
-    set's classifier)."""
+    set's classifier), ``stacked_*`` (stacked digits only: named on the command line for other
+    data, an error; listed in a config file, skipped with a log line)."""
 
     name: str = MISSING
     metrics: list[str] = field(default_factory=lambda: ["is", "fid"])
@@ -234,7 +239,7 @@ class RunConfig:
     sampler: Any = None
     shape: Any = None  # ganmc shape only (ShapingConfig)
     seed: int = 0
-    n_samples: int = 10000
+    n_samples: int = 10000  # refused when the kept samples exceed the free memory or disk
     batch_size: int = 10000
     device: str = "auto"
     cache_dir: str = f"${{oc.env:GANMC_CACHE,'{DEFAULT_CACHE_DIR}'}}"
@@ -242,10 +247,10 @@ class RunConfig:
     retrain: bool = False
     overwrite: bool = False  # replace a run folder's record of another config (else refused)
     plot: bool = True
-    threads: int | None = None  # CPU threads of torch (null: 1 for MLP GANs, min(4, cores) for conv ones)
+    threads: int | None = None  # CPU threads of torch, 1..1024 (null: 1 for MLP GANs, min(4, cores) for conv ones)
     eval_batch: int | None = None  # most inputs per bulk G/D pass outside the chains (null: the samplers' own)
     smoke: bool = False  # every sampler at its smallest budget (rehearsals, smoke tests)
-    max_evals: float = 1e11  # refuse a run whose sampler asks for more G+D evaluations (raise it to run one)
+    max_evals: float = 1e11  # > 0: refuse a run whose sampler (or generator) asks for more G+D evaluations
 
 
 @dataclass

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ganmc.data.images import NumpyOnlyUnpickler, read_idx_bytes
+from ganmc.data.cifar import NumpyOnlyUnpickler
+from ganmc.data.images import read_idx_bytes
 from ganmc.errors import GanmcError
 
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
-import pickle
 import struct
-import tarfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ganmc.data.cifar import CIFAR_HOW, read_cifar
 from ganmc.errors import GanmcError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
@@ -170,8 +169,12 @@ def read_idx_bytes(data: bytes, where: str) -> np.ndarray:
 def read_idx(path: Path) -> np.ndarray:
     """Read an IDX file (gzipped or not) of unsigned bytes into an array of its shape."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        data = fh.read()
+    try:
+        with opener(path, "rb") as fh:
+            data = fh.read()
+    except (OSError, EOFError, zlib.error) as exc:  # not gzip, cut short, unreadable
+        raise GanmcError(f"{path} cannot be read as an IDX file ({type(exc).__name__}: {exc}; truncated or "
+                         "corrupt?)") from None
     return read_idx_bytes(data, str(path))
 
 
@@ -216,83 +219,38 @@ class FashionMNIST(MNIST):
         super().__init__(name, root, split, size, channels)
 
 
-# --- CIFAR-10: python pickles ----------------------------------------------------------------
-_CIFAR_HOW = "get cifar-10-python.tar.gz from www.cs.toronto.edu/~kriz/cifar.html"
-_CIFAR_FILES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
-
-
-class NumpyOnlyUnpickler(pickle.Unpickler):
-    """Unpickles plain containers and numpy arrays only: a data file can never run code."""
-
-    _ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-        ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
-    }
-
-    def find_class(self, module: str, name: str) -> object:
-        if (module, name) not in self._ALLOWED:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
-        return super().find_class(module, name)
-
-
-def _load_batch(raw: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        batch = NumpyOnlyUnpickler(io.BytesIO(raw), encoding="bytes").load()
-        data = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-        labels = np.asarray(batch[b"labels"], dtype=np.int64)
-    except Exception as exc:  # noqa: BLE001 - any failure means a bad batch file
-        raise GanmcError(f"{where} is not a CIFAR-10 python batch ({type(exc).__name__}: {exc})") from None
-    return data, labels
-
-
+# --- CIFAR-10: python pickles (read by ganmc.data.cifar) ---------------------------------------
 class CIFAR10(ImageDataset):
     """CIFAR-10 from ``cifar-10-python.tar.gz`` or its extracted ``cifar-10-batches-py`` folder."""
 
     def __init__(self, name: str = "cifar10", root: str | None = None, split: str = "train",
                  size: int = 32, channels: int = 3) -> None:
-        base = _root(name, root, _CIFAR_HOW)
-        if split not in _CIFAR_FILES:
-            raise GanmcError(f"dataset {name}: split must be 'train' or 'test', got '{split}'")
-        files = _CIFAR_FILES[split]
-        folder = base if (base / files[0]).is_file() else base / "cifar-10-batches-py"
-        tar_path = base if base.is_file() else base / "cifar-10-python.tar.gz"
-        raws: list[tuple[bytes, str]] = []
-        if (folder / files[0]).is_file():
-            raws = [((folder / f).read_bytes(), str(folder / f)) for f in files]
-        elif tar_path.is_file():
-            with tarfile.open(tar_path, "r:gz") as tar:
-                for f in files:
-                    try:
-                        member = tar.extractfile(f"cifar-10-batches-py/{f}")
-                    except KeyError:
-                        member = None
-                    if member is None:
-                        raise GanmcError(f"dataset {name}: {tar_path} lacks cifar-10-batches-py/{f}")
-                    raws.append((member.read(), f"{tar_path}:{f}"))
-        else:
-            raise _missing(name, "cifar-10-python.tar.gz (or cifar-10-batches-py/)", base, _CIFAR_HOW)
-        parts = [_load_batch(raw, where) for raw, where in raws]
-        images = torch.from_numpy(np.concatenate([p[0] for p in parts]))
-        labels = torch.from_numpy(np.concatenate([p[1] for p in parts]))
-        super().__init__(name, resize_uint8(images, size, channels), labels)
+        base = _root(name, root, CIFAR_HOW)
+        found = read_cifar(name, base, split)
+        if found is None:
+            raise _missing(name, "cifar-10-python.tar.gz (or cifar-10-batches-py/)", base, CIFAR_HOW)
+        images, labels = found
+        super().__init__(name, resize_uint8(torch.from_numpy(images), size, channels), torch.from_numpy(labels))
 
 
 # --- image folders (CelebA and any other) ----------------------------------------------------
 def load_image(path: Path, size: int, channels: int, crop: int | None) -> np.ndarray:
     """One image file -> uint8 (C, size, size): centre crop ``crop`` (else the largest centred
-    square), then a Lanczos resize."""
+    square), then a Lanczos resize. A file that is no image, or a truncated one, is one error."""
     from PIL import Image
 
-    with Image.open(path) as img:
-        img = img.convert("L" if channels == 1 else "RGB")
-        w, h = img.size
-        side = min(crop or min(w, h), w, h)
-        left, top = (w - side) // 2, (h - side) // 2
-        img = img.crop((left, top, left + side, top + side))
-        if side != size:
-            img = img.resize((size, size), Image.Resampling.LANCZOS)
-        arr = np.asarray(img, dtype=np.uint8)
+    try:
+        with Image.open(path) as img:
+            img = img.convert("L" if channels == 1 else "RGB")
+            w, h = img.size
+            side = min(crop or min(w, h), w, h)
+            left, top = (w - side) // 2, (h - side) // 2
+            img = img.crop((left, top, left + side, top + side))
+            if side != size:
+                img = img.resize((size, size), Image.Resampling.LANCZOS)
+            arr = np.asarray(img, dtype=np.uint8)
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise GanmcError(f"{path} is not a readable image ({type(exc).__name__}: {exc}): remove or replace it") from None
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from omegaconf import MISSING
 
@@ -33,7 +34,10 @@ class RingDatasetConfig:
 class MixtureDatasetConfig:
     _target_: str = "ganmc.data.synthetic.GaussianMixture"
     name: str = MISSING
-    centres: list[list[float]] = MISSING
+    # Points as lists of numbers, ints too (``[[0,0],[1,1]]``). Not ``list[list[float]]``: OmegaConf
+    # 2.3 refuses an int inside a nested float list when merging (omegaconf issue #1054);
+    # GaussianMixture checks that every entry is a number.
+    centres: list[list[Any]] = MISSING
     std: float = MISSING
     weights: list[float] | None = None
 

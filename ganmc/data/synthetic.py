@@ -82,9 +82,13 @@ class GaussianMixture(SyntheticDataset):
         weights: list[float] | None = None,
     ) -> None:
         self.name = name
-        c = torch.as_tensor(centres, dtype=torch.float32)
-        if c.ndim != 2 or c.shape[0] == 0:
-            raise GanmcError(f"dataset {name}: centres must be a non-empty list of points")
+        try:
+            c = torch.as_tensor(centres, dtype=torch.float32)  # ints and floats alike
+        except (TypeError, ValueError):  # a non-number, points of unequal length
+            c = torch.empty(0)
+        if c.ndim != 2 or c.shape[0] == 0 or c.shape[1] == 0:
+            raise GanmcError(f"dataset {name}: centres must be a non-empty list of points of one length, each a "
+                             f"list of numbers (e.g. [[0,0],[1,1]]), got {centres}")
         if not std > 0:
             raise GanmcError(f"dataset {name}: std must be positive, got {std}")
         self.centres = c

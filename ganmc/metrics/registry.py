@@ -5,7 +5,9 @@ The metric config names the metrics to run in its list ``metrics`` (e.g. ``[mode
 emd]`` for 2-D data, ``[is, fid]`` for images). A registered function declares the names it
 provides (IS and FID share one feature pass, so one function provides both), the kind of data
 it measures (``points`` or ``images``; naming a metric of the other kind is an error) and a test
-of whether the data set has what it needs (mode metrics: mixtures only; skipped otherwise).
+of whether the data set has what it needs (mode metrics: mixtures only). A metric that does not
+apply is skipped, with a log line, when a config file lists it (one list serves the data sets of
+a sweep) and refused when the command line names it (:func:`check_named_metrics`).
 :func:`compute_metrics` runs, in registration order, every function that provides a listed name
 and merges their entries into one dict.
 """
@@ -53,15 +55,16 @@ class MetricInput:
 
     def emd_protocols(self) -> list[tuple[str, str, str]]:
         """(cost, real set, record-key suffix) of every EMD protocol asked: ``metric.emd_cost``
-        and ``metric.real_set`` (suffix ''), then each of ``metric.emd_also`` that the data set
-        can take (a stratified real set needs modes: skipped, with a log line, elsewhere)."""
+        and ``metric.real_set`` (suffix ''), then each other one of ``metric.emd_also`` (once, a
+        repeat is said at the config check) that the data set can take (a stratified real set needs
+        modes: skipped, with a log line, elsewhere)."""
         cost, real_set = enum_value(self.cfg.emd_cost), enum_value(self.cfg.get("real_set", "iid"))
         protocols = [(cost, real_set, "")]
         for text in (self.cfg.get("emd_also") or []) if self.extra_protocols else []:
             extra = parse_protocol(text)
             if extra[1] == "stratified" and not _modes(self.dataset):
                 log.info("skipping EMD protocol %s: dataset=%s has no modes to stratify over", text, self.dataset.name)
-            elif extra != (cost, real_set):
+            elif all(extra != (c, r) for c, r, _ in protocols):
                 protocols.append((*extra, protocol_key("", *extra)))
         return protocols
 
@@ -79,21 +82,24 @@ class Metric:
     measure: Measure
     prepare: Measure | None = None  # one-time work (reference statistics), cached, timed apart
     check: Measure | None = None  # the files it reads (weights), checked before any compute
+    needs: str = ""  # what ``applies`` asks of the data set, in words (log lines and errors)
 
 
 METRICS: dict[str, Metric] = {}  # name -> the registered function that provides it
 
 
 def register_metric(*names: str, data: str = "points", applies: Applies = lambda dataset: True,
-                    prepare: Measure | None = None, check: Measure | None = None) -> Callable[[Measure], Measure]:
+                    prepare: Measure | None = None, check: Measure | None = None,
+                    needs: str = "") -> Callable[[Measure], Measure]:
     """Register ``fn`` as the metric(s) ``names`` of ``data`` (``points`` or ``images``), run when
-    the config lists one of them and ``applies(dataset)`` holds; ``prepare`` (optional) does its
-    cached one-time work, which :func:`prepare_metrics` runs (and a run times) before measuring."""
+    the config lists one of them and ``applies(dataset)`` holds (``needs`` says what it asks, in
+    words); ``prepare`` (optional) does its cached one-time work, which :func:`prepare_metrics`
+    runs (and a run times) before measuring."""
     if data not in DATA_KINDS or not names:
         raise ValueError(f"register_metric needs names and data in {sorted(DATA_KINDS)}")
 
     def register(fn: Measure) -> Measure:
-        metric = Metric(names, data, applies, fn, prepare, check)
+        metric = Metric(names, data, applies, fn, prepare, check, needs)
         for name in names:
             if name in METRICS:
                 raise ValueError(f"metric {name!r} is registered twice")
@@ -152,7 +158,7 @@ def _stacked_classifier(m: MetricInput) -> dict[str, Any]:
 
 
 @register_metric("stacked_modes", "stacked_kl", "stacked_quality", data="images", applies=_stacked,
-                 prepare=_stacked_classifier)
+                 prepare=_stacked_classifier, needs="stacked digits (dataset=stacked_digits)")
 def _stacked_metrics(m: MetricInput) -> dict[str, Any]:
     """Stacked digits: modes found, KL to the mode weights and quality (confidently classified
     share), of the samples and of as many real images (``stacked_real_*``, the floor at this n)."""
@@ -174,13 +180,14 @@ def _stacked_metrics(m: MetricInput) -> dict[str, Any]:
     return {k: v for k, v in got.items() if k in kept or not k.startswith("stacked_")}
 
 
-@register_metric("modes", applies=_modes)
+@register_metric("modes", applies=_modes, needs="a mixture with modes")
 def _mode_metrics(m: MetricInput) -> dict[str, Any]:
     """DRS's mode metrics: modes recovered, %HQ, HQ std (mixtures only)."""
     return mode_metrics(m.samples, m.dataset.centres, m.dataset.std, float(m.cfg.hq_threshold))
 
 
-@register_metric("mass_tv", applies=lambda dataset: dataset.region_masses() is not None)
+@register_metric("mass_tv", applies=lambda dataset: dataset.region_masses() is not None,
+                 needs="data with regions of known mass (a mixture's modes, the swiss roll's turns)")
 def _mass_tv(m: MetricInput) -> dict[str, Any]:
     """Mode weights (or mass along the roll) of the samples vs the data's, as total variation."""
     data_masses = m.dataset.region_masses()
@@ -188,7 +195,8 @@ def _mass_tv(m: MetricInput) -> dict[str, Any]:
     return {"mass_tv": total_variation(masses, data_masses)}
 
 
-@register_metric("collab", applies=lambda dataset: _modes(dataset) and getattr(dataset, "weights", None) is not None)
+@register_metric("collab", applies=lambda dataset: _modes(dataset) and getattr(dataset, "weights", None) is not None,
+                 needs="a mixture with modes and weights")
 def _collab(m: MetricInput) -> dict[str, Any]:
     """The collaborative-sampling protocol: % good samples, KL and JS over the modes."""
     return collab_metrics(m.samples, m.dataset.centres, m.dataset.std, m.dataset.weights,
@@ -235,6 +243,19 @@ def check_metric(dataset: Dataset, metric_cfg: DictConfig) -> list[str]:
     return asked
 
 
+def check_named_metrics(dataset: Dataset, names: list[str]) -> None:
+    """Metrics the user named on the command line must apply to the data set: one that does not
+    is an error naming it, the data set and the metrics that apply (a config file's list may
+    name metrics for only some of the data sets it serves: those are skipped, with a log line)."""
+    kind = _data_kind(dataset)
+    for name in names:
+        metric = METRICS.get(name)
+        if metric is not None and metric.data == kind and not metric.applies(dataset):
+            fits = ", ".join(n for n, m in METRICS.items() if m.data == kind and m.applies(dataset))
+            raise GanmcError(f"metric {name!r} does not apply to dataset={dataset.name}: it needs {metric.needs}; "
+                             f"the metrics for dataset={dataset.name} are {fits}")
+
+
 _SKIP_LOGGED: set[tuple[str, ...]] = set()  # skipped metrics are logged once per data set
 
 
@@ -244,11 +265,11 @@ def _wanted(dataset: Dataset, metric_cfg: DictConfig) -> list[tuple[Metric, tupl
     asked = check_metric(dataset, metric_cfg)
     pairs = [(metric, tuple(name for name in metric.names if name in asked))
              for metric in dict.fromkeys(METRICS.values())]
-    skipped = [name for metric, wanted in pairs if wanted and not metric.applies(dataset) for name in wanted]
-    if skipped and (dataset.name, *skipped) not in _SKIP_LOGGED:
-        _SKIP_LOGGED.add((dataset.name, *skipped))
-        log.info("skipping metric %s: it does not apply to dataset=%s (e.g. mode metrics need a mixture)",
-                 ", ".join(skipped), dataset.name)
+    for metric, wanted in pairs:
+        if wanted and not metric.applies(dataset) and (dataset.name, *wanted) not in _SKIP_LOGGED:
+            _SKIP_LOGGED.add((dataset.name, *wanted))
+            log.info("skipping metric %s: it does not apply to dataset=%s (it needs %s)", ", ".join(wanted),
+                     dataset.name, metric.needs)
     return [(metric, wanted) for metric, wanted in pairs if wanted and metric.applies(dataset)]
 
 

@@ -9,6 +9,7 @@ work (the derived D it names, then its own ``setup``), ``sample(n, generator)`` 
 
 from __future__ import annotations
 
+import operator
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
@@ -124,9 +125,31 @@ def discriminator_config(given: Any, default: DiscriminatorConfig) -> Discrimina
     except ValueError:
         raise GanmcError(f"sampler.discriminator.kind must be one of {[k.value for k in DKind]}, "
                          f"got {out.kind!r}") from None
-    if int(out.steps) < 0 or float(out.lr) <= 0 or int(out.batch) < 1:
-        raise GanmcError("sampler.discriminator needs steps >= 0, lr > 0 and batch >= 1")
+    check_ranges(out, {"steps": ">= 0", "lr": "> 0", "batch": ">= 1"}, "sampler.discriminator", "sampler.discriminator")
     return replace(out, kind=kind, steps=int(out.steps), lr=float(out.lr), batch=int(out.batch))
+
+
+_OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+
+
+def _holds(value: Any, rule: str) -> bool:
+    """Whether ``value`` meets ``rule``: ``'OP BOUND'`` (``'>= 0'``) or ``'in (LO, HI]'`` (brackets
+    as in maths: ``(`` excludes the bound, ``[`` includes it)."""
+    if rule.startswith("in "):
+        lo, hi = (float(b) for b in rule[4:-1].split(","))
+        above = value > lo if rule[3] == "(" else value >= lo
+        return bool(above and (value < hi if rule[-1] == ")" else value <= hi))
+    op, bound = rule.split()
+    return bool(_OPS[op](value, float(bound)))
+
+
+def check_ranges(cfg: Any, rules: dict[str, str], prefix: str, who: str) -> None:
+    """Refuse the first field of ``cfg`` that breaks its rule in ``rules`` (``{"n_steps": ">= 0"}``;
+    ``None``, an unset optional, passes): one line naming the key, its value and what ``who`` needs."""
+    for key, rule in rules.items():
+        value = getattr(cfg, key)
+        if value is not None and not _holds(value, rule):
+            raise GanmcError(f"{prefix}.{key}={value}: {who} needs {key} {rule}")
 
 
 class Sampler(ABC):
@@ -139,6 +162,9 @@ class Sampler(ABC):
     # The sampler's smallest budget (``smoke=true``: rehearsals and smoke tests), merged over its
     # config; a ``discriminator`` entry merges into that node.
     smoke: ClassVar[dict[str, Any]] = {}
+    # The range of each numeric setting (``{"n_steps": ">= 0", "step_decay": "in (0, 1]"}``),
+    # checked when the sampler is built: a value outside is refused, naming the key and the value.
+    ranges: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def evals_per_sample(cls, node: Any) -> float:
@@ -154,6 +180,7 @@ class Sampler(ABC):
             self.cfg: Any = self.Config(**hparams)
         except TypeError as exc:
             raise GanmcError(f"sampler {self.name}: {exc}") from None
+        check_ranges(self.cfg, self.ranges, "sampler", self.name)
         self.cfg.discriminator = discriminator_config(self.cfg.discriminator, self.Config().discriminator)
         if self.cfg.discriminator.kind not in self.derivations:
             kinds = " or ".join(k.value for k in self.derivations)

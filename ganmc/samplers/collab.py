@@ -70,6 +70,7 @@ class CollabSampler(Sampler):
     name = "collab"
     Config = CollabSamplerConfig
     smoke = {"n_steps": 2, "n_real": 64, "k": 4, "discriminator": {"steps": 5, "batch": 32}}
+    ranges = {"n_steps": ">= 0", "step_size": "> 0", "k": ">= 1", "n_real": ">= 1", "max_restarts": ">= 0"}
     derivations = (DKind.raw, DKind.calibrated, DKind.shaped)
 
     @classmethod
@@ -84,8 +85,6 @@ class CollabSampler(Sampler):
         self.layer = n_layers if c.layer is None else int(c.layer)
         if not 0 <= self.layer <= n_layers:
             raise GanmcError(f"sampler.layer must lie in 0..{n_layers} (the generator's layers), got {c.layer}")
-        if c.n_steps < 0 or c.step_size <= 0 or c.k < 1 or c.n_real < 1 or c.max_restarts < 0:
-            raise GanmcError("collab needs n_steps >= 0, step_size > 0, k >= 1, n_real >= 1, max_restarts >= 0")
         self.optimizer = enum_value(c.optimizer)
         if self.optimizer not in ("sgd", "adam"):
             raise GanmcError(f"sampler.optimizer must be sgd or adam, got '{self.optimizer}'")

@@ -53,6 +53,8 @@ class DDLSSampler(Sampler):
     name = "ddls"
     Config = DDLSConfig
     smoke = {"n_steps": 2, "snapshot_every": 0, "snapshot_steps": [], "discriminator": {"steps": 5, "batch": 32}}
+    ranges = {"step_size": "> 0", "n_steps": ">= 0", "temperature": "> 0", "step_decay": "in (0, 1]",
+              "noise_scale": ">= 0", "eps_x": "> 0", "snapshot_every": ">= 0"}
 
     @classmethod
     def evals_per_sample(cls, node: Any) -> float:
@@ -61,12 +63,9 @@ class DDLSSampler(Sampler):
     def __init__(self, gan: GAN, **hparams: Any) -> None:
         super().__init__(gan, **hparams)
         c: DDLSConfig = self.cfg
-        if c.step_size <= 0 or c.n_steps < 0 or c.temperature <= 0 or not 0 < c.step_decay <= 1:
-            raise GanmcError("ddls needs step_size > 0, n_steps >= 0, temperature > 0, 0 < step_decay <= 1")
         steps = [int(k) for k in c.snapshot_steps or []]
-        if c.noise_scale < 0 or c.eps_x <= 0 or c.snapshot_every < 0 or any(not 0 <= k <= c.n_steps for k in steps):
-            raise GanmcError("ddls needs noise_scale >= 0, eps_x > 0, snapshot_every >= 0 and "
-                             "snapshot_steps within 0..n_steps")
+        if any(not 0 <= k <= c.n_steps for k in steps):
+            raise GanmcError(f"sampler.snapshot_steps={steps}: ddls needs snapshot_steps within 0..n_steps={c.n_steps}")
         if c.mala and c.noise_scale == 0:
             raise GanmcError("ddls: mala=true needs noise_scale > 0")
         self.snapshot_every = int(c.snapshot_every)

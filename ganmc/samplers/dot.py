@@ -42,6 +42,7 @@ class DOTSampler(Sampler):
     name = "dot"
     Config = DOTConfig
     smoke = {"n_steps": 2, "k_pairs": 64}
+    ranges = {"n_steps": ">= 0", "lr": "> 0", "k_pairs": "> 1", "k_eff": "> 0"}
 
     @classmethod
     def evals_per_sample(cls, node: Any) -> float:
@@ -52,8 +53,6 @@ class DOTSampler(Sampler):
         c: DOTConfig = self.cfg
         if c.space not in ("latent", "target"):
             raise GanmcError(f"dot: space must be 'latent' or 'target', got '{c.space}'")
-        if c.n_steps < 0 or c.lr <= 0 or c.k_pairs <= 1 or (c.k_eff is not None and c.k_eff <= 0):
-            raise GanmcError("dot needs n_steps >= 0, lr > 0, k_pairs > 1 and k_eff > 0 when given")
         self.k_eff: float | None = c.k_eff  # estimated in setup when not given
 
     def setup(self, ctx: SamplingContext) -> None:

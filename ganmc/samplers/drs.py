@@ -44,12 +44,11 @@ class DRSSampler(Sampler):
     name = "drs"
     Config = DRSConfig
     smoke = {"pilot_n": 64, "proposal_batch": 64, "discriminator": {"steps": 5, "batch": 32}}
+    ranges = {"pilot_n": "> 0", "proposal_batch": "> 0", "eps": "> 0", "max_proposals_per_sample": "> 0"}
 
     def __init__(self, gan: GAN, **hparams: Any) -> None:
         super().__init__(gan, **hparams)
         c: DRSConfig = self.cfg
-        if c.pilot_n <= 0 or c.proposal_batch <= 0 or c.eps <= 0 or c.max_proposals_per_sample <= 0:
-            raise GanmcError("drs needs pilot_n, proposal_batch, eps and max_proposals_per_sample > 0")
         if c.gamma_percentile is not None and not 0 <= c.gamma_percentile <= 100:
             raise GanmcError(f"drs: gamma_percentile must lie in [0, 100], got {c.gamma_percentile}")
         self.max_logit: float | None = None

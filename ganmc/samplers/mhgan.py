@@ -60,6 +60,7 @@ class MHGANSampler(Sampler):
     name = "mhgan"
     Config = MHGANSamplerConfig
     smoke = {"k": 4, "n_calib": 64, "discriminator": {"steps": 5, "batch": 32}}
+    ranges = {"k": ">= 1", "n_calib": ">= 2", "max_restarts": ">= 0", "chunk": ">= 1"}
 
     @classmethod
     def evals_per_sample(cls, node: Any) -> float:
@@ -68,8 +69,6 @@ class MHGANSampler(Sampler):
     def __init__(self, gan: GAN, **hparams: Any) -> None:
         super().__init__(gan, **hparams)
         c: MHGANSamplerConfig = self.cfg
-        if c.k < 1 or c.n_calib < 2 or c.max_restarts < 0 or c.chunk < 1:
-            raise GanmcError("mhgan needs k >= 1, n_calib >= 2, max_restarts >= 0 and chunk >= 1")
         self.k, self.n_calib, self.max_restarts, self.chunk = int(c.k), int(c.n_calib), int(c.max_restarts), int(c.chunk)
         self.calibration = enum_value(c.score_calibration)
         self.impl = enum_value(c.impl)

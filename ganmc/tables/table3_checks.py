@@ -29,7 +29,7 @@ def _first_line(exc: BaseException) -> str:
 
 def cifar_batch(raw: bytes, where: str) -> tuple[int, str | None]:
     """(images, problem) of one CIFAR-10 python batch file's bytes (a safe unpickler)."""
-    from ganmc.data.images import NumpyOnlyUnpickler
+    from ganmc.data.cifar import NumpyOnlyUnpickler
 
     try:
         batch = NumpyOnlyUnpickler(io.BytesIO(raw), encoding="bytes").load()
