@@ -6,7 +6,9 @@ under ``<cache_dir>/classifiers/``; it is registered with torch-fidelity as the 
 extractor ``ganmc-classifier`` (features ``features``, the penultimate layer, and ``logits``),
 which loads the cached file through ``feature_extractor_weights_path``. Data sets whose channels
 are separate labelled images (stacked digits: ``channel_data``) use the classifier of those
-images on each channel (``ganmc-classifier-stacked``).
+images on each channel (``ganmc-classifier-stacked``). Where a classifier of the labelled images
+ships with ganmc (MNIST: :class:`MnistCNN` in ``checkpoints/classifiers/``, trained by ``make
+mnist-classifier``), :func:`shipped_classifier` names it and the stacked metrics use it.
 ``cs = exp(E_x KL(p(y|x) || p(y)))`` (the Inception-score formula with this classifier, one
 split) and ``fd`` = Frechet distance of the penultimate features to the real data's.
 """
@@ -34,7 +36,8 @@ log = logging.getLogger(__name__)
 
 CLASSIFIER = "ganmc-classifier"
 CLASSIFIER_STACKED = "ganmc-classifier-stacked"  # the same file, applied to each channel
-_ARCH = {"in_channels", "n_classes", "width"}  # SmallCNN's arguments a cached file holds
+_ARCH = {"small_cnn": {"in_channels", "n_classes", "width"},  # each net's arguments a classifier file holds
+         "mnist_cnn": {"in_channels", "n_classes", "width", "feature_dim", "size"}}
 
 
 class SmallCNN(nn.Module):
@@ -58,6 +61,42 @@ class SmallCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)[1]
+
+
+class MnistCNN(nn.Module):
+    """The shipped MNIST mode classifier (``scripts/train_mnist_classifier.py``): five 3x3 conv
+    layers with batch norm (``width``, 2x, 2x, 4x, 4x channels), a 2x2 max-pool after the 1st, 3rd
+    and 5th (28 -> 3 px), a ``feature_dim`` hidden layer (the features) and a linear head."""
+
+    def __init__(self, in_channels: int = 1, n_classes: int = 10, width: int = 16, feature_dim: int = 64,
+                 size: int = 28) -> None:
+        super().__init__()
+        self.in_channels, self.n_classes, self.size = int(in_channels), int(n_classes), int(size)
+
+        def conv(c_in: int, c_out: int) -> list[nn.Module]:
+            return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
+
+        w = int(width)
+        self.body = nn.Sequential(
+            *conv(in_channels, w), nn.MaxPool2d(2), *conv(w, 2 * w), *conv(2 * w, 2 * w), nn.MaxPool2d(2),
+            *conv(2 * w, 4 * w), *conv(4 * w, 4 * w), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(4 * w * (self.size // 8) ** 2, feature_dim), nn.ReLU())
+        self.head = nn.Linear(feature_dim, n_classes)
+
+    def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(penultimate features, logits) of float images in [-1, 1], ``size`` px."""
+        h = self.body(x)
+        return h, self.head(h)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)[1]
+
+
+Classifier = SmallCNN | MnistCNN
+CLASSIFIER_NETS: dict[str, type[Classifier]] = {"small_cnn": SmallCNN, "mnist_cnn": MnistCNN}  # payload "net"
+# Classifiers shipped in the repository, by the ``source`` of the labelled images they classify.
+SHIPPED_CLASSIFIERS = Path(__file__).resolve().parents[2] / "checkpoints" / "classifiers"
+SHIPPED = {"mnist": "mnist-cnn.pt"}
 
 
 def classifier_score(logits: torch.Tensor) -> float:
@@ -148,22 +187,44 @@ def _train_and_save(dataset: ImageDataset, path: Path, settings: dict[str, Any],
     log.info("classifier hold-out accuracy: %s", record.get("holdout_accuracy", "n/a"))
 
 
-def load_classifier(path: str | Path) -> tuple[SmallCNN, dict[str, Any]]:
-    """A cached classifier and its payload, read by ganmc's one loader (``weights_only=True``)
-    and checked (architecture, keys, shapes) before it loads; one line naming the file if not."""
+def load_classifier(path: str | Path) -> tuple[Classifier, dict[str, Any]]:
+    """A cached or shipped classifier and its payload, read by ganmc's one loader
+    (``weights_only=True``) and checked (net, architecture, keys, shapes) before it loads; one
+    line naming the file if not."""
     payload = load_weights(path, "classifier")
+    net_name = payload.get("net", "small_cnn") if isinstance(payload, dict) else None
+    keys = _ARCH.get(net_name) if isinstance(net_name, str) else None
     arch = payload.get("arch") if isinstance(payload, dict) else None
-    if not isinstance(arch, dict) or set(arch) != _ARCH or not all(type(v) is int and v > 0 for v in arch.values()):
+    if keys is None or not isinstance(arch, dict) or set(arch) != keys or \
+            not all(type(v) is int and v > 0 for v in arch.values()):
+        need = ", ".join(sorted(keys or _ARCH["small_cnn"]))
         raise GanmcError(f"classifier {path} is not a ganmc classifier file (needs 'arch' with positive "
-                         f"{', '.join(sorted(_ARCH))} and 'state_dict'): remove it to train the classifier again")
+                         f"{need} and 'state_dict'): remove it to train the classifier again")
     with torch.device("meta"):  # the expected shapes, nothing allocated
-        expected = SmallCNN(**arch).state_dict()
+        expected = CLASSIFIER_NETS[net_name](**arch).state_dict()
     problem = state_mismatch(payload.get("state_dict"), expected)
     if problem:
         raise GanmcError(f"classifier {path}: its state_dict does not match its 'arch' ({problem})")
-    net = SmallCNN(**arch)
+    net = CLASSIFIER_NETS[net_name](**arch)
     net.load_state_dict(payload["state_dict"])
     return net.eval(), payload
+
+
+def shipped_classifier(labelled: ImageDataset) -> Path | None:
+    """The classifier shipped for ``labelled``'s source (MNIST: the Stacked MNIST mode
+    classifier, trained by ``make mnist-classifier``), or None where none is shipped."""
+    name = SHIPPED.get(str(getattr(labelled, "source", "")))
+    if name is None:
+        return None
+    path = SHIPPED_CLASSIFIERS / name
+    if not path.is_file():
+        raise GanmcError(f"the shipped {labelled.source} classifier {path} is missing: run `make mnist-classifier`")
+    net, _ = load_classifier(path)
+    size = getattr(net, "size", None)
+    if size is not None and labelled.shape[1:] != (size, size):
+        raise GanmcError(f"the shipped {labelled.source} classifier reads {size}-px images but dataset "
+                         f"{labelled.name} has {labelled.shape[1]}-px ones: set dataset.size={size}")
+    return path
 
 
 class ClassifierExtractor(FeatureExtractorBase):
@@ -202,7 +263,7 @@ class ClassifierExtractor(FeatureExtractorBase):
         return tuple(out[name] for name in self.features_list)
 
 
-def stacked_forward(net: SmallCNN, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def stacked_forward(net: Classifier, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """A single-channel classifier applied to each channel of float images: the three channels'
     features side by side (n, 3 * feature_dim) and per-channel log-probabilities (n, 3, classes)."""
     n, c = x.shape[:2]

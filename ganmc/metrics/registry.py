@@ -26,7 +26,6 @@ from omegaconf import DictConfig
 from ganmc.common import default_cache_dir, enum_value, trim_heap
 from ganmc.data import Dataset, ImageDataset
 from ganmc.errors import GanmcError
-from ganmc.io import cached_json, derive_seed
 from ganmc.metrics import emd, mode_metrics
 from ganmc.metrics.collab import collab_metrics
 from ganmc.metrics.emd import EMD_DEFAULT_N, emd_floor, parse_protocol, protocol_key, real_points
@@ -149,35 +148,31 @@ def _stacked(dataset: Dataset) -> bool:
     return getattr(dataset, "channel_data", None) is not None and getattr(dataset, "weights", None) is not None
 
 
-def _stacked_classifier(m: MetricInput) -> dict[str, Any]:
-    """The digits classifier the stacked metrics apply to each channel, trained once and cached."""
-    from ganmc.metrics.images import classifier_file
+def _stacked_check(m: MetricInput) -> dict[str, Any]:
+    """Before any compute: the shipped classifier of Stacked MNIST is there and fits (one line if not)."""
+    from ganmc.metrics.classifier import shipped_classifier
 
-    classifier_file(m.dataset, m.cfg, _cache(m), m.device)
+    shipped_classifier(m.dataset.channel_data)
     return {}
 
 
-@register_metric("stacked_modes", "stacked_kl", "stacked_quality", data="images", applies=_stacked,
-                 prepare=_stacked_classifier, needs="stacked digits (dataset=stacked_digits)")
+def _stacked_classifier(m: MetricInput) -> dict[str, Any]:
+    """The classifier the stacked metrics apply to each channel: shipped, or trained once and cached."""
+    from ganmc.metrics.stacked import stacked_classifier
+
+    stacked_classifier(m.dataset, m.cfg, _cache(m), m.device)
+    return {}
+
+
+@register_metric("stacked_modes", "stacked_kl", "stacked_quality", "stacked_modes_argmax", "stacked_kl_uniform",
+                 data="images", applies=_stacked, prepare=_stacked_classifier, check=_stacked_check,
+                 needs="stacked digits or Stacked MNIST (dataset=stacked_digits or stacked_mnist)")
 def _stacked_metrics(m: MetricInput) -> dict[str, Any]:
-    """Stacked digits: modes found, KL to the mode weights and quality (confidently classified
-    share), of the samples and of as many real images (``stacked_real_*``, the floor at this n)."""
-    from ganmc.metrics.images import classifier_file
-    from ganmc.metrics.stacked import STACKED_THRESHOLD, measure_stacked
+    """Stacked digits and Stacked MNIST's mode metrics (:mod:`ganmc.metrics.stacked`) of the samples
+    and of as many real images (``stacked_real_*``, the floor at this n)."""
+    from ganmc.metrics.stacked import stacked_record
 
-    path = classifier_file(m.dataset, m.cfg, _cache(m), m.device)
-    n, threshold, batch = len(m.samples), float(m.cfg.get("stacked_threshold", STACKED_THRESHOLD)), \
-        int(m.cfg.get("batch_size") or 1000)
-
-    def real() -> dict[str, Any]:  # the same for every sampler of one seed: measured once, cached
-        images = m.dataset.sample(n, torch.Generator().manual_seed(derive_seed(m.seed, "stacked-real")))
-        return measure_stacked(images, m.dataset.weights, path, threshold, batch, prefix="stacked_real_")
-
-    key = {"data": m.dataset.fingerprint(), "n": n, "seed": m.seed, "classifier": path.name, "threshold": threshold}
-    got = {**measure_stacked(m.samples, m.dataset.weights, path, threshold, batch),
-           **cached_json(m.cache_dir, "stacked_real", key, real)}
-    kept = {"stacked_threshold", *m.asked, *(name.replace("stacked_", "stacked_real_") for name in m.asked)}
-    return {k: v for k, v in got.items() if k in kept or not k.startswith("stacked_")}
+    return stacked_record(m.samples, m.dataset, m.cfg, m.seed, m.cache_dir, m.device, m.asked)
 
 
 @register_metric("modes", applies=_modes, needs="a mixture with modes")
