@@ -312,7 +312,7 @@ stacked-mnist-gans: install
 
 # The Stacked MNIST mode classifier shipped in checkpoints/classifiers/ (mnist-cnn.pt, its record
 # mnist-cnn.json beside it): a CNN trained on MNIST's 60,000 training images, seeded, on one CPU
-# thread (~5 minutes), >= 99.3 % on MNIST's test set; the stacked metrics apply it per channel.
+# thread (~4 minutes), >= 99.3 % on MNIST's test set; the stacked metrics apply it per channel.
 mnist-classifier: install
 	$(GANMC) data fetch mnist
 	$(PY) scripts/train_mnist_classifier.py --threads 1 --out checkpoints/classifiers/mnist-cnn.pt

@@ -274,3 +274,17 @@ def test_stacked_metrics_on_stacked_mnist_use_the_shipped_classifier(stacked, tm
                            seed=0, cache_dir=tmp_path)  # asked names only (and the real floor's)
     assert {k for k in only if k.startswith("stacked_")} == {"stacked_modes", "stacked_kl", "stacked_real_modes",
                                                               "stacked_real_kl", "stacked_threshold"}
+
+
+def test_a_classifier_file_with_an_unknown_net_or_a_wrong_arch_is_one_line(tmp_path):
+    payload = torch.load(SHIPPED_FILE, map_location="cpu", weights_only=True)
+    for bad, why in (({**payload, "net": "resnet"}, "not a ganmc classifier file"),
+                     ({**payload, "net": ["mnist_cnn"]}, "not a ganmc classifier file"),
+                     ({**payload, "arch": {**payload["arch"], "size": 32}}, "does not match its 'arch'"),
+                     ({**payload, "arch": {k: v for k, v in payload["arch"].items() if k != "size"}},
+                      "not a ganmc classifier file")):
+        path = tmp_path / "bad.pt"
+        torch.save(bad, path)
+        with pytest.raises(GanmcError, match=why) as exc:
+            load_classifier(path)
+        _one_line(exc)
