@@ -135,7 +135,9 @@ def _table(cfg: DictConfig) -> None:
     from hydra.utils import instantiate
 
     from ganmc.checks import check_keys, probe_writable
-    from ganmc.tables.records import find_records, sampling_records, summarise
+    from ganmc.tables.listing import summarise
+    from ganmc.tables.records import find_records, sampling_records
+    from ganmc.tables.uses import check_stem
 
     check_keys(cfg)
     root = Path(str(cfg.records)).expanduser()
@@ -144,6 +146,8 @@ def _table(cfg: DictConfig) -> None:
         print(summarise(records, root))
         return
     sampling_records(records, root)  # none: an error, before anything is written
+    if cfg.report.get("name") is not None:
+        check_stem(cfg.report.name)  # before out_dir is made: a name that escapes it writes nothing
     out_dir = probe_writable(cfg.out_dir, "out_dir")
     written = instantiate(cfg.report)(records=records, out_dir=out_dir)
     for path in written:

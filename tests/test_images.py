@@ -83,11 +83,12 @@ def test_mnist_reads_idx_files(tmp_path, gz):
     assert abs(float(small.images.float().mean()) - float(images.mean())) < 2.0
 
 
-def test_mnist_missing_files_name_the_file(tmp_path):
+def test_mnist_missing_files_name_the_file(tmp_path, monkeypatch):
     with pytest.raises(GanmcError, match=r"train-images-idx3-ubyte\[\.gz\] not found in .*dataset.root") as err:
         MNIST(root=str(tmp_path))
     assert str(tmp_path) in str(err.value) and "\n" not in str(err.value)
-    with pytest.raises(GanmcError, match="dataset.root is not set"):
+    monkeypatch.setenv("GANMC_CACHE", str(tmp_path / "cache"))  # nothing fetched there
+    with pytest.raises(GanmcError, match=r"not found in .*cache/data/mnist: run `ganmc data fetch mnist`"):
         MNIST(root=None)
     (tmp_path / "t10k-images-idx3-ubyte").write_bytes(b"junk")
     with pytest.raises(GanmcError, match="not an IDX file"):
@@ -183,6 +184,7 @@ def test_image_dataset_configs_compose(compose_cfg, name):
     if name == "digits":
         ds = build_dataset(cfg)
         assert ds.sample(2, gen()).shape == (2, 1, 32, 32)
-    else:
-        with pytest.raises(GanmcError, match="dataset.root is not set"):
+    else:  # mnist: read from the cache (an empty one here) where `ganmc data fetch` puts it
+        expected = "ganmc data fetch mnist" if name == "mnist" else "dataset.root is not set"
+        with pytest.raises(GanmcError, match=expected):
             build_dataset(cfg)
