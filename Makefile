@@ -306,7 +306,8 @@ stacked-mnist-gans: install
 	mkdir -p $(SMNIST_CACHE)/resume
 	for f in checkpoints/resume/stacked_mnist-*.pt; do [ -e "$$f" ] && cp -n "$$f" $(SMNIST_CACHE)/resume/; done; true
 	$(GANMC) train -m dataset=stacked_mnist gan=dcgan_stacked_mnist seed=0,1,2,3,4 \
-		gan.discriminator.d_size=quarter,half threads=1 plot=false cache_dir=$(CURDIR)/$(SMNIST_CACHE) \
+		gan.discriminator.d_size=quarter,half 'gan.train.snapshots=[1000,2000,5000,10000]' threads=1 plot=false \
+		cache_dir=$(CURDIR)/$(SMNIST_CACHE) \
 		$(LAUNCH) hydra.sweep.dir=$(SMNIST_CACHE)/runs
 	cp $(SMNIST_CACHE)/checkpoints/stacked_mnist-dcgan_stacked_mnist-*.pt checkpoints/
 
