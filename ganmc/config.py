@@ -133,6 +133,21 @@ class StackedMNISTDiscriminatorConfig:
 
 
 @dataclass
+class InfoGANGeneratorConfig:
+    """The collaborative MNIST study's infoGAN-style generator (fixed widths)."""
+
+    _target_: str = "ganmc.models.infogan.InfoGANGenerator"
+
+
+@dataclass
+class InfoGANDiscriminatorConfig:
+    """The collaborative MNIST study's infoGAN-style discriminator; leaky ReLU ``slope``."""
+
+    _target_: str = "ganmc.models.infogan.InfoGANDiscriminator"
+    slope: float = 0.2
+
+
+@dataclass
 class SNGANNetConfig:
     """SN-GAN ResNet generator (256 channels) or discriminator (128 channels)."""
 
@@ -286,7 +301,8 @@ def register_configs() -> None:
         cs.store(group="schema/sampler", name=name, node=sampler.Config)
     for name, node in [("mlp", NetConfig), ("dcgan", DCGANNetConfig), ("sngan", SNGANNetConfig),
                        ("stacked_mnist_g", StackedMNISTGeneratorConfig),
-                       ("stacked_mnist_d", StackedMNISTDiscriminatorConfig)]:
+                       ("stacked_mnist_d", StackedMNISTDiscriminatorConfig),
+                       ("infogan_g", InfoGANGeneratorConfig), ("infogan_d", InfoGANDiscriminatorConfig)]:
         cs.store(group="schema/net", name=name, node=node)
     cs.store(group="schema/shape", name="shaping", node=ShapingConfig)
     cs.store(group="schema/metric", name="synthetic", node=MetricConfig)
