@@ -40,7 +40,22 @@ _ARCH = {"small_cnn": {"in_channels", "n_classes", "width"},  # each net's argum
          "mnist_cnn": {"in_channels", "n_classes", "width", "feature_dim", "size"}}
 
 
-class SmallCNN(nn.Module):
+class _BodyHead(nn.Module):
+    """A classifier as ``body`` (images -> penultimate features) and ``head`` (-> logits)."""
+
+    body: nn.Module
+    head: nn.Module
+
+    def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(penultimate features, logits) of float images in [-1, 1]."""
+        h = self.body(x)
+        return h, self.head(h)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)[1]
+
+
+class SmallCNN(_BodyHead):
     """Two conv blocks (3x3 conv, ReLU, 2x2 max-pool), global average pool, a ``feature_dim``
     hidden layer (the features of ``fd``) and a linear head to ``n_classes`` logits."""
 
@@ -54,16 +69,7 @@ class SmallCNN(nn.Module):
             nn.Linear(2 * width, feature_dim), nn.ReLU())
         self.head = nn.Linear(feature_dim, n_classes)
 
-    def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(penultimate features, logits) of float images in [-1, 1]."""
-        h = self.body(x)
-        return h, self.head(h)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)[1]
-
-
-class MnistCNN(nn.Module):
+class MnistCNN(_BodyHead):
     """The shipped MNIST mode classifier (``scripts/train_mnist_classifier.py``): five 3x3 conv
     layers with batch norm (``width``, 2x, 2x, 4x, 4x channels), a 2x2 max-pool after the 1st, 3rd
     and 5th (28 -> 3 px), a ``feature_dim`` hidden layer (the features) and a linear head."""
@@ -82,15 +88,6 @@ class MnistCNN(nn.Module):
             *conv(2 * w, 4 * w), *conv(4 * w, 4 * w), nn.MaxPool2d(2), nn.Flatten(),
             nn.Linear(4 * w * (self.size // 8) ** 2, feature_dim), nn.ReLU())
         self.head = nn.Linear(feature_dim, n_classes)
-
-    def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(penultimate features, logits) of float images in [-1, 1], ``size`` px."""
-        h = self.body(x)
-        return h, self.head(h)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)[1]
-
 
 Classifier = SmallCNN | MnistCNN
 CLASSIFIER_NETS: dict[str, type[Classifier]] = {"small_cnn": SmallCNN, "mnist_cnn": MnistCNN}  # payload "net"
