@@ -204,11 +204,12 @@ def real_samples(recs: Records) -> np.ndarray | None:
     return dataset.sample(5000, torch.Generator().manual_seed(0)).numpy()
 
 
-def mean_se(c: Cell) -> str:
-    """Mean ± standard error (std / sqrt(n)) of paired differences."""
+def mean_se(c: Cell, digits: int = 4, signed: bool = True) -> str:
+    """Mean ± standard error (std / sqrt(n)): of paired differences (``signed``), or of a metric."""
     if c.n == 0:
         return "–"
-    return f"{c.mean:+.4f} ± {c.std / math.sqrt(c.n):.4f}" if c.n > 1 else f"{c.mean:+.4f}"
+    mean = f"{c.mean:{'+' if signed else ''}.{digits}f}"
+    return f"{mean} ± {c.std / math.sqrt(c.n):.{digits}f}" if c.n > 1 else mean
 
 
 def delta_text(c: Cell, digits: int = 3) -> str:

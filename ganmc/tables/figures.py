@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -137,5 +138,39 @@ def bars(values: dict[str, dict[str, tuple[float, float]]], metrics: list[tuple[
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     out = write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+    plt.close(fig)
+    return out
+
+
+Marks = dict[str, tuple[str, float, float, float]]  # label -> (series name for its colour, x, value, error)
+
+
+def errorbar_panels(panels: list[tuple[str, Series, Marks]], xlabel: str, path: str | Path, logx: bool = False) -> Path:
+    """Side by side, one panel per ``(y label, series, marks)``: each series a line with error bars
+    ``{name: (x, mean, error)}``, each mark a lone point with its error bar (e.g. a published value),
+    in its series' colour, one marker per label past 'SERIES, ' (its source); one legend; PNG, atomic."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.6), squeeze=False)
+    names = list(dict.fromkeys(name for _, series, _ in panels for name in series))
+    colours = {name: f"C{i % 10}" for i, name in enumerate(names)}
+    kinds = list(dict.fromkeys(label.removeprefix(f"{name}, ") for _, _, m in panels for label, (name, *_) in m.items()))
+    markers = {kind: "sD^v<>p*"[i % 8] for i, kind in enumerate(kinds)}  # one marker per source across series
+    handles: dict[str, Any] = {}
+    for ax, (ylabel, series, points) in zip(axes[0], panels):
+        for name, (x, mean, err) in series.items():
+            handles[name] = ax.errorbar(x, mean, yerr=np.nan_to_num(np.asarray(err, dtype=float)), marker="o", ms=3,
+                                        capsize=3, color=colours.get(name, "0.3"))
+        for label, (name, x, value, err) in points.items():
+            kind = markers[label.removeprefix(f"{name}, ")]
+            handles[label] = ax.errorbar([x], [value], yerr=[err], marker=kind, ms=5, capsize=3,
+                                         linestyle="none", color=colours.get(name, "0.3"))
+        if logx:
+            ax.set_xscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+    ncol = max(1, min(len(handles), 2 * len(panels)))
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=ncol, fontsize=7)
+    fig.tight_layout(rect=(0, 0.06 * -(-len(handles) // ncol), 1, 1))
+    out = write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     plt.close(fig)
     return out

@@ -1,16 +1,21 @@
-"""Stacked digits (1,000 modes): modes found, KL to the mode weights and quality per GAN,
-training length and sampler (mean ± std over seeds, paired Δ vs the generator ± SE), the real
-data's values at the same n, the samplers' diagnostics, and one grid of samples per GAN."""
+"""Stacked-digit tables (1,000 modes): the mode metrics per GAN, training length and sampler (mean ±
+std over seeds, paired Δ vs the generator ± SE), the real data's values at the same n, the
+samplers' diagnostics, and one grid of samples per GAN. :func:`stacked_table` builds them for any
+:class:`Layout`; ``stacked_digits`` is one, ``stacked_mnist`` (ganmc/tables/stacked_mnist.py) another."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
-from ganmc.grid import save_grid
+from ganmc.errors import GanmcError
+from ganmc.grid import save_labelled_rows
 from ganmc.tables.build import (
     Records,
     delta_text,
@@ -27,29 +32,67 @@ from ganmc.tables.images import method
 from ganmc.tables.labels import label
 from ganmc.tables.uses import Uses, report
 
-METRICS = [("stacked_modes", "modes", 1, True), ("stacked_kl", "KL", 3, False), ("stacked_quality", "quality", 3, True)]
+Metric = tuple[str, str, int, bool]  # (record key, column title, digits, higher is better)
+METRICS: list[Metric] = [("stacked_modes", "modes", 1, True), ("stacked_kl", "KL", 3, False),
+                         ("stacked_quality", "quality", 3, True)]
 DIAGNOSTICS = [("acceptance_rate", "acceptance"), ("efficiency", "efficiency"),
                ("restarts_per_chain", "restarts/chain"), ("fallback_rate", "fallback rate"), ("d_ece", "D ECE"),
                ("energy_final", "final energy"), ("mean_steps", "mean steps")]
+DIAGNOSTICS_TEXT = ("acceptance rate and efficiency (outputs per proposal) of the rejection samplers, MH chains "
+                    "restarted for accepting nothing and those that returned their last proposal (fallback), "
+                    "MH-GAN's D calibration error (ECE), DDLS's final energy, refinement steps taken (collab).")
 GRID_N = 16  # samples per sampler in the grids
 ORDER = ["generator", "drs", "mhgan", "ddls_cold", "ddls", "ddls_cal", "collab", "collab_reject", "dot"]  # methods
+REAL = "real data (same n)"
 
-Key = tuple[str, int, str]  # (GAN, training iterations, sampler)
+
+class Gan(NamedTuple):
+    """A table's GAN: rows sort by ``order``, its sample grid is ``file``-itN.png, its cell ``label``."""
+
+    order: tuple[Any, ...]
+    file: str
+    label: str
 
 
-def _iterations(record: dict[str, Any]) -> int:
+Row = list[str]
+Recs = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What one stacked report shows beyond the shared rows: its GAN column, metrics, cost columns
+    (``cost_cells`` of a row's records), rows printed above a GAN's own (``published``: published
+    numbers) and captions (``caption`` of all the table's records)."""
+
+    title: str
+    gan_column: str
+    metrics: list[Metric]
+    gan_of: Callable[[dict[str, Any]], Gan]
+    cost_header: list[str]
+    cost_cells: Callable[[Recs], list[str]]
+    caption: Callable[[Recs], str]
+    diagnostics_caption: str
+    published: Callable[[Gan], list[Row]] = lambda gan: []
+
+
+Key = tuple[Gan, int, str]  # (GAN, training iterations, sampler)
+Groups = dict[Key, list[tuple[Path, dict[str, Any]]]]
+
+
+def iterations(record: dict[str, Any]) -> int:
+    """The GAN's training iterations from the record's config (0 when unrecorded)."""
     return int(record.get("config", {}).get("gan", {}).get("train", {}).get("iterations", 0))
 
 
-def _groups(records: Records, dataset: str) -> dict[Key, list[tuple[Path, dict[str, Any]]]]:
+def _groups(records: Records, dataset: str, layout: Layout) -> Groups:
     groups = group_records(sample_records(records, dataset),
-                           lambda pr: (pr[1]["run"]["gan"], _iterations(pr[1]), pr[1]["run"]["sampler"]),
-                           uniform="stacked digits table")
+                           lambda pr: (layout.gan_of(pr[1]), iterations(pr[1]), pr[1]["run"]["sampler"]),
+                           uniform=layout.title)
     rank = rank_in(ORDER)
     return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], rank(method(kv[0][2])), kv[0][2])))
 
 
-def _span_minutes(recs: list[dict[str, Any]]) -> tuple[float, float]:
+def span_minutes(recs: Recs) -> tuple[float, float]:
     """(wall minutes from the first run's start to the last one's end, minutes summed over runs)."""
     t = [r["timing"] for r in recs if "started_at" in r.get("timing", {})]
     if not t:
@@ -58,72 +101,117 @@ def _span_minutes(recs: list[dict[str, Any]]) -> tuple[float, float]:
             sum(x["wall_seconds"] for x in t) / 60)
 
 
-def _grid(groups: dict[Key, list[tuple[Path, dict[str, Any]]]], gan: str, its: int, target: Path) -> Path | None:
-    """One row of the first :data:`GRID_N` samples of seed 0 per sampler of (gan, its), in the
-    table's order (generator first); the DDLS and DOT chains start from the generator's latents."""
-    rows = []
-    for (g, i, _sampler), group in groups.items():
-        if (g, i) != (gan, its):
-            continue
-        npy = next((p.parent / "samples.npy" for p, r in group if r["run"]["seed"] == 0), None)
+def smoke_text(recs: Recs) -> str:
+    """The caption's warning when any record is a smoke run."""
+    return (" SMOKE RUN: every sampler at its smallest budget (smoke=true), not a result."
+            if any(r.get("config", {}).get("smoke") for r in recs) else "")
+
+
+def _real_images(record: dict[str, Any], cache: dict[str, torch.Tensor | None]) -> torch.Tensor | None:
+    """:data:`GRID_N` real images (seed 0) of the record's data set, when its config can build it;
+    data that cannot be read is an error (before any file is written)."""
+    from hydra.utils import instantiate
+
+    config = record.get("config", {}).get("dataset")
+    if not isinstance(config, dict) or "_target_" not in config:
+        return None  # a record without a buildable data set config: no real row
+    key = json.dumps(config, sort_keys=True, default=str)
+    if key not in cache:
+        try:
+            cache[key] = instantiate(config).sample(GRID_N, torch.Generator().manual_seed(0))
+        except GanmcError as exc:
+            raise GanmcError(f"the sample grids' real-data row: {exc} (nothing was written)") from None
+    return cache[key]
+
+
+def _grid_rows(groups: Groups, gan: Gan, its: int, cache: dict[str, torch.Tensor | None]) -> list[tuple[str, Any]]:
+    """(row label, images) of one GAN's grid: the real data, then the first :data:`GRID_N` samples
+    of the lowest seed per sampler, in the table's order (the same seed: the DDLS and DOT chains
+    start from the generator's latents)."""
+    mine = {sampler: group for (g, i, sampler), group in groups.items() if (g, i) == (gan, its)}
+    seed = min(r["run"]["seed"] for group in mine.values() for _, r in group)
+    first = next(iter(mine.values()))[0][1]
+    real = _real_images(first, cache)
+    rows: list[tuple[str, Any]] = [("real data", real)] if real is not None else []
+    for sampler, group in mine.items():
+        npy = next((p.parent / "samples.npy" for p, r in group if r["run"]["seed"] == seed), None)
         if npy is not None and npy.is_file():
             arr = np.load(npy)[:GRID_N]
-            if len(arr) == GRID_N:
-                rows.append(torch.from_numpy(arr))
-    return save_grid(torch.cat(rows), target, nrow=GRID_N, upscale=3) if rows else None
+            if len(arr):
+                rows.append((label(sampler), torch.from_numpy(arr)))
+    return rows if len(rows) > (real is not None) else []
+
+
+def stacked_table(records: Records, out_dir: Path, name: str, dataset: str, layout: Layout) -> list[Path]:
+    """The report's table, its diagnostics table and one labelled sample grid per (GAN, length)."""
+    groups = _groups(records, dataset, layout)
+    recs = [r for group in groups.values() for _, r in group]
+    header = [layout.gan_column, "iterations", "method"]
+    for _, title, _, higher in layout.metrics:
+        header.append(f"{title} ({'higher' if higher else 'lower'} better)")
+    header += [f"Δ {title} vs generator" for _, title, _, _ in layout.metrics]
+    header += layout.cost_header
+    rows: list[Row] = []
+    diag_rows: list[Row] = []
+    seen: set[Gan] = set()
+    for (gan, its, sampler), group in groups.items():
+        if gan not in seen:
+            seen.add(gan)
+            rows += layout.published(gan)
+        group_recs = [r for _, r in group]
+        base = [r for _, r in groups.get((gan, its, "generator"), [])]
+        if sampler == "generator":  # the real data at the same n first: the floor of every column
+            row = [gan.label, str(its), REAL]
+            row += [metric_cell(group_recs, key.replace("stacked_", "stacked_real_")).format(d)
+                    for key, _, d, _ in layout.metrics]
+            rows.append(row + ["–"] * (len(header) - len(row)))
+        row = [gan.label, str(its), label(sampler)]
+        row += [metric_cell(group_recs, key).format(d) for key, _, d, _ in layout.metrics]
+        row += ["–" if sampler == "generator" or not base else delta_text(paired_delta(group_recs, base, key), d)
+                for key, _, d, _ in layout.metrics]
+        rows.append(row + layout.cost_cells(group_recs))
+        cells = [metric_cell(group_recs, key) for key, _ in DIAGNOSTICS]
+        if any(c.n for c in cells):
+            diag_rows.append([gan.label, str(its), label(sampler), *(c.format(3) if c.n else "–" for c in cells)])
+    cache: dict[str, torch.Tensor | None] = {}
+    grids = {(gan, its): _grid_rows(groups, gan, its, cache) for gan, its, _ in groups}  # before writing
+    written = write_table(out_dir / name, header, rows, layout.caption(recs))
+    diag_header = [layout.gan_column, "iterations", "method", *(title for _, title in DIAGNOSTICS)]
+    written += write_table(out_dir / f"{name}_diagnostics", diag_header, diag_rows, layout.diagnostics_caption)
+    for (gan, its), grid_rows in grids.items():
+        if grid_rows:
+            written.append(save_labelled_rows(grid_rows, out_dir / f"{name}_samples" / f"{gan.file}-it{its}.png"))
+    return written
+
+
+def _digits_cost(recs: Recs) -> list[str]:
+    return [*evals_cells(recs), f"{np.mean([r['timing']['wall_seconds'] for r in recs]):.0f}", str(len(recs))]
+
+
+def _digits_caption(recs: Recs) -> str:
+    span, summed = span_minutes(recs)
+    threshold = sorted({r["metrics"].get("stacked_threshold") for r in recs} - {None})
+    accuracy = metric_cell(recs, "classifier_accuracy")
+    return (f"Stacked digits (three scikit-learn digits as R, G, B: 1,000 modes), n = "
+            f"{sample_counts(recs)} samples per run, mean ± std over seeds; modes: modes with a sample whose "
+            f"three channels all get top probability ≥ {', '.join(map(str, threshold)) or '?'} from a digits CNN "
+            f"(hold-out accuracy {accuracy.format(3)}) applied per channel; KL(generated mode histogram ‖ data's "
+            f"mode weights), every sample at its most likely mode; quality: share of such confident samples. "
+            f"Δ: paired difference to the generator over seeds ± standard error, * beyond 2 SE. "
+            f"Real data row: the same metrics of as many real images. Sweep wall time {span:.1f} min "
+            f"({summed:.1f} min summed over {len(recs)} runs)." + smoke_text(recs))
+
+
+DIGITS = Layout(
+    title="stacked digits table", gan_column="GAN", metrics=METRICS,
+    gan_of=lambda r: Gan((r["run"]["gan"],), r["run"]["gan"], r["run"]["gan"]),
+    cost_header=["G evals/sample", "D evals/sample", "seconds/run", "seeds"], cost_cells=_digits_cost,
+    caption=_digits_caption,
+    diagnostics_caption="Sampler diagnostics on stacked digits, mean ± std over seeds: " + DIAGNOSTICS_TEXT)
 
 
 @report("stacked_digits", lambda a: Uses((a["dataset"],), tuple(k for k, _, _, _ in METRICS)))
 def stacked_digits(records: Records, out_dir: Path, name: str = "stacked_digits",
                    dataset: str = "stacked_digits") -> list[Path]:
     """The stacked digits table, its diagnostics table and per-GAN sample grids."""
-    groups = _groups(records, dataset)
-    recs = [r for group in groups.values() for _, r in group]
-    header = ["GAN", "iterations", "method"]
-    for _, title, _, higher in METRICS:
-        header.append(f"{title} ({'higher' if higher else 'lower'} better)")
-    header += [f"Δ {title} vs generator" for _, title, _, _ in METRICS]
-    header += ["G evals/sample", "D evals/sample", "seconds/run", "seeds"]
-    rows, diag_rows, written = [], [], []
-    for (gan, its, sampler), group in groups.items():
-        group_recs = [r for _, r in group]
-        base = [r for _, r in groups.get((gan, its, "generator"), [])]
-        if sampler == "generator":  # the real data at the same n first: the floor of every column
-            row = [gan, str(its), "real data (same n)"]
-            row += [metric_cell(group_recs, key.replace("stacked_", "stacked_real_")).format(d) for key, _, d, _ in METRICS]
-            rows.append(row + ["–"] * (len(header) - len(row)))
-        row = [gan, str(its), label(sampler)]
-        row += [metric_cell(group_recs, key).format(d) for key, _, d, _ in METRICS]
-        row += ["–" if sampler == "generator" or not base else delta_text(paired_delta(group_recs, base, key), d)
-                for key, _, d, _ in METRICS]
-        row += [*evals_cells(group_recs), f"{np.mean([r['timing']['wall_seconds'] for r in group_recs]):.0f}",
-                str(len(group_recs))]
-        rows.append(row)
-        cells = [metric_cell(group_recs, key) for key, _ in DIAGNOSTICS]
-        if any(c.n for c in cells):
-            diag_rows.append([gan, str(its), label(sampler), *(c.format(3) if c.n else "–" for c in cells)])
-    span, summed = _span_minutes(recs)
-    threshold = sorted({r["metrics"].get("stacked_threshold") for r in recs} - {None})
-    accuracy = metric_cell(recs, "classifier_accuracy")
-    caption = (f"Stacked digits (three scikit-learn digits as R, G, B: 1,000 modes), n = "
-               f"{sample_counts(recs)} samples per run, mean ± std over seeds; modes: modes with a sample whose "
-               f"three channels all get top probability ≥ {', '.join(map(str, threshold)) or '?'} from a digits CNN "
-               f"(hold-out accuracy {accuracy.format(3)}) applied per channel; KL(generated mode histogram ‖ data's "
-               f"mode weights), every sample at its most likely mode; quality: share of such confident samples. "
-               f"Δ: paired difference to the generator over seeds ± standard error, * beyond 2 SE. "
-               f"Real data row: the same metrics of as many real images. Sweep wall time {span:.1f} min "
-               f"({summed:.1f} min summed over {len(recs)} runs)."
-               + (" SMOKE RUN: every sampler at its smallest budget (smoke=true), not a result."
-                  if any(r.get("config", {}).get("smoke") for r in recs) else ""))
-    written += write_table(out_dir / name, header, rows, caption)
-    diag_header = ["GAN", "iterations", "method", *(title for _, title in DIAGNOSTICS)]
-    written += write_table(out_dir / f"{name}_diagnostics", diag_header, diag_rows,
-                           "Sampler diagnostics on stacked digits, mean ± std over seeds: acceptance rate and "
-                           "efficiency (outputs per proposal) of the rejection samplers, MH chains restarted "
-                           "for accepting nothing and those that returned their last proposal (fallback), "
-                           "MH-GAN's D calibration error (ECE), DDLS's final energy, refinement steps taken (collab).")
-    for gan, its in dict.fromkeys((g, i) for g, i, _ in groups):
-        grid = _grid(groups, gan, its, out_dir / f"{name}_samples" / f"{gan}-it{its}.png")
-        if grid is not None:
-            written.append(grid)
-    return written
+    return stacked_table(records, out_dir, name, dataset, DIGITS)
