@@ -13,7 +13,8 @@ truthy = $(if $(filter-out 0 1 true false yes no on off,$($(1))),$(error $(1)=$(
 .PHONY: install test test-slow test-slurm demo lint clean bench reproduce-table1 reproduce-table2 \
 	reproduce-ddls-training-length reproduce-ddls-sweep reproduce-ddls-temperature checkpoints reproduce-digits reproduce-digits-fid reproduce-table3 \
 	preflight-table3 table3-gans-known rehearse-table3 reproduce-table3-rehearsal gpu-check reproduce-collab-fig4 reproduce-collab-table1 \
-	reproduce-stacked-digits reproduce-collab-fig10 reproduce-pareto data stacked-mnist-gans mnist-classifier
+	reproduce-stacked-digits reproduce-collab-fig10 reproduce-pareto data stacked-mnist-gans mnist-classifier \
+	reproduce-stacked-mnist reproduce-stacked-mnist-training
 
 # Reproduce targets run from the checkpoints shipped in checkpoints/ (trained by `make
 # checkpoints`); RETRAIN=1 ignores them and trains every GAN again into a fresh cache, with
@@ -317,3 +318,21 @@ stacked-mnist-gans: install
 mnist-classifier: install
 	$(GANMC) data fetch mnist
 	$(PY) scripts/train_mnist_classifier.py --threads 1 --out checkpoints/classifiers/mnist-cnn.pt
+
+# Stacked MNIST from the shipped GANs (`make data` first; `make stacked-mnist-gans` trains them):
+# the generator alone at 1k, 2k, 5k, 10k and 20k iterations x 5 seeds x both D sizes (modes and KL
+# against training length: results/stacked_mnist_training.{md,csv,tex,png}), then the 9 samplers x
+# 5 seeds x both D sizes at 20k iterations and n = 25,600 (results/stacked_mnist{,_diagnostics}.*
+# and results/stacked_mnist_samples/). Run `make stacked-mnist-gans` first: a job whose GAN is not
+# shipped would train it (hours).
+reproduce-stacked-mnist-training: install
+	$(GANMC) sample experiment=stacked_mnist_training $(CKPT) $(LAUNCH) threads=1 \
+		hydra.sweep.dir=$(RUNS)/stacked_mnist_training
+	$(GANMC) table stacked_mnist_training records=$(RUNS)/stacked_mnist_training out_dir=$(RESULTS)
+
+reproduce-stacked-mnist: install
+	@start=$$(date +%s); \
+	$(GANMC) sample experiment=stacked_mnist gan.discriminator.d_size=quarter,half $(CKPT) $(LAUNCH) threads=1 \
+		hydra.sweep.dir=$(RUNS)/stacked_mnist && \
+	$(GANMC) table stacked_mnist records=$(RUNS)/stacked_mnist out_dir=$(RESULTS) && \
+	echo "reproduce-stacked-mnist: $$(( $$(date +%s) - start )) s; table in $(RESULTS)/stacked_mnist.md"
