@@ -12,6 +12,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from ganmc.common import enum_value
+from ganmc.models.contracts import checked_modules
 from ganmc.models.prior import Prior
 
 
@@ -23,6 +24,19 @@ class GAN:
     discriminator: nn.Module
     prior: Prior
     loss: str
+
+    @classmethod
+    def from_modules(cls, generator: nn.Module, discriminator: nn.Module, latent_dim: int, prior: str = "normal",
+                     d_output: str = "logit", data_shape: int | Sequence[int] | None = None) -> GAN:
+        """A GAN of your own nets, checked before any sampling (:mod:`ganmc.models.contracts`).
+
+        ``generator`` maps latents (n, latent_dim) from the ``prior`` (``normal`` or ``uniform``
+        on [-1, 1]^d) to samples (n, dim) or (n, C, H, W) (of ``data_shape`` when given);
+        ``discriminator`` maps samples to (n,) or (n, 1) scores: a ``logit``, a ``probability``
+        (turned into its logit) or a WGAN ``critic``. A broken contract is one GanmcError line.
+        """
+        g, d, latent, loss = checked_modules(generator, discriminator, latent_dim, prior, d_output, data_shape)
+        return cls(g, d, latent, loss)
 
     def to(self, device: torch.device | str) -> GAN:
         self.generator.to(device)
