@@ -183,3 +183,17 @@ def test_a_probability_d_gives_the_ddls_samples_of_its_logit_d(nets, cache_dir):
     prob_gan = ganmc.GAN.from_modules(g, Flat(d, torch.sigmoid), latent_dim=2, d_output="probability")
     prob = ganmc.sample(prob_gan, "ddls_unit", n=64, seed=0)
     assert torch.allclose(logit.samples, prob.samples, atol=1e-4)
+
+
+def test_g_and_d_on_different_devices_are_refused(nets):
+    g, d = nets
+    _one_line_error(lambda: ganmc.GAN.from_modules(copy.deepcopy(g).to("meta"), d, latent_dim=2),
+                    r"^G is on meta but D on cpu", "one device")
+
+
+def test_the_probe_updates_no_batch_norm_statistics(nets):
+    _, d = nets
+    g = nn.Sequential(nn.Linear(2, 8), nn.BatchNorm1d(8), nn.Linear(8, 2)).train()
+    before = g[1].running_mean.clone()
+    gan = ganmc.GAN.from_modules(g, d, latent_dim=2)
+    assert torch.equal(g[1].running_mean, before) and not gan.generator.training
