@@ -77,14 +77,20 @@ class GanmcSweeper(BasicSweeper):
         """One line naming the jobs whose run folder holds no record.json ('' when none)."""
         assert self.config is not None and self.hydra_context is not None
         errors: dict[int, str] = {}
+        folders: dict[int, Path] = {}  # a returned job's folder, as its own config resolved it
         for i, ret in enumerate(r for batch in returns or [] for r in batch):
             value = getattr(ret, "_return_value", None)
             if isinstance(value, str) and value:
                 errors[i] = value  # a ganmc job returns its one-line error instead of raising
+            output_dir = getattr(getattr(getattr(ret, "hydra_cfg", None), "hydra", None), "runtime", None)
+            if output_dir is not None and output_dir.get("output_dir"):
+                folders[i] = Path(str(output_dir.output_dir))
         lost = []
         for index, overrides in enumerate(jobs):
-            config = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
-            folder = job_folder(config, index)
+            folder = folders.get(index)
+            if folder is None:  # no return (the launcher failed, Ctrl-C): resolve it as Hydra would
+                config = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
+                folder = job_folder(config, index)
             if not (folder / "record.json").is_file():
                 why = f": {errors[index]}" if index in errors else ""
                 lost.append(f"#{index} {describe(overrides, common)} ({folder}){why}")
