@@ -94,13 +94,15 @@ class RealSet(Enum):
 # --- GAN: architecture (one schema per net family, under schema/net), loss, schedule ---
 @dataclass
 class NetConfig:
-    """MLP generator or discriminator (vector data); ``norm`` in each hidden block."""
+    """MLP generator or discriminator (vector data); ``norm`` in each hidden block; ``slope``: the
+    negative slope of ``activation=leaky_relu``."""
 
     _target_: str = MISSING
     width: int = 256
     depth: int = 3
     activation: Activation = Activation.relu
     norm: Norm = Norm.none
+    slope: float = 0.01
 
 
 MLPNetConfig = NetConfig

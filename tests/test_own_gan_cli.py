@@ -1,0 +1,90 @@
+"""Your own GAN from the CLI (issue #26 item 3): a ganmc checkpoint's stored architecture is
+checked against the run's (no silent mismatch), and the MLP's leaky-ReLU slope is a config key."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from conftest import TINY
+from torch import nn
+
+from ganmc.models.checkpoint import cache_path, training_identity
+
+LEAKY = [*TINY, "gan.generator.activation=leaky_relu", "gan.discriminator.activation=leaky_relu"]
+
+
+def _error_line(err: str) -> str:
+    lines = [ln for ln in err.splitlines() if "error:" in ln]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def _train(run_cli, tmp_path: Path, *args: str) -> Path:
+    code, _, err = run_cli("train", *args, f"hydra.run.dir={tmp_path / 't'}")
+    assert code == 0, err
+    return Path(json.loads((tmp_path / "t" / "record.json").read_text())["checkpoint"])
+
+
+def test_mlp_leaky_relu_slope_is_a_config_key(compose_cfg):
+    from ganmc.models.gan import build_gan
+
+    cfg = compose_cfg(*LEAKY, "gan.discriminator.slope=0.2")
+    gan = build_gan(cfg.gan, 2, 0)
+    slopes = {m.negative_slope for m in gan.discriminator.modules() if isinstance(m, nn.LeakyReLU)}
+    assert slopes == {0.2}
+    assert {m.negative_slope for m in gan.generator.modules() if isinstance(m, nn.LeakyReLU)} == {0.01}
+
+
+def test_default_slope_leaves_the_training_identity_unchanged(compose_cfg):
+    """slope=0.01 (the default, torch's) is left out of the identity: the cache keys of every
+    existing config stay as they were; another slope is another GAN."""
+    cfg = compose_cfg(*LEAKY)
+    assert "slope" not in training_identity(cfg)["gan"]["discriminator"]
+    other = compose_cfg(*LEAKY, "gan.discriminator.slope=0.2")
+    assert training_identity(other)["gan"]["discriminator"]["slope"] == 0.2
+    assert cache_path(other) != cache_path(cfg)
+
+
+def test_checkpoint_of_another_d_slope_is_refused_naming_the_key(run_cli, tmp_path):
+    """Same weight shapes, another leaky-ReLU slope: loading would silently change D; refused in
+    one line naming the key and both values, exit non-zero, no run folder."""
+    ckpt = _train(run_cli, tmp_path, *LEAKY, "gan.discriminator.slope=0.2")
+    out = tmp_path / "run"
+    code, _, err = run_cli("sample", *LEAKY, f"gan.checkpoint={ckpt}", f"hydra.run.dir={out}")
+    assert code != 0 and not out.exists()
+    line = _error_line(err)
+    assert "gan.discriminator.slope=0.2, this run has 0.01: set gan.discriminator.slope=0.2" in line
+    code, _, err = run_cli("sample", *LEAKY, "gan.discriminator.slope=0.2", f"gan.checkpoint={ckpt}",
+                           f"hydra.run.dir={out}")
+    assert code == 0, err
+
+
+def test_checkpoint_of_another_prior_or_loss_is_refused(run_cli, tmp_path):
+    """Keys that change no weight shape (prior, loss) are compared too."""
+    ckpt = _train(run_cli, tmp_path, *TINY)
+    for key, value in (("gan.prior", "uniform"), ("gan.loss", "ns")):
+        out = tmp_path / f"run-{value}"
+        code, _, err = run_cli("sample", *TINY, f"{key}={value}", f"gan.checkpoint={ckpt}", f"hydra.run.dir={out}")
+        assert code != 0 and not out.exists()
+        assert f"this run has {value}: set {key}=" in _error_line(err)
+
+
+def test_older_checkpoint_without_the_new_keys_still_loads(run_cli, tmp_path):
+    """A checkpoint whose stored config predates ``norm``/``slope`` loads into a run at their
+    defaults (absent keys are the schema default) and is refused where the run differs."""
+    ckpt = _train(run_cli, tmp_path, *TINY)
+    payload = torch.load(ckpt, weights_only=True)
+    config = json.loads(payload["config"])
+    for part in ("generator", "discriminator"):
+        for key in ("norm", "slope"):
+            config["gan"][part].pop(key, None)
+    payload["config"] = json.dumps(config)
+    old = tmp_path / "old.pt"
+    torch.save(payload, old)
+    code, _, err = run_cli("sample", *TINY, f"gan.checkpoint={old}", f"hydra.run.dir={tmp_path / 'a'}")
+    assert code == 0, err
+    code, _, err = run_cli("sample", *TINY, "gan.generator.norm=layer", f"gan.checkpoint={old}",
+                           f"hydra.run.dir={tmp_path / 'b'}")
+    assert code != 0 and "gan.generator.norm=none, this run has layer" in _error_line(err)
