@@ -62,6 +62,15 @@ class CheckpointFormat(Enum):
     ganmc = "ganmc"
     pytorch_gan_collections = "pytorch_gan_collections"
     studiogan = "studiogan"
+    torchscript = "torchscript"
+
+
+class DOutput(Enum):
+    """What a D of your own returns (``gan.checkpoint_format=torchscript``, ``gan.factory``)."""
+
+    logit = "logit"
+    probability = "probability"
+    critic = "critic"
 
 
 class PriorKind(Enum):
@@ -182,6 +191,8 @@ class GanConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     checkpoint: str | None = None
     checkpoint_format: CheckpointFormat = CheckpointFormat.ganmc
+    d_output: DOutput = DOutput.logit  # your own D's output (torchscript / factory nets only)
+    factory: str | None = None  # package.module:function returning (G, D): runs your code
 
 
 @dataclass

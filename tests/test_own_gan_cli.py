@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 from conftest import TINY
 from torch import nn
@@ -88,3 +89,116 @@ def test_older_checkpoint_without_the_new_keys_still_loads(run_cli, tmp_path):
     code, _, err = run_cli("sample", *TINY, "gan.generator.norm=layer", f"gan.checkpoint={old}",
                            f"hydra.run.dir={tmp_path / 'b'}")
     assert code != 0 and "gan.generator.norm=none, this run has layer" in _error_line(err)
+
+
+# --- B: gan.checkpoint_format=torchscript (a folder of torch.jit.save'd G and D) ---
+
+def _plain_nets() -> tuple[nn.Module, nn.Module]:
+    """A tiny GAN in plain torch: G 2 -> 2, D 2 -> (n, 1) logits."""
+    torch.manual_seed(0)
+    g = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 2))
+    d = nn.Sequential(nn.Linear(2, 32), nn.LeakyReLU(0.2), nn.Linear(32, 1))
+    return g.eval(), d.eval()
+
+
+def _scripted(folder: Path, g: nn.Module, d: nn.Module) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.jit.save(torch.jit.script(g), str(folder / "generator.pt"))
+    torch.jit.save(torch.jit.script(d), str(folder / "discriminator.pt"))
+    return folder
+
+
+def test_torchscript_gan_samples_equal_the_api_samples_bit_for_bit(run_cli, tmp_path):
+    import ganmc
+
+    g, d = _plain_nets()
+    folder = _scripted(tmp_path / "mygan", g, d)
+    out = tmp_path / "run"
+    code, _, err = run_cli("sample", "gan.checkpoint_format=torchscript", f"gan.checkpoint={folder}",
+                           "+sampler=ddls", "n_samples=300", "seed=3", "device=cpu", "metric.metrics=[modes]",
+                           "plot=false", f"hydra.run.dir={out}")
+    assert code == 0, err
+    cli = np.load(out / "samples.npy")
+    api = ganmc.sample(ganmc.GAN.from_modules(g, d, latent_dim=2), "ddls", n=300, seed=3)
+    assert cli.shape == (300, 2) and np.array_equal(cli, api.samples.numpy())
+    record = json.loads((out / "record.json").read_text())
+    assert len(json.dumps(record).split(str(folder))) > 1  # the folder is recorded (and hashed)
+
+
+def test_torchscript_d_breaking_the_contract_is_refused(run_cli, tmp_path):
+    """The folder's nets pass the from_modules contracts: a D of two scores per sample is one line."""
+    g, _ = _plain_nets()
+    folder = _scripted(tmp_path / "bad", g, nn.Linear(2, 2))
+    out = tmp_path / "run"
+    code, _, err = run_cli("sample", *TINY, "gan.checkpoint_format=torchscript", f"gan.checkpoint={folder}",
+                           f"hydra.run.dir={out}")
+    assert code != 0 and not out.exists()
+    assert "expected one score per sample" in _error_line(err)
+
+
+def test_torchscript_folder_missing_a_net_is_one_line(run_cli, tmp_path):
+    g, d = _plain_nets()
+    folder = _scripted(tmp_path / "half", g, d)
+    (folder / "discriminator.pt").unlink()
+    out = tmp_path / "run"
+    code, _, err = run_cli("sample", *TINY, "gan.checkpoint_format=torchscript", f"gan.checkpoint={folder}",
+                           f"hydra.run.dir={out}")
+    assert code != 0 and not out.exists() and "lacks discriminator.pt" in _error_line(err)
+
+
+class _Payload:
+    """Unpickling this writes a marker file (what a malicious pickle could do)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.write_text, (self.marker, "ran"))
+
+
+def test_torchscript_file_with_pickled_code_is_not_loaded(run_cli, tmp_path):
+    """A torch.save'd pickle is not a TorchScript file: refused, and its code never runs."""
+    g, d = _plain_nets()
+    folder = _scripted(tmp_path / "pickled", g, d)
+    marker = tmp_path / "marker"
+    torch.save({"net": _Payload(marker)}, folder / "discriminator.pt")
+    out = tmp_path / "run"
+    code, _, err = run_cli("sample", *TINY, "gan.checkpoint_format=torchscript", f"gan.checkpoint={folder}",
+                           f"hydra.run.dir={out}")
+    assert code != 0 and not out.exists() and "is not a TorchScript file" in _error_line(err)
+    assert not marker.exists()
+
+
+# --- C: gan.factory=package.module:function ---
+
+FACTORY = '''
+import numpy as np
+import torch
+from torch import nn
+
+
+def build():
+    torch.manual_seed(0)
+    g = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 2))
+    d = nn.Sequential(nn.Linear(2, 32), nn.LeakyReLU(0.2), nn.Linear(32, 1), nn.Sigmoid())
+    return g, d
+'''
+
+
+def test_factory_gan_samples_through_from_modules(run_cli, tmp_path, monkeypatch):
+    import ganmc
+
+    (tmp_path / "my_own_gan_pkg.py").write_text(FACTORY)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "run"
+    code, _, err = run_cli("sample", "gan.factory=my_own_gan_pkg:build", "gan.d_output=probability",
+                           "+sampler=ddls", "n_samples=300", "seed=3", "device=cpu", "metric.metrics=[modes]",
+                           "plot=false", f"hydra.run.dir={out}")
+    assert code == 0, err
+    import my_own_gan_pkg
+
+    g, d = my_own_gan_pkg.build()
+    api = ganmc.sample(ganmc.GAN.from_modules(g, d, latent_dim=2, d_output="probability"), "ddls", n=300, seed=3)
+    assert np.array_equal(np.load(out / "samples.npy"), api.samples.numpy())
+    code, _, err = run_cli("sample", *TINY, "gan.factory=my_own_gan_pkg:nothing", f"hydra.run.dir={tmp_path / 'b'}")
+    assert code != 0 and "has no function nothing" in _error_line(err) and not (tmp_path / "b").exists()

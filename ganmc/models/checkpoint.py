@@ -24,7 +24,7 @@ from ganmc.weights import load_weights, state_mismatch
 
 FORMAT = "ganmc.checkpoint/1"
 # Fields of the gan config that do not change the trained weights.
-_KEY_EXCLUDE = {"name", "checkpoint", "checkpoint_format"}
+_KEY_EXCLUDE = {"name", "checkpoint", "checkpoint_format", "d_output", "factory"}
 _TRAIN_KEY_EXCLUDE = {"snapshots", "grid_every"}
 # MLP net keys added after checkpoints were shipped, left out of the identity at their default
 # (``norm: none``, leaky-ReLU ``slope: 0.01``) so earlier caches and shipped files keep their keys.
