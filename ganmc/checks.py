@@ -241,8 +241,15 @@ def check_magnitude(samples: torch.Tensor, what: str) -> None:
 
 def check_gan_fits(cfg: DictConfig, dataset: Any) -> None:
     """The GAN's nets take the data's form: vector nets (``out_dim``: MLPs) 2-D points, image
-    nets (``out_shape``: DCGAN, SN-GAN) images, as :func:`ganmc.models.gan.build_gan` builds them."""
+    nets (``out_shape``: DCGAN, SN-GAN) images, as :func:`ganmc.models.gan.build_gan` builds them.
+    Nets of your own (``gan.factory``, TorchScript) are checked by their contracts instead."""
     from hydra.utils import get_class
+
+    from ganmc.common import enum_value
+
+    if cfg.gan.get("factory") or (cfg.gan.get("checkpoint")
+                                  and enum_value(cfg.gan.get("checkpoint_format")) == "torchscript"):
+        return
 
     from ganmc.models.gan import data_shape
 

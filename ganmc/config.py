@@ -127,6 +127,13 @@ class DCGANNetConfig:
 
 
 @dataclass
+class DCGANDiscriminatorConfig(DCGANNetConfig):
+    """DCGAN discriminator: also its leaky ReLU ``slope``."""
+
+    slope: float = 0.2
+
+
+@dataclass
 class StackedMNISTGeneratorConfig:
     """The Stacked MNIST protocol's generator (fixed widths)."""
 
@@ -312,7 +319,8 @@ def register_configs() -> None:
         cs.store(group="schema/dataset", name=name, node=node)
     for name, sampler in SAMPLERS.items():  # every registered sampler's config dataclass
         cs.store(group="schema/sampler", name=name, node=sampler.Config)
-    for name, node in [("mlp", NetConfig), ("dcgan", DCGANNetConfig), ("sngan", SNGANNetConfig),
+    for name, node in [("mlp", NetConfig), ("dcgan", DCGANNetConfig), ("dcgan_d", DCGANDiscriminatorConfig),
+                       ("sngan", SNGANNetConfig),
                        ("stacked_mnist_g", StackedMNISTGeneratorConfig),
                        ("stacked_mnist_d", StackedMNISTDiscriminatorConfig),
                        ("infogan_g", InfoGANGeneratorConfig), ("infogan_d", InfoGANDiscriminatorConfig)]:

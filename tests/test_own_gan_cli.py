@@ -202,3 +202,31 @@ def test_factory_gan_samples_through_from_modules(run_cli, tmp_path, monkeypatch
     assert np.array_equal(np.load(out / "samples.npy"), api.samples.numpy())
     code, _, err = run_cli("sample", *TINY, "gan.factory=my_own_gan_pkg:nothing", f"hydra.run.dir={tmp_path / 'b'}")
     assert code != 0 and "has no function nothing" in _error_line(err) and not (tmp_path / "b").exists()
+
+
+def test_dcgan_d_leaky_slope_is_a_config_key_left_out_of_the_identity_at_its_default(compose_cfg):
+    from ganmc.models.gan import build_gan
+
+    cfg = compose_cfg("gan=dcgan32", "dataset=digits")
+    assert "slope" not in training_identity(cfg)["gan"]["discriminator"]
+    other = compose_cfg("gan=dcgan32", "dataset=digits", "gan.discriminator.slope=0.1",
+                        "gan.generator.base_width=4", "gan.discriminator.base_width=4")
+    assert "slope" not in other.gan.generator
+    gan = build_gan(other.gan, (1, 16, 16), 0)
+    assert {m.negative_slope for m in gan.discriminator.modules() if isinstance(m, nn.LeakyReLU)} == {0.1}
+    assert cache_path(other) != cache_path(compose_cfg("gan=dcgan32", "dataset=digits", "gan.generator.base_width=4",
+                                                       "gan.discriminator.base_width=4"))
+
+
+def test_torchscript_image_nets_skip_the_config_net_family_check(run_cli, tmp_path):
+    """Your own nets are checked by their contracts, not by the configured gan's net family:
+    an image G scripted on its own samples digits with the default (2-D) gan config."""
+    g = nn.Sequential(nn.Linear(2, 256), nn.Tanh(), nn.Unflatten(1, (1, 16, 16)))
+    d = nn.Sequential(nn.Flatten(), nn.Linear(256, 1))
+    folder = _scripted(tmp_path / "img", g, d)
+    out = tmp_path / "run"
+    code, _, err = run_cli("sample", "dataset=digits", "dataset.size=16", "gan.checkpoint_format=torchscript",
+                           f"gan.checkpoint={folder}", "n_samples=16", "batch_size=16", "device=cpu", "metric=image",
+                           "metric.metrics=[]", "plot=false", f"hydra.run.dir={out}")
+    assert code == 0, err
+    assert np.load(out / "samples.npy").shape == (16, 1, 16, 16)

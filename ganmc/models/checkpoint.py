@@ -26,9 +26,6 @@ FORMAT = "ganmc.checkpoint/1"
 # Fields of the gan config that do not change the trained weights.
 _KEY_EXCLUDE = {"name", "checkpoint", "checkpoint_format", "d_output", "factory"}
 _TRAIN_KEY_EXCLUDE = {"snapshots", "grid_every"}
-# MLP net keys added after checkpoints were shipped, left out of the identity at their default
-# (``norm: none``, leaky-ReLU ``slope: 0.01``) so earlier caches and shipped files keep their keys.
-_MLP_LATER_DEFAULTS: dict[str, Any] = {"norm": "none", "slope": 0.01}
 # The gan config keys that set the nets' architecture: compared with a loaded checkpoint's.
 _ARCH_KEYS = ("generator", "discriminator", "latent_dim", "prior", "loss")
 
@@ -41,11 +38,20 @@ def training_identity(cfg: DictConfig) -> dict[str, Any]:
     gan["train"] = {k: v for k, v in gan["train"].items() if k not in _TRAIN_KEY_EXCLUDE}
     for part in ("generator", "discriminator"):
         net = gan.get(part)
-        if isinstance(net, dict) and "base_width" not in net:
-            gan[part] = {k: v for k, v in net.items()
-                         if k not in _MLP_LATER_DEFAULTS or v != _MLP_LATER_DEFAULTS[k]}
+        if isinstance(net, dict):
+            later = _later_defaults(net)
+            gan[part] = {k: v for k, v in net.items() if k not in later or v != later[k]}
     dataset = OmegaConf.to_container(cfg.dataset, resolve=True, enum_to_str=True)
     return {"dataset": dataset, "gan": gan, "seed": int(cfg.seed)}
+
+
+def _later_defaults(net: dict[str, Any]) -> dict[str, Any]:
+    """Net keys added after checkpoints were shipped, with their defaults: left out of the
+    identity at those values, so earlier caches and shipped files keep their keys (MLP ``norm:
+    none`` and leaky-ReLU ``slope: 0.01``; the DCGAN D's ``slope: 0.2``)."""
+    if "base_width" in net:
+        return {"slope": 0.2}
+    return {"norm": "none", **({"slope": 0.01} if "depth" in net else {})}
 
 
 def cache_path(cfg: DictConfig, iterations: int | None = None) -> Path:
