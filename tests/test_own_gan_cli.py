@@ -230,3 +230,11 @@ def test_torchscript_image_nets_skip_the_config_net_family_check(run_cli, tmp_pa
                            "metric.metrics=[]", "plot=false", f"hydra.run.dir={out}")
     assert code == 0, err
     assert np.load(out / "samples.npy").shape == (16, 1, 16, 16)
+
+
+def test_own_net_keys_where_they_take_no_effect_are_refused(run_cli, tmp_path):
+    for args, message in ((["gan.d_output=critic"], "gan.d_output=critic applies to nets of your own"),
+                          (["gan.factory=a.b:c", f"gan.checkpoint={tmp_path}"], "are both set")):
+        out = tmp_path / "run"
+        code, _, err = run_cli("sample", *TINY, *args, f"hydra.run.dir={out}")
+        assert code != 0 and not out.exists() and message in _error_line(err)
