@@ -62,6 +62,15 @@ class CheckpointFormat(Enum):
     ganmc = "ganmc"
     pytorch_gan_collections = "pytorch_gan_collections"
     studiogan = "studiogan"
+    torchscript = "torchscript"
+
+
+class DOutput(Enum):
+    """What a D of your own returns (``gan.checkpoint_format=torchscript``, ``gan.factory``)."""
+
+    logit = "logit"
+    probability = "probability"
+    critic = "critic"
 
 
 class PriorKind(Enum):
@@ -94,13 +103,15 @@ class RealSet(Enum):
 # --- GAN: architecture (one schema per net family, under schema/net), loss, schedule ---
 @dataclass
 class NetConfig:
-    """MLP generator or discriminator (vector data); ``norm`` in each hidden block."""
+    """MLP generator or discriminator (vector data); ``norm`` in each hidden block; ``slope``: the
+    negative slope of ``activation=leaky_relu``."""
 
     _target_: str = MISSING
     width: int = 256
     depth: int = 3
     activation: Activation = Activation.relu
     norm: Norm = Norm.none
+    slope: float = 0.01
 
 
 MLPNetConfig = NetConfig
@@ -113,6 +124,13 @@ class DCGANNetConfig:
     _target_: str = MISSING
     base_width: int = 64
     norm: Norm = Norm.batch
+
+
+@dataclass
+class DCGANDiscriminatorConfig(DCGANNetConfig):
+    """DCGAN discriminator: also its leaky ReLU ``slope``."""
+
+    slope: float = 0.2
 
 
 @dataclass
@@ -180,6 +198,8 @@ class GanConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     checkpoint: str | None = None
     checkpoint_format: CheckpointFormat = CheckpointFormat.ganmc
+    d_output: DOutput = DOutput.logit  # your own D's output (torchscript / factory nets only)
+    factory: str | None = None  # package.module:function returning (G, D): runs your code
 
 
 @dataclass
@@ -299,7 +319,8 @@ def register_configs() -> None:
         cs.store(group="schema/dataset", name=name, node=node)
     for name, sampler in SAMPLERS.items():  # every registered sampler's config dataclass
         cs.store(group="schema/sampler", name=name, node=sampler.Config)
-    for name, node in [("mlp", NetConfig), ("dcgan", DCGANNetConfig), ("sngan", SNGANNetConfig),
+    for name, node in [("mlp", NetConfig), ("dcgan", DCGANNetConfig), ("dcgan_d", DCGANDiscriminatorConfig),
+                       ("sngan", SNGANNetConfig),
                        ("stacked_mnist_g", StackedMNISTGeneratorConfig),
                        ("stacked_mnist_d", StackedMNISTDiscriminatorConfig),
                        ("infogan_g", InfoGANGeneratorConfig), ("infogan_d", InfoGANDiscriminatorConfig)]:

@@ -66,7 +66,10 @@ def write_json_atomic(path: str | Path, obj: Any) -> Path:
 
 
 def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes."""
+    """Hex sha256 of a file's bytes; of a folder (a TorchScript GAN): of its files' names and hashes."""
+    if Path(path).is_dir():
+        files = sorted(p for p in Path(path).rglob("*") if p.is_file())
+        return sha256_json([[p.relative_to(path).as_posix(), sha256_file(p)] for p in files])
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):

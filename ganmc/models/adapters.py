@@ -40,7 +40,7 @@ from ganmc.models.gan import GAN
 from ganmc.models.sngan import SNGANDiscriminator, SNGANGenerator
 from ganmc.weights import load_weights, state_mismatch
 
-FORMATS = ("ganmc", "pytorch_gan_collections", "studiogan")
+FORMATS = ("ganmc", "pytorch_gan_collections", "studiogan", "torchscript")
 
 # (their pattern, our replacement) per net, tried in order; first match wins.
 _PGC_G = [(r"^linear\.", "blocks.0.0."), (r"^output\.", "blocks.4.")]

@@ -8,6 +8,7 @@ and its nets' keys and shapes are checked before they load.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,8 +24,10 @@ from ganmc.weights import load_weights, state_mismatch
 
 FORMAT = "ganmc.checkpoint/1"
 # Fields of the gan config that do not change the trained weights.
-_KEY_EXCLUDE = {"name", "checkpoint", "checkpoint_format"}
+_KEY_EXCLUDE = {"name", "checkpoint", "checkpoint_format", "d_output", "factory"}
 _TRAIN_KEY_EXCLUDE = {"snapshots", "grid_every"}
+# The gan config keys that set the nets' architecture: compared with a loaded checkpoint's.
+_ARCH_KEYS = ("generator", "discriminator", "latent_dim", "prior", "loss")
 
 
 def training_identity(cfg: DictConfig) -> dict[str, Any]:
@@ -35,11 +38,20 @@ def training_identity(cfg: DictConfig) -> dict[str, Any]:
     gan["train"] = {k: v for k, v in gan["train"].items() if k not in _TRAIN_KEY_EXCLUDE}
     for part in ("generator", "discriminator"):
         net = gan.get(part)
-        if isinstance(net, dict) and net.get("norm") == "none" and "base_width" not in net:
-            # MLP ``norm: none`` is the default added later: keep the keys of earlier caches.
-            gan[part] = {k: v for k, v in net.items() if k != "norm"}
+        if isinstance(net, dict):
+            later = _later_defaults(net)
+            gan[part] = {k: v for k, v in net.items() if k not in later or v != later[k]}
     dataset = OmegaConf.to_container(cfg.dataset, resolve=True, enum_to_str=True)
     return {"dataset": dataset, "gan": gan, "seed": int(cfg.seed)}
+
+
+def _later_defaults(net: dict[str, Any]) -> dict[str, Any]:
+    """Net keys added after checkpoints were shipped, with their defaults: left out of the
+    identity at those values, so earlier caches and shipped files keep their keys (MLP ``norm:
+    none`` and leaky-ReLU ``slope: 0.01``; the DCGAN D's ``slope: 0.2``)."""
+    if "base_width" in net:
+        return {"slope": 0.2}
+    return {"norm": "none", **({"slope": 0.01} if "depth" in net else {})}
 
 
 def cache_path(cfg: DictConfig, iterations: int | None = None) -> Path:
@@ -101,6 +113,9 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
 def load_gan(path: str | Path, cfg: DictConfig, data_dim: int | Sequence[int]) -> tuple[GAN, dict[str, Any]]:
     """Build the configured architecture and load the checkpoint's weights into it."""
     payload = read_checkpoint(path)
+    problem = architecture_mismatch(payload, cfg)
+    if problem:
+        raise CheckpointError(f"checkpoint {path} does not match the configured architecture: {problem}")
     gan = build_gan(cfg.gan, data_dim, int(cfg.seed))
     for part in ("generator", "discriminator"):
         load_net(getattr(gan, part), payload[part], path, part, f" gan={cfg.gan.name}")
@@ -115,3 +130,66 @@ def load_net(net: torch.nn.Module, state: Any, path: str | Path, part: str, arch
         raise CheckpointError(f"checkpoint {path}: its {part} does not match the configured architecture{arch} "
                               f"({problem})")
     net.load_state_dict(state, strict=True)
+
+
+def _arch_values(cfg: DictConfig) -> dict[str, Any]:
+    """The run's architecture keys, flat (``generator.slope``), ``_target_`` first per net."""
+    gan = OmegaConf.to_container(cfg.gan, resolve=True, enum_to_str=True)
+    assert isinstance(gan, dict)
+    flat: dict[str, Any] = {}
+    for key in _ARCH_KEYS:
+        value = gan.get(key)
+        if isinstance(value, dict):
+            for sub in sorted(value, key=lambda k: (k != "_target_", k)):
+                flat[f"{key}.{sub}"] = value[sub]
+        else:
+            flat[key] = value
+    return flat
+
+
+def _schema_default(cfg: DictConfig, key: str) -> Any:
+    """The schema default of the run's net key ``part.name`` (None when it has none)."""
+    part, _, name = key.partition(".")
+    schema = OmegaConf.get_type(cfg.gan, part) if name else None
+    if schema is None or not dataclasses.is_dataclass(schema):
+        return None
+    for f in dataclasses.fields(schema):
+        if f.name == name and f.default is not dataclasses.MISSING:
+            return None if f.default == "???" else getattr(f.default, "value", f.default)
+    return None
+
+
+def architecture_mismatch(payload: dict[str, Any], cfg: DictConfig) -> str | None:
+    """How the architecture the checkpoint was trained with differs from ``cfg``'s, in one
+    phrase naming the first differing key and both values; None when they agree (or when the
+    file stores no config). A key an older checkpoint lacks counts as its schema default."""
+    try:
+        stored = json.loads(payload.get("config") or "{}").get("gan")
+    except (TypeError, ValueError, AttributeError):
+        stored = None
+    if not isinstance(stored, dict):
+        return None
+    run = _arch_values(cfg)
+    keys = list(run)
+    for key in _ARCH_KEYS:
+        value = stored.get(key)
+        if isinstance(value, dict):
+            keys += [f"{key}.{sub}" for sub in sorted(value) if f"{key}.{sub}" not in run]
+    for key in keys:
+        part, _, name = key.partition(".")
+        node = stored.get(part)
+        if name:
+            if not isinstance(node, dict):
+                continue
+            then = node[name] if name in node else _schema_default(cfg, key)
+            if name not in node and then is None:
+                continue  # not stored and no schema default: nothing to compare
+        elif part in stored:
+            then = node
+        else:
+            continue
+        now = run.get(key)
+        if then != now:
+            return (f"it was trained with gan.{key}={then}, this run has "
+                    f"{'no gan.' + key if key not in run else now}: set gan.{key}={then}")
+    return None

@@ -80,19 +80,20 @@ class DCGANGenerator(LayeredNet):
 
 
 class DCGANDiscriminator(LayeredNet):
-    """D: (C, S, S) -> R, the logit (non-saturating loss) or critic value (WGAN-GP)."""
+    """D: (C, S, S) -> R, the logit (non-saturating loss) or critic value (WGAN-GP); leaky ReLU ``slope``."""
 
-    def __init__(self, in_shape: Sequence[int], base_width: int = 64, norm: object = "batch") -> None:
+    def __init__(self, in_shape: Sequence[int], base_width: int = 64, norm: object = "batch",
+                 slope: float = 0.2) -> None:
         super().__init__()
         c, s, _ = image_shape(in_shape, "DCGANDiscriminator")
         n_down = int(math.log2(s // 4))
         blocks: list[nn.Module] = [nn.Sequential(
-            nn.Conv2d(c, base_width, 4, 2, 1), nn.LeakyReLU(0.2, True))]
+            nn.Conv2d(c, base_width, 4, 2, 1), nn.LeakyReLU(slope, True))]
         width = base_width
         for _ in range(n_down - 1):
             blocks.append(nn.Sequential(
                 nn.Conv2d(width, width * 2, 4, 2, 1, bias=False),
-                norm_layer(norm, width * 2), nn.LeakyReLU(0.2, True)))
+                norm_layer(norm, width * 2), nn.LeakyReLU(slope, True)))
             width *= 2
         blocks.append(nn.Sequential(nn.Conv2d(width, 1, 4, 1, 0), nn.Flatten()))
         self.blocks = nn.ModuleList(blocks)

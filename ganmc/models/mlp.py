@@ -1,7 +1,8 @@
 """MLP generator and discriminator for 2-D data (the DRS/DOT/DDLS and collaborative setups).
 
 Hidden blocks are Linear -> [norm] -> activation; ``norm`` is ``none`` (default), ``batch``
-(BatchNorm1d, as in the collaborative-sampling authors' toy generator) or ``layer`` (LayerNorm).
+(BatchNorm1d, as in the collaborative-sampling authors' toy generator) or ``layer`` (LayerNorm);
+``slope`` is the negative slope of ``leaky_relu`` (default 0.01, torch's).
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ _ACTIVATIONS: dict[str, type[nn.Module]] = {
 }
 
 
-def _activation(name: object) -> nn.Module:
+def _activation(name: object, slope: float = 0.01) -> nn.Module:
     key = enum_value(name)
     if key not in _ACTIVATIONS:
         raise ValueError(f"unknown activation '{key}'")
-    return _ACTIVATIONS[key]()
+    return nn.LeakyReLU(slope) if key == "leaky_relu" else _ACTIVATIONS[key]()
 
 
 def _norm(kind: object, width: int) -> list[nn.Module]:
@@ -39,12 +40,12 @@ def _norm(kind: object, width: int) -> list[nn.Module]:
 
 
 def _blocks(in_dim: int, out_dim: int, width: int, depth: int, activation: object,
-            norm: object = "none") -> nn.ModuleList:
+            norm: object = "none", slope: float = 0.01) -> nn.ModuleList:
     """``depth`` hidden (Linear, norm, activation) blocks, then one Linear head, as separate blocks."""
     blocks = []
     dim = in_dim
     for _ in range(depth):
-        blocks.append(nn.Sequential(nn.Linear(dim, width), *_norm(norm, width), _activation(activation)))
+        blocks.append(nn.Sequential(nn.Linear(dim, width), *_norm(norm, width), _activation(activation, slope)))
         dim = width
     blocks.append(nn.Sequential(nn.Linear(dim, out_dim)))
     return nn.ModuleList(blocks)
@@ -82,18 +83,18 @@ class MLPGenerator(LayeredNet):
     """G: R^latent_dim -> R^out_dim."""
 
     def __init__(self, latent_dim: int, out_dim: int, width: int = 256, depth: int = 3,
-                 activation: object = "relu", norm: object = "none") -> None:
+                 activation: object = "relu", norm: object = "none", slope: float = 0.01) -> None:
         super().__init__()
-        self.blocks = _blocks(latent_dim, out_dim, width, depth, activation, norm)
+        self.blocks = _blocks(latent_dim, out_dim, width, depth, activation, norm, slope)
 
 
 class MLPDiscriminator(LayeredNet):
     """D: R^in_dim -> R, returning the logit (non-saturating loss) or critic value (WGAN)."""
 
     def __init__(self, in_dim: int, width: int = 512, depth: int = 3,
-                 activation: object = "relu", norm: object = "none") -> None:
+                 activation: object = "relu", norm: object = "none", slope: float = 0.01) -> None:
         super().__init__()
-        self.blocks = _blocks(in_dim, 1, width, depth, activation, norm)
+        self.blocks = _blocks(in_dim, 1, width, depth, activation, norm, slope)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_from(x, 0).squeeze(-1)

@@ -20,6 +20,7 @@ from ganmc.io import derive_seed, file_lock
 from ganmc.models.adapters import load_foreign
 from ganmc.models.checkpoint import cache_path, load_gan, resume_path, save_checkpoint
 from ganmc.models.gan import GAN, build_gan, data_shape
+from ganmc.models.own import from_factory, load_torchscript, torchscript_folder
 from ganmc.training import train_gan
 from ganmc.weights import require_file
 
@@ -47,8 +48,15 @@ def build_dataset(cfg: DictConfig) -> Dataset:
 
 def obtain_gan(cfg: DictConfig, dataset: Dataset, device: torch.device,
                grid_dir: Path | None = None) -> tuple[GAN, Path]:
-    """Load ``gan.checkpoint``, else the cached GAN for this config, else train and cache it
+    """Your nets (``gan.factory``, a TorchScript ``gan.checkpoint``), else load ``gan.checkpoint``,
+    else the cached GAN for this config, else train and cache it
     (writing sample grids of image GANs under ``grid_dir`` while training)."""
+    if cfg.gan.factory:
+        gan, path = from_factory(str(cfg.gan.factory), cfg.gan, data_shape(dataset))
+        return gan.to(device).eval(), path
+    if cfg.gan.checkpoint and enum_value(cfg.gan.checkpoint_format) == "torchscript":
+        path = torchscript_folder(str(cfg.gan.checkpoint))
+        return load_torchscript(path, cfg.gan, data_shape(dataset)).to(device).eval(), path
     if cfg.gan.checkpoint:
         path = require_file(str(cfg.gan.checkpoint), f"gan.checkpoint={cfg.gan.checkpoint}",
                             "give the path of a trained checkpoint file (a .pt), or leave gan.checkpoint unset "
@@ -65,8 +73,9 @@ def obtain_gan(cfg: DictConfig, dataset: Dataset, device: torch.device,
 
 def gan_lock(cfg: DictConfig) -> AbstractContextManager[None]:
     """The lock (``<cache file>.lock``) around finding or training ``cfg``'s cached GAN; none
-    for a given ``gan.checkpoint``. Re-entrant: hold it around ``obtain_gan`` to hash the file."""
-    if cfg.gan.checkpoint:
+    for a given ``gan.checkpoint`` or ``gan.factory``. Re-entrant: hold it around ``obtain_gan``
+    to hash the file."""
+    if cfg.gan.checkpoint or cfg.gan.factory:
         return nullcontext()
     path = cache_path(cfg)
     return file_lock(path.with_name(path.name + ".lock"), "another run is training this GAN")

@@ -1,0 +1,85 @@
+"""Your own nets from the CLI: a TorchScript folder (``gan.checkpoint_format=torchscript``) or
+a factory of yours (``gan.factory=package.module:function``), both wrapped by
+:meth:`GAN.from_modules`, so the same contracts are checked as on a GAN built in Python.
+
+A TorchScript folder holds ``generator.pt`` and ``discriminator.pt``, each written by
+``torch.jit.save``; they are read by ``torch.jit.load`` (TorchScript code, no pickled Python
+objects). The config gives what the files do not: ``gan.latent_dim``, ``gan.prior`` and
+``gan.d_output`` (``logit``, ``probability`` or ``critic``). A factory is a function of yours,
+called with no arguments, that returns ``(generator, discriminator)``: it runs your code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig
+
+from ganmc.common import enum_value
+from ganmc.errors import CheckpointError, GanmcError
+from ganmc.models.gan import GAN
+
+TORCHSCRIPT_FILES = ("generator.pt", "discriminator.pt")
+
+
+def torchscript_folder(path: str | Path) -> Path:
+    """``path`` when it is a folder holding both TorchScript files; else one line saying what is missing."""
+    folder = Path(path).expanduser()
+    name = f"gan.checkpoint={path}"
+    fix = (f"with gan.checkpoint_format=torchscript give a folder holding {' and '.join(TORCHSCRIPT_FILES)} "
+           "(each written by torch.jit.save)")
+    if not folder.is_dir():
+        raise CheckpointError(f"{name} {'is a file, not a folder' if folder.exists() else 'does not exist'}: {fix}")
+    missing = [f for f in TORCHSCRIPT_FILES if not (folder / f).is_file()]
+    if missing:
+        raise CheckpointError(f"{name} lacks {', '.join(missing)}: {fix}")
+    return folder
+
+
+def _from_modules(gan_cfg: DictConfig, generator: torch.nn.Module, discriminator: torch.nn.Module,
+                  data_shape: int | Sequence[int]) -> GAN:
+    return GAN.from_modules(generator, discriminator, latent_dim=int(gan_cfg.latent_dim),
+                            prior=enum_value(gan_cfg.prior), d_output=enum_value(gan_cfg.d_output),
+                            data_shape=data_shape)
+
+
+def load_torchscript(folder: Path, gan_cfg: DictConfig, data_shape: int | Sequence[int]) -> GAN:
+    """The TorchScript G and D in ``folder`` (see :func:`torchscript_folder`), on the CPU, checked."""
+    nets = []
+    for name in TORCHSCRIPT_FILES:
+        try:
+            with warnings.catch_warnings():  # torch >= 2.9 calls TorchScript deprecated; it still loads
+                warnings.simplefilter("ignore", FutureWarning)
+                nets.append(torch.jit.load(str(folder / name), map_location="cpu"))
+        except (RuntimeError, ValueError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CheckpointError(f"{folder / name} is not a TorchScript file written by torch.jit.save "
+                                  f"({reason})") from None
+    return _from_modules(gan_cfg, nets[0], nets[1], data_shape)
+
+
+def from_factory(spec: str, gan_cfg: DictConfig, data_shape: int | Sequence[int]) -> tuple[GAN, Path]:
+    """The nets ``package.module:function`` returns (it is called with no arguments: your code
+    runs), checked; and the module's file (hashed into the run record as a checkpoint is)."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise GanmcError(f"gan.factory={spec}: expected package.module:function")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise GanmcError(f"gan.factory={spec}: cannot import {module_name} ({exc}): "
+                         "put its folder on PYTHONPATH") from None
+    fn = getattr(module, attr, None)
+    if not callable(fn):
+        raise GanmcError(f"gan.factory={spec}: {module_name} has no function {attr}")
+    nets = fn()
+    if not isinstance(nets, tuple | list) or len(nets) != 2:
+        raise GanmcError(f"gan.factory={spec} returned {type(nets).__name__}: expected (generator, discriminator)")
+    source = getattr(module, "__file__", None)
+    if not source:
+        raise GanmcError(f"gan.factory={spec}: {module_name} has no source file")
+    return _from_modules(gan_cfg, nets[0], nets[1], data_shape), Path(source)
