@@ -207,6 +207,18 @@ def test_shipped_classifier_refuses_another_size_in_one_line(mnist_root):
     _one_line(exc)
 
 
+def test_cs_fd_on_mnist_use_the_shipped_classifier_where_the_size_fits(mnist_root, tmp_path, monkeypatch):
+    import ganmc.metrics.images as images
+
+    trained = tmp_path / "trained.pt"
+    monkeypatch.setattr(images, "obtain_classifier", lambda *a, **k: trained)
+    cfg = OmegaConf.create({"classifier": None})
+    at_28 = MNIST(root=str(mnist_root), split="test", size=28)
+    assert images.classifier_file(at_28, cfg, tmp_path) == SHIPPED_FILE  # the same on every machine
+    at_32 = MNIST(root=str(mnist_root), split="test", size=32)  # the shipped net reads 28 px: train one
+    assert images.classifier_file(at_32, cfg, tmp_path) == trained
+
+
 # --- the protocol's definitions -------------------------------------------------------------------
 def _one_hot(modes: torch.Tensor, confidence: float = 1.0) -> torch.Tensor:
     probs = torch.full((len(modes), 3, 10), (1 - confidence) / 9, dtype=torch.float64)

@@ -207,9 +207,10 @@ def load_classifier(path: str | Path) -> tuple[Classifier, dict[str, Any]]:
     return net.eval(), payload
 
 
-def shipped_classifier(labelled: ImageDataset) -> Path | None:
+def shipped_classifier(labelled: ImageDataset, strict: bool = True) -> Path | None:
     """The classifier shipped for ``labelled``'s source (MNIST: the Stacked MNIST mode
-    classifier, trained by ``make mnist-classifier``), or None where none is shipped."""
+    classifier, trained by ``make mnist-classifier``), or None where none is shipped. Images
+    of another size than the classifier's: one line when ``strict``, else None."""
     name = SHIPPED.get(str(getattr(labelled, "source", "")))
     if name is None:
         return None
@@ -219,6 +220,8 @@ def shipped_classifier(labelled: ImageDataset) -> Path | None:
     net, _ = load_classifier(path)
     size = getattr(net, "size", None)
     if size is not None and labelled.shape[1:] != (size, size):
+        if not strict:
+            return None
         raise GanmcError(f"the shipped {labelled.source} classifier reads {size}-px images but dataset "
                          f"{labelled.name} has {labelled.shape[1]}-px ones: set dataset.size={size}")
     return path

@@ -11,7 +11,7 @@ import torch
 from omegaconf import DictConfig
 
 from ganmc.data.images import ImageDataset
-from ganmc.metrics.classifier import CLASSIFIER, CLASSIFIER_STACKED, obtain_classifier
+from ganmc.metrics.classifier import CLASSIFIER, CLASSIFIER_STACKED, obtain_classifier, shipped_classifier
 from ganmc.metrics.fidelity import (
     INCEPTION,
     check_extractor,
@@ -28,11 +28,16 @@ METRICS = ("is", "fid", "cs", "fd")
 
 def classifier_file(dataset: ImageDataset, metric_cfg: DictConfig, cache_dir: str | Path,
                     device: torch.device | str = "cpu") -> Path:
-    """The cached cs/fd classifier of ``dataset`` (of its ``channel_data`` where its channels are
-    separate labelled images) under the metric config's ``classifier`` settings (the defaults of
-    :func:`obtain_classifier` where the metric group has none)."""
+    """The cs/fd classifier of ``dataset`` (of its ``channel_data`` where its channels are separate
+    labelled images): the one shipped for its source (MNIST's; required to fit stacked channels,
+    else used where the image size fits), or one trained once and cached under the metric
+    config's ``classifier`` settings (the defaults of :func:`obtain_classifier` where the metric
+    group has none)."""
     c = metric_cfg.get("classifier")
     labelled = dataset.channel_data or dataset
+    shipped = shipped_classifier(labelled, strict=dataset.channel_data is not None)
+    if shipped is not None:
+        return shipped
     if c is None:
         return obtain_classifier(labelled, cache_dir, device=device)
     return obtain_classifier(labelled, cache_dir, int(c.steps), float(c.lr), int(c.batch_size), int(c.width),

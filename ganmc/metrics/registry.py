@@ -158,9 +158,9 @@ def _stacked_check(m: MetricInput) -> dict[str, Any]:
 
 def _stacked_classifier(m: MetricInput) -> dict[str, Any]:
     """The classifier the stacked metrics apply to each channel: shipped, or trained once and cached."""
-    from ganmc.metrics.stacked import stacked_classifier
+    from ganmc.metrics.images import classifier_file
 
-    stacked_classifier(m.dataset, m.cfg, _cache(m), m.device)
+    classifier_file(m.dataset, m.cfg, _cache(m), m.device)
     return {}
 
 

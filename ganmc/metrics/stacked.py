@@ -30,7 +30,6 @@ from ganmc.io import cached_json, derive_seed, sha256_file
 from ganmc.metrics.classifier import (
     Classifier,
     load_classifier,
-    shipped_classifier,
     stacked_forward,
 )
 from ganmc.metrics.images import classifier_file
@@ -80,20 +79,13 @@ def measure_stacked(images: torch.Tensor, weights: torch.Tensor, classifier: Pat
     return out
 
 
-def stacked_classifier(dataset: ImageDataset, metric_cfg: DictConfig, cache_dir: str | Path,
-                       device: torch.device | str = "cpu") -> Path:
-    """The digits classifier applied to each channel: the one shipped for the channels' source
-    (Stacked MNIST: MNIST's), else the data set's, trained once and cached."""
-    return shipped_classifier(dataset.channel_data) or classifier_file(dataset, metric_cfg, cache_dir, device)
-
-
 def stacked_record(samples: torch.Tensor, dataset: ImageDataset, metric_cfg: DictConfig, seed: int,
                    cache_dir: str | Path | None, device: torch.device | str, asked: tuple[str, ...]) -> dict[str, Any]:
     """The ``asked`` stacked metrics of ``samples`` and of as many real images (``stacked_real_*``,
     the floor at this n: drawn from ``seed``, measured once and cached), with the threshold and
     the classifier's accuracy."""
     cache = Path(str(cache_dir)).expanduser() if cache_dir is not None else default_cache_dir()
-    path = stacked_classifier(dataset, metric_cfg, cache, device)
+    path = classifier_file(dataset, metric_cfg, cache, device)
     n, threshold = len(samples), float(metric_cfg.get("stacked_threshold", STACKED_THRESHOLD))
     batch = int(metric_cfg.get("batch_size") or 1000)
 
