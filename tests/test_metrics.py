@@ -61,6 +61,17 @@ def test_emd_exact_beyond_pot_default_iteration_cap():
     assert math.isclose(emd(x, x + np.array([0.0, 0.2])), 0.2, rel_tol=1e-9)
 
 
+@pytest.mark.parametrize("cost", ["euclidean", "sqeuclidean"])
+def test_emd_dense_and_lazy_solvers_reach_the_same_optimum(cost, monkeypatch):
+    emd_module = importlib.import_module("ganmc.metrics.emd")  # the package exports the function emd
+
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(700, 2)), rng.normal(size=(500, 2)) + 0.5  # unequal sizes: fractional plan
+    dense = emd(x, y, cost)
+    monkeypatch.setattr(emd_module, "DENSE_PAIRS", 0)  # every solve lazy
+    assert emd(x, y, cost) == pytest.approx(dense, rel=1e-12)
+
+
 def test_emd_rejects_bad_input():
     with pytest.raises(GanmcError, match="cost"):
         emd(np.zeros((3, 2)), np.zeros((3, 2)), cost="manhattan")
