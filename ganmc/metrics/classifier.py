@@ -158,10 +158,14 @@ def classifier_path(dataset: ImageDataset, cache_dir: str | Path, settings: dict
 def obtain_classifier(dataset: ImageDataset, cache_dir: str | Path, steps: int = 2000, lr: float = 1e-3,
                       batch_size: int = 128, width: int = 32, holdout: float = 0.1, seed: int = 0,
                       device: torch.device | str = "cpu") -> Path:
-    """The cached classifier file for these settings, training it first if absent."""
+    """The classifier file for these settings: shipped in ``checkpoints/classifiers/`` under the
+    same name (``make classifiers``: the same classifier on every machine), else cached, trained
+    first if absent."""
     settings = {"steps": steps, "lr": lr, "batch_size": batch_size, "width": width, "holdout": holdout,
                 "seed": seed}
     path = classifier_path(dataset, cache_dir, settings)
+    if (SHIPPED_CLASSIFIERS / path.name).is_file():
+        return SHIPPED_CLASSIFIERS / path.name
     if path.is_file():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
