@@ -29,6 +29,10 @@ NOT_IDENTITY = ("cache_dir", "checkpoint_dirs", "device", "plot", "batch_size", 
 # exclude_keys`` of the experiment configs, which must list these; tests check that they do).
 RUN_DIR_EXCLUDE_KEYS = ("experiment", "checkpoint_dirs", "cache_dir", "retrain", "device", "threads")
 
+# Stacked digits: a channel counts as classified at this top probability or more (the metric's
+# default, and ``metric.stacked_threshold``'s).
+STACKED_THRESHOLD = 0.9
+
 
 def enum_value(value: Any) -> str:
     """A config value that may be an Enum member (structured configs) or its plain value, as text."""
