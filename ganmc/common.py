@@ -34,6 +34,12 @@ RUN_DIR_EXCLUDE_KEYS = ("experiment", "checkpoint_dirs", "cache_dir", "retrain",
 STACKED_THRESHOLD = 0.9
 
 
+def bar_disable(progress: bool) -> bool | None:
+    """tqdm's ``disable`` for a progress bar: off when not asked for or when ``$TQDM_DISABLE`` is
+    set (tqdm's own switch, which an explicit ``disable`` overrides), else on a terminal only."""
+    return True if not progress or os.environ.get("TQDM_DISABLE", "") not in ("", "0") else None
+
+
 def enum_value(value: Any) -> str:
     """A config value that may be an Enum member (structured configs) or its plain value, as text."""
     return str(getattr(value, "value", value))
