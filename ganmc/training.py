@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from ganmc.common import enum_value
+from ganmc.common import bar_disable, enum_value
 from ganmc.data import Dataset
 from ganmc.errors import GanmcError
 from ganmc.grid import save_grid
@@ -29,6 +29,11 @@ from ganmc.weights import load_weights
 
 log = logging.getLogger(__name__)
 RESUME_FORMAT = "ganmc.resume/1"
+# A CPU training whose rest is estimated past this many seconds says so in one log line, with how
+# to stop and resume it and what is shipped instead; the estimate times the iterations after the
+# first (warm-up) one, TIMED_ITERATIONS of them.
+NOTICE_SECONDS = 120.0
+TIMED_ITERATIONS = 5
 
 
 def _optimizer(params: Any, kind: str, lr: float, betas: list[float]) -> torch.optim.Optimizer:
@@ -76,6 +81,7 @@ def train_gan(
     grid_dir: Path | None = None,
     resume: Path | None = None,
     resume_every: int = 500,
+    alternative: str = "",
 ) -> dict[str, Any]:
     """Train ``gan`` in place for ``train_cfg.iterations`` generator steps; return a record.
 
@@ -85,6 +91,8 @@ def train_gan(
     With ``resume``, the whole training state (weights, optimiser moments, random stream, step)
     is written there every ``resume_every`` steps and at the end, and training starts from it
     when it holds an earlier step: an interrupted or longer run continues bit-identically.
+    On a CPU, once the first iterations are timed, a rest estimated past :data:`NOTICE_SECONDS`
+    is said in one log line (ending with ``alternative``: what is shipped instead).
     """
     device = gan.device
     rng = torch.Generator().manual_seed(seed)
@@ -106,8 +114,9 @@ def train_gan(
     gan.discriminator.train()
     start = time.perf_counter() - elapsed
     bar = tqdm(range(first, int(train_cfg.iterations) + 1), desc=f"train {gan.loss}",
-               disable=None if progress else True, dynamic_ncols=True, initial=first - 1,
+               disable=bar_disable(progress), dynamic_ncols=True, initial=first - 1,
                total=int(train_cfg.iterations))
+    timed = 0.0
     for step in bar:
         for _ in range(int(train_cfg.n_critic)):
             real = dataset.sample(batch, rng).to(device)
@@ -122,9 +131,15 @@ def train_gan(
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
+        if step == first:
+            timed = time.perf_counter()
+        elif step == first + TIMED_ITERATIONS and device.type == "cpu":
+            left = int(train_cfg.iterations) - step
+            _notice((time.perf_counter() - timed) / TIMED_ITERATIONS, left, resume, resume_every, alternative)
         if bar.disable and progress and step % max(1, int(train_cfg.iterations) // 10) == 0:  # no terminal
-            log.info("training: iteration %d of %d (%.0f s)", step, int(train_cfg.iterations),
-                     time.perf_counter() - start)
+            took = time.perf_counter() - start
+            log.info("training: iteration %d of %d (%.0f s, ~%.0f s left)", step, int(train_cfg.iterations),
+                     took, took / step * (int(train_cfg.iterations) - step))  # resumed: took counts from step 1
         if step % log_every == 0 or step == int(train_cfg.iterations):
             ld, lg = loss_d.item(), loss_g.item()
             if not (math.isfinite(ld) and math.isfinite(lg)):
@@ -139,6 +154,19 @@ def train_gan(
             save_resume_state(resume, gan, opt_g, opt_d, rng, step, history, time.perf_counter() - start)
     gan.eval()
     return _record(history, start, int(train_cfg.iterations), device)
+
+
+def _notice(per_iteration: float, left: int, resume: Path | None, resume_every: int, alternative: str) -> None:
+    """The one log line of a CPU training whose ``left`` iterations take over ``NOTICE_SECONDS``."""
+    seconds = per_iteration * left
+    if seconds <= NOTICE_SECONDS:
+        return
+    stop = (f"Ctrl-C stops it and the same command resumes from the last state saved (every {resume_every} "
+            f"iterations and at the end: {resume})" if resume is not None
+            else "Ctrl-C stops it, but no resume state is kept (retrain=true): a rerun starts over")
+    took = f"{seconds / 3600:.1f} h" if seconds >= 5400 else f"{seconds / 60:.0f} min"
+    log.info("training on the CPU will take about %s (%d iterations left at %.3g s each, timed over %d); %s%s",
+             took, left, per_iteration, TIMED_ITERATIONS, stop, f"; {alternative}" if alternative else "")
 
 
 def save_resume_state(path: Path, gan: GAN, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,

@@ -104,7 +104,8 @@ def evals(name: str, cfg: Any, drs_acceptance: float) -> dict[str, float]:
     counts as one more), from the preset: sampling, plus one-time work spread over 50,000."""
     s, m = cfg.sampler, cfg.metric
     once = 0.0 if enum_value(s.discriminator.kind) == "raw" else s.discriminator.steps * s.discriminator.batch / FULL
-    target = {"G": m.sir_factor, "D": 0 if name == "generator" else m.sir_factor}
+    factor = m.sir_factor if m.target else 0  # the exact-target estimate's proposals (table3: on)
+    target = {"G": factor, "D": 0 if name == "generator" else factor}
     if name == "generator":
         own = {"G": 1.0, "D": 0.0}
     elif name == "drs":

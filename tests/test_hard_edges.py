@@ -188,7 +188,7 @@ def test_memory_grows_with_the_kept_samples_only(run_cli, tmp_path):
     4.97 GB (~1.4 KB per sample in the sample phase alone). Freed memory now goes back after each
     batch, metric and target chunk: the growth per phase is the kept samples and one chunk."""
     n, out = 300_000, tmp_path / "run"  # the default GAN (shipped): 256-wide nets, 10,000 per batch
-    code, _, err = run_cli("sample", f"n_samples={n}", "metric.sir_max_pool=200000", "plot=false",
+    code, _, err = run_cli("sample", f"n_samples={n}", "metric.target=true", "metric.sir_max_pool=200000", "plot=false",
                            "metric.metrics=[modes,mass_tv]", f"hydra.run.dir={out}")
     assert code == 0, err
     peak = json.loads((out / "record.json").read_text())["timing"]["peak_rss_mb"]

@@ -143,7 +143,7 @@ TINY_RUN = ["dataset=digits", "dataset.size=16", "gan=dcgan32", "gan.latent_dim=
 
 def test_sample_on_images_end_to_end(run_cli, tmp_path):
     out = tmp_path / "run"
-    code, _, err = run_cli("sample", *TINY_RUN, "+sampler=ddls", "sampler.n_steps=2", "metric.sir_factor=2",
+    code, _, err = run_cli("sample", *TINY_RUN, "+sampler=ddls", "sampler.n_steps=2", "metric.target=true", "metric.sir_factor=2",
                            "sampler.snapshot_every=1", f"hydra.run.dir={out}")
     assert code == 0, err
     record = json.loads((out / "record.json").read_text())

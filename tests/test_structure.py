@@ -89,6 +89,7 @@ def test_a_copied_sampler_module_and_yaml_make_a_new_sampler(tmp_path):
     run_dir = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(tmp_path), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-m", "ganmc.cli", "sample", "+sampler=mygen", "n_samples=300", "plot=false",
+                           "metric.target=true",
                            f"checkpoint_dirs=[{ROOT / 'checkpoints'}]", f"cache_dir={tmp_path / 'cache'}",
                            f"hydra.run.dir={run_dir}"], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=600)

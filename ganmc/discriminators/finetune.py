@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from ganmc.common import bar_disable
 from ganmc.data.synthetic import SyntheticDataset
 from ganmc.errors import GanmcError
 from ganmc.models.gan import GAN
@@ -53,7 +54,7 @@ def finetune_discriminator(
     opt = torch.optim.Adam(disc.parameters(), lr=lr, betas=(0.5, 0.999))
     history: list[dict[str, float]] = []
     device = gan.device
-    for step in tqdm(range(1, steps + 1), desc="fine-tune D", disable=None if progress else True,
+    for step in tqdm(range(1, steps + 1), desc="fine-tune D", disable=bar_disable(progress),
                      dynamic_ncols=True):
         real = dataset.sample(batch_size, rng).to(device)
         with torch.no_grad():

@@ -26,6 +26,7 @@ from torch import nn
 from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 from tqdm import tqdm
 
+from ganmc.common import bar_disable
 from ganmc.data.images import ImageDataset, to_float
 from ganmc.errors import GanmcError
 from ganmc.io import file_lock, sha256_json, write_atomic
@@ -130,7 +131,7 @@ def train_classifier(dataset: ImageDataset, steps: int, lr: float, batch_size: i
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     net.train()
     loss = torch.zeros(())
-    for _ in tqdm(range(steps), desc="train classifier", disable=None if progress else True, dynamic_ncols=True):
+    for _ in tqdm(range(steps), desc="train classifier", disable=bar_disable(progress), dynamic_ncols=True):
         idx = train_idx[torch.randint(len(train_idx), (batch_size,), generator=rng)]
         x = to_float(dataset.images[idx])
         dx, dy = (int(v) for v in torch.randint(-1, 2, (2,), generator=rng))

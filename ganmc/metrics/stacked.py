@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
-from ganmc.common import default_cache_dir
+from ganmc.common import STACKED_THRESHOLD, default_cache_dir
 from ganmc.data.images import ImageDataset, to_float
 from ganmc.io import cached_json, derive_seed, sha256_file
 from ganmc.metrics.classifier import (
@@ -33,8 +33,6 @@ from ganmc.metrics.classifier import (
     stacked_forward,
 )
 from ganmc.metrics.images import classifier_file
-
-STACKED_THRESHOLD = 0.9  # a channel counts as classified at this top probability or more
 
 
 @torch.no_grad()

@@ -100,9 +100,10 @@ def run_sample(cfg: DictConfig, folder: RunFolder) -> SampleRecord:
     for name, part in {"samples": batch.samples, **batch.extra}.items():
         check_magnitude(part, f"sampler {sampler.name}" + ("" if name == "samples" else f" ({name})"))
     sample_seconds = phases.done("sample")
-    target = estimate_target(sampler, len(batch), gen, int(cfg.metric.sir_factor), int(cfg.metric.sir_max_pool),
-                             None if images else dataset, int(cfg.eval_batch or CHUNK), keep)
-    target_info = None
+    target, target_info = None, None
+    if cfg.metric.target:  # opt-in: its pool costs sir_factor times the samples' G and D passes
+        target = estimate_target(sampler, len(batch), gen, int(cfg.metric.sir_factor), int(cfg.metric.sir_max_pool),
+                                 None if images else dataset, int(cfg.eval_batch or CHUNK), keep)
     if target is not None:
         batch.extra[TARGET_SET], target_info = target
         target_info["seconds"] = phases.done("target")

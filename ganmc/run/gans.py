@@ -4,6 +4,7 @@ the cache, the shipped checkpoints or a fresh training run (under the cache lock
 from __future__ import annotations
 
 import logging
+import re
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -104,9 +105,25 @@ def _cached_or_trained(cfg: DictConfig, dataset: Dataset, device: torch.device, 
 
     resume = None if cfg.retrain else resume_path(cfg)
     record = train_gan(gan, dataset, cfg.gan.train, derive_seed(cfg.seed, "train"), on_snapshot=snapshot,
-                       grid_dir=grid_dir, resume=resume)
+                       grid_dir=grid_dir, resume=resume, alternative=shipped_instead(cfg))
     save_checkpoint(path, gan, cfg, int(cfg.gan.train.iterations), fingerprint, record)
     return gan.eval(), path
+
+
+def shipped_instead(cfg: DictConfig) -> str:
+    """What ``checkpoint_dirs`` ship of ``cfg``'s data set and GAN (loaded, not trained, by a
+    config that matches one): their training lengths and seeds, or that there are none."""
+    prefix = f"{cfg.dataset.name}-{cfg.gan.name}-it"
+    names = [p.name for folder in cfg.checkpoint_dirs for p in Path(str(folder)).expanduser().glob(f"{prefix}*.pt")]
+    found = [m for n in names if (m := re.fullmatch(rf"{re.escape(prefix)}(\d+)-s(\d+)-[0-9a-f]+\.pt", n))]
+    where = " ".join(str(f) for f in cfg.checkpoint_dirs)
+    if not where:
+        return "no shipped GAN is searched (checkpoint_dirs=[]; by default the repository's checkpoints/)"
+    if not found:
+        return f"no GAN of dataset={cfg.dataset.name} gan={cfg.gan.name} is shipped ({where} holds those that are)"
+    lengths, seeds = (",".join(str(v) for v in sorted({int(m[i]) for m in found})) for i in (1, 2))
+    return (f"shipped instead (no training, when the rest of the config matches): dataset={cfg.dataset.name} "
+            f"gan={cfg.gan.name} gan.train.iterations={lengths} seed={seeds}, in {where}")
 
 
 def _shipped(cfg: DictConfig, name: str) -> Path | None:

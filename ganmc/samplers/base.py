@@ -20,7 +20,7 @@ import torch
 from omegaconf import MISSING, DictConfig, OmegaConf
 from tqdm import tqdm
 
-from ganmc.common import enum_value, trim_heap
+from ganmc.common import bar_disable, enum_value, trim_heap
 from ganmc.context import SamplingContext
 from ganmc.discriminators import DerivedD, calibrated, derive
 from ganmc.errors import GanmcError
@@ -244,7 +244,7 @@ class Sampler(ABC):
         parts: list[SampleBatch] = []
         done = 0
         with tqdm(total=n, desc=f"sample {self.name}", unit="sample",
-                  disable=None if progress else True, dynamic_ncols=True) as bar:
+                  disable=bar_disable(progress), dynamic_ncols=True) as bar:
             while done < n:
                 m = min(batch_size, n - done)
                 part = self.sample_batch(m, generator)
