@@ -166,6 +166,21 @@ def test_sweep_report_tables_and_plots_metric_against_parameter(tmp_path):
     assert ["0.001", "90.500 ± 0.707", "2"] in rows
 
 
+def test_sweep_caption_without_a_baseline_still_names_data_gan_n_seeds_and_spread(tmp_path):
+    from ganmc.tables.sweep import _caption
+
+    records = [{"run": {"sampler": "ddls_cal", "dataset": "gaussians25", "gan": "wgan_gp_mlp", "seed": 0,
+                        "n_samples": 10000, "train_iterations": 2500},
+                "metrics": {"emd_n": 10000, "emd_cost": "euclidean", "emd_real_set": "iid"}}]
+    text = _caption(["sampler.step_size"], records, baseline=False)
+    for part in ("sampler ddls_cal", "gaussians25", "wgan_gp_mlp (2,500 training iterations)", "n = 10,000",
+                 "seeds 0 (one seed: no spread)", "W1, n = 10,000 per side", "No generator baseline"):
+        assert part in text, part
+    two = [records[0], {**records[0], "run": {**records[0]["run"], "seed": 1}}]
+    assert "mean ± std over seeds" in _caption(["x"], two, baseline=True)
+    assert "mean ± standard error (SE)" in _caption(["x"], two, baseline=True)
+
+
 def test_sweep_names_a_swept_group_once_and_orders_numbers_by_value():
     from ganmc.tables.sweep import _order, swept_keys
 

@@ -178,13 +178,18 @@ def table2(records: Records, out_dir: Path) -> list[Path]:
                     target_reliability(group)]
             rows.append(row)
     ns = emd_sizes(recs)
+    gans = ", ".join(sorted({r["run"]["gan"] for r in recs}))
+    seeds = ", ".join(str(s) for s in sorted({r["run"]["seed"] for r in recs}))
     caption = ("DDLS Table 2: EMD (exact OT, POT) between generated samples and fresh real samples, "
+               f"GAN {gans} trained {_iterations(pairs)} iterations (a row per length), seeds {seeds} (one "
+               "GAN each), "
                f"n = {', '.join(str(n) for n in ns)} per side, mean ± std over seeds, under each protocol: "
                "W1 (Euclidean cost) or W2² (squared Euclidean cost, POT's default), against an iid real "
                "set or a stratified one (each mode's share of n fixed, as the DDLS/DOT toy code draws its "
                "real batches; mixtures only). The floor is the EMD between two real sets drawn alike: "
                "no sampler can go below it, so differences smaller than its spread cannot be read; Δ vs "
-               "generator: paired by seed (same GAN, same real sample), mean ± standard error. Mass TV: "
+               "generator: paired by seed (same GAN, same real sample), mean ± standard error. EMD (paper): "
+               "the DDLS paper's Table 2 value ± the spread it states. Mass TV: "
                "total variation between the mass per mode (25 Gaussians) or per bin along the roll (Swiss "
                "roll, 12 bins) of the samples, then of the exact target p_g·w (importance resampling, "
                "reliable when the weights' ESS reaches n), and the data's. "

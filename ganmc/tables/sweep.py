@@ -15,8 +15,9 @@ from typing import Any
 
 from ganmc.common import NOT_IDENTITY, RUN_DIR_EXCLUDE_KEYS
 from ganmc.errors import GanmcError
-from ganmc.record_schema import TARGET_SET
+from ganmc.record_schema import TARGET_SET, emd_sizes
 from ganmc.tables.build import (
+    EMD_PROTOCOLS,
     Records,
     delta_text,
     extra_set,
@@ -211,10 +212,8 @@ def sweep(records: Records, out_dir: Path, name: str = "sweep",
 
 
 def _caption(keys: list[str], records: list[dict[str, Any]], baseline: bool) -> str:
-    """'Sweep over KEYS'; with a baseline also the data, GAN, n and seeds, and what ± means."""
-    caption = f"Sweep over {', '.join(keys) or 'nothing'}"
-    if not baseline:
-        return caption
+    """'Sweep over KEYS', the sampler, data, GAN, n, seeds and EMD protocol the rows share, and
+    what ± means (std over seeds; SE of the paired Δ where a generator baseline is there)."""
     run = [r.get("run", {}) for r in records]
 
     def values(key: str) -> str:
@@ -222,7 +221,17 @@ def _caption(keys: list[str], records: list[dict[str, Any]], baseline: bool) -> 
 
     its = sorted({x.get("train_iterations") for x in run} - {None})
     gans = values("gan") + (f" ({', '.join(f'{i:,}' for i in its)} training iterations)" if its else "")
-    return (f"{caption}: data set {values('dataset')}, GAN {gans}, n = {sample_counts(records)} samples per run, "
-            f"seeds {values('seed')}. Cells: mean ± std over seeds. Δ vs generator: the generator runs of the same "
-            "data set, GAN and sample size (baseline row), paired by seed, mean ± standard error (SE), * beyond "
-            "2 SE")
+    seeds = {x.get("seed") for x in run} - {None}
+    emd_n = emd_sizes(records)
+    protocols = sorted({(m.get("emd_cost", "euclidean"), m.get("emd_real_set", "iid"))
+                        for m in (r.get("metrics", {}) for r in records) if m.get("emd_n")})
+    emd = (f" EMD: exact, {' and '.join(EMD_PROTOCOLS.get(p, '/'.join(p)) for p in protocols)}, n = "
+           f"{', '.join(f'{n:,}' for n in emd_n)} per side." if emd_n else "")
+    spread = "one seed: no spread" if len(seeds) == 1 else "cells: mean ± std over seeds"
+    caption = (f"Sweep over {', '.join(keys) or 'nothing'} of sampler {values('sampler')}: data set "
+               f"{values('dataset')}, GAN {gans}, n = {sample_counts(records)} samples per run, seeds "
+               f"{values('seed')} ({spread}).{emd}")
+    if not baseline:
+        return caption + " No generator baseline among the records: no Δ column."
+    return (caption + " Δ vs generator: the generator runs of the same data set, GAN and sample size "
+            "(baseline row), paired by seed, mean ± standard error (SE), * beyond 2 SE")
