@@ -6,6 +6,8 @@ GANMC := $(VENV)/bin/ganmc
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 COMMA := ,
+EMPTY :=
+SPACE := $(EMPTY) $(EMPTY)
 # A yes/no variable (RETRAIN, SMOKE): 1, true, yes or on turn it on; 0, false, no, off or unset
 # leave it off; anything else stops make with one line.
 truthy = $(if $(filter-out 0 1 true false yes no on off,$($(1))),$(error $(1)=$($(1)): use 1 (on) or 0 (off)),$(filter 1 true yes on,$($(1))))
@@ -14,7 +16,7 @@ truthy = $(if $(filter-out 0 1 true false yes no on off,$($(1))),$(error $(1)=$(
 	reproduce-ddls-training-length reproduce-ddls-sweep reproduce-ddls-temperature checkpoints reproduce-digits reproduce-digits-fid reproduce-table3 \
 	preflight-table3 table3-gans-known rehearse-table3 reproduce-table3-rehearsal gpu-check reproduce-collab-fig4 reproduce-collab-table1 \
 	reproduce-stacked-digits reproduce-collab-fig10 reproduce-pareto data stacked-mnist-gans mnist-classifier \
-	reproduce-stacked-mnist reproduce-stacked-mnist-training
+	reproduce-stacked-mnist reproduce-stacked-mnist-training collab-mnist-gans reproduce-collab-mnist
 
 # Reproduce targets run from the checkpoints shipped in checkpoints/ (trained by `make
 # checkpoints`); RETRAIN=1 ignores them and trains every GAN again into a fresh cache, with
@@ -183,15 +185,51 @@ reproduce-stacked-digits: install
 # D shaped 1,000 iterations with snapshots at 100, 250 and 500 (shipped in checkpoints/shaped/;
 # made here when absent), refinement with each, the generator alone, the table and figure
 # (results/collab_fig10.{md,csv,tex,png}), and the Fig. 9 and Fig. 11 grids of seed 0.
-FIG10_SHAPE = printf '%s\n' 0 1 2 3 4 | xargs -P $(JOBS) -I{} $(GANMC) shape experiment=collab_fig10 hydra.mode=RUN \
-	sampler=collab_fig10 seed={} 'shape.snapshots=[100,250,500]' $(1) $(JOB_THREADS) hydra.run.dir=$(RUNS)/collab_fig10_shape/{}
+# SHAPE_SEEDS: one shaping per seed ($(2), space-separated) of the Fig. 10 study $(1) (its sampler
+# preset, named as the experiment), JOBS seeds at a time; $(3): more overrides (the snapshots).
+SHAPE_SEEDS = printf '%s\n' $(2) | xargs -P $(JOBS) -I{} $(GANMC) shape experiment=$(1) hydra.mode=RUN \
+	sampler=$(1) seed={} $(3) $(JOB_THREADS) hydra.run.dir=$(RUNS)/$(1)_shape/{}
+FIG10_SHAPE = $(call SHAPE_SEEDS,collab_fig10,0 1 2 3 4,'shape.snapshots=[100$(COMMA)250$(COMMA)500]' $(1))
 reproduce-collab-fig10: install
 	$(call FIG10_SHAPE,$(CKPT))
 	$(GANMC) sample experiment=collab_fig10 $(CKPT) $(LAUNCH) $(JOB_THREADS) hydra.sweep.dir=$(RUNS)/collab_fig10
 	$(GANMC) sample experiment=digits gan=dcgan32 seed=0,1,2,3,4 +sampler=generator $(CKPT) $(LAUNCH) $(JOB_THREADS) \
 		hydra.sweep.dir=$(RUNS)/collab_fig10
 	$(GANMC) table collab_fig10 records=$(RUNS)/collab_fig10 out_dir=$(RESULTS)
-	$(PY) scripts/collab_figures.py --out $(RESULTS) $(CKPT)
+	$(PY) scripts/collab_figures.py --experiment collab_fig10 --out $(RESULTS) $(CKPT)
+
+# Collaborative sampling, Figures 9-11 on real MNIST (`make data` first): the paper's "original
+# NS-GAN" (nsgan_mnist, 5 seeds, from checkpoints/ as `make collab-mnist-gans` leaves them; a seed
+# without one is trained first, ~50 min), each seed's D shaped 2,000 iterations with snapshots at
+# 400, 800, 1,200 and 1,600 (the authors' logged grid; into the cache, not shipped: 53 MB each),
+# refinement (20 SGD steps of 0.1 at layer 2) with each and with the raw D, the generator alone,
+# 5,000 samples per run, cs and fd from the shipped MNIST classifier: the table (with the authors'
+# logged values) and figure results/collab_mnist.{md,csv,tex,png}, the Fig. 9 and Fig. 11 grids of
+# seed 0 (results/collab_mnist_fig9.png, _fig11.png). Cost on one thread of these loaded cores
+# (measured 2026-12-03 on a 30-iteration GAN): a shaping iteration 0.35 s when refinement stops at
+# once, 3.7 s when all 20 steps run (0.2-2 h per seed); a sampling run <= 200 s; so ~1-5 h in all,
+# two jobs at a time. SMOKE=1 runs the whole chain on a tiny budget (seeds 0 and 1, GANs of 4
+# iterations, D shaped 2 and 4 iterations, 2 refinement steps, 64 samples; give RUNS= and RESULTS=
+# elsewhere; ~2 min): a check of the wiring, not a result.
+CMNIST_SMOKE = $(call truthy,SMOKE)
+CMNIST_SEEDS = $(if $(CMNIST_SMOKE),0 1,0 1 2 3 4)
+CMNIST_TINY = $(if $(CMNIST_SMOKE),gan.train.iterations=4 n_samples=64)
+CMNIST_REFINE = $(CMNIST_TINY) $(if $(CMNIST_SMOKE),sampler.n_steps=2 sampler.n_real=64)
+CMNIST_SHAPE = $(if $(CMNIST_SMOKE),sampler.discriminator.steps=4 'shape.snapshots=[2]',\
+	'shape.snapshots=[400$(COMMA)800$(COMMA)1200$(COMMA)1600]')
+CMNIST_SEED_SWEEP = seed=$(subst $(SPACE),$(COMMA),$(CMNIST_SEEDS))
+CMNIST_STEP_SWEEP = $(if $(CMNIST_SMOKE),sampler.discriminator.steps=0$(COMMA)2$(COMMA)4)
+reproduce-collab-mnist: install
+	@start=$$(date +%s); set -e; \
+	$(call SHAPE_SEEDS,collab_mnist,$(CMNIST_SEEDS),$(CMNIST_SHAPE) $(CMNIST_REFINE) $(CKPT)); \
+	$(GANMC) sample experiment=collab_mnist +sampler=collab_mnist $(CMNIST_SEED_SWEEP) $(CMNIST_STEP_SWEEP) \
+		$(CMNIST_REFINE) $(CKPT) $(LAUNCH) $(JOB_THREADS) hydra.sweep.dir=$(RUNS)/collab_mnist; \
+	$(GANMC) sample experiment=collab_mnist +sampler=generator sampler.discriminator.steps=0 $(CMNIST_SEED_SWEEP) \
+		$(CMNIST_TINY) $(CKPT) $(LAUNCH) $(JOB_THREADS) hydra.sweep.dir=$(RUNS)/collab_mnist; \
+	$(GANMC) table collab_mnist records=$(RUNS)/collab_mnist out_dir=$(RESULTS); \
+	$(PY) scripts/collab_figures.py --experiment collab_mnist --out $(RESULTS) \
+		$(if $(CMNIST_SMOKE),--steps 4 --n 4) $(CMNIST_REFINE) $(CKPT) $(JOB_THREADS); \
+	echo "reproduce-collab-mnist: $$(( $$(date +%s) - start )) s; table in $(RESULTS)/collab_mnist.md"
 
 # Quality per unit of compute: each sampler at 3 budgets (its cost knob) beside the generator, 5
 # seeds, on 25 Gaussians (WGAN-GP, 2,500 and 10,000 it.), the imbalanced 8 Gaussians (collab
@@ -295,22 +333,36 @@ data: install
 	$(GANMC) data fetch mnist
 	$(GANMC) data fetch fashion_mnist
 
-# The Stacked MNIST protocol's GANs (gan=dcgan_stacked_mnist, both D sizes, seeds 0-4), 20,000
-# iterations each with snapshots at 1k, 2k, 5k and 10k, two jobs at a time on one thread each
-# (~0.1-0.3 s per iteration on these cores: ~1-2 h per GAN). Training saves its whole state every
-# 500 iterations under $(SMNIST_CACHE)/resume and picks it up when run again (`make
-# stacked-mnist-gans` after an interruption continues, also from the states committed under
+# Resumable training of a set of GANs (TRAIN_RESUMABLE, cache folder $(1), `ganmc train -m` overrides
+# $(2), file pattern $(3) of its checkpoints): JOBS jobs at a time on one thread each, cached under
+# $(1); training saves its whole state every 500 iterations under $(1)/resume and picks it up when
+# run again (after an interruption the target continues, also from states committed under
 # checkpoints/resume/); the finished checkpoints and snapshots are copied to checkpoints/, where
-# the finished GANs are found and skipped. Needs `make data`.
+# the finished GANs are found and skipped.
+TRAIN_RESUMABLE = mkdir -p $(1)/resume && \
+	for f in checkpoints/resume/$(3); do if [ -e "$$f" ] && [ ! -e "$(1)/resume/$$(basename "$$f")" ]; then \
+		cp "$$f" $(1)/resume/ || exit 1; fi; done && \
+	$(GANMC) train -m $(2) threads=1 plot=false cache_dir=$(CURDIR)/$(1) $(LAUNCH) hydra.sweep.dir=$(1)/runs && \
+	for f in $(1)/checkpoints/$(3); do if [ -e "$$f" ]; then cp "$$f" checkpoints/ || exit 1; fi; done
+
+# The Stacked MNIST protocol's GANs (gan=dcgan_stacked_mnist, both D sizes, seeds 0-4), 20,000
+# iterations each with snapshots at 1k, 2k, 5k and 10k, resumably as above (~0.1-0.3 s per
+# iteration on these cores: ~1-2 h per GAN). Needs `make data`.
 SMNIST_CACHE ?= out/stacked-mnist-cache
+SMNIST_GANS = dataset=stacked_mnist gan=dcgan_stacked_mnist seed=0,1,2,3,4 gan.discriminator.d_size=quarter,half \
+	'gan.train.snapshots=[1000,2000,5000,10000]'
 stacked-mnist-gans: install
-	mkdir -p $(SMNIST_CACHE)/resume
-	for f in checkpoints/resume/stacked_mnist-*.pt; do [ -e "$$f" ] && cp -n "$$f" $(SMNIST_CACHE)/resume/; done; true
-	$(GANMC) train -m dataset=stacked_mnist gan=dcgan_stacked_mnist seed=0,1,2,3,4 \
-		gan.discriminator.d_size=quarter,half 'gan.train.snapshots=[1000,2000,5000,10000]' threads=1 plot=false \
-		cache_dir=$(CURDIR)/$(SMNIST_CACHE) \
-		$(LAUNCH) hydra.sweep.dir=$(SMNIST_CACHE)/runs
-	cp $(SMNIST_CACHE)/checkpoints/stacked_mnist-dcgan_stacked_mnist-*.pt checkpoints/
+	$(call TRAIN_RESUMABLE,$(SMNIST_CACHE),$(SMNIST_GANS),stacked_mnist-dcgan_stacked_mnist-*.pt)
+
+# The collaborative MNIST study's GANs (gan=nsgan_mnist at 28 px, the paper's "original NS-GAN",
+# 4,685 iterations = 5 epochs of batch 64, seeds 0-4), resumably as above. Measured 2026-12-03 on
+# one thread of these 2 cores while both were busy (load ~4): 30 iterations in 19.3 s (0.64 s
+# each, 0.46 s of CPU), so ~50 min per GAN and ~2.5 h for the five, two at a time (less on idle
+# cores). Each checkpoint is 53 MB (G and D hold 6.6M parameters each). Needs `make data`.
+CMNIST_CACHE ?= out/collab-mnist-cache
+CMNIST_GANS = dataset=mnist dataset.size=28 gan=nsgan_mnist seed=0,1,2,3,4
+collab-mnist-gans: install
+	$(call TRAIN_RESUMABLE,$(CMNIST_CACHE),$(CMNIST_GANS),mnist-nsgan_mnist-*.pt)
 
 # The Stacked MNIST mode classifier shipped in checkpoints/classifiers/ (mnist-cnn.pt, its record
 # mnist-cnn.json beside it): a CNN trained on MNIST's 60,000 training images, seeded, on one CPU

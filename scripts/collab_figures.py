@@ -1,14 +1,18 @@
-"""Collaborative sampling, Figures 9 and 11 on digits (the paper's MNIST figures), for one seed.
+"""Collaborative sampling, Figures 9 and 11 (the paper's MNIST figures) of one seed, for a Fig. 10 study:
+``--experiment collab_fig10`` (digits; collab_fig9.png, collab_fig11.png) or ``collab_mnist`` (real
+MNIST; collab_mnist_fig9.png, collab_mnist_fig11.png).
 
 Fig. 9: the generator's samples (row 1), refined with the raw D (row 2) and with the shaped D
 (row 3), the same latents in every row. Fig. 11: the generator's samples, then for refinement at
 the output, the middle and the input layer (the D shaped at the middle layer each time), the
 refined samples and the absolute difference to the generator's (black: unchanged; white: a
-change of the full range). The refinement is the
-collab_fig10 sampler's (20 SGD steps of 0.1, median stopping rule) with the GAN and shaped D
-found as `ganmc sample experiment=collab_fig10` finds them (shipped, cached or made now).
+change of the full range). The refinement is the study's sampler preset (the experiment's
+``+sampler``; 20 SGD steps of 0.1, median stopping rule), its D shaped ``--steps`` iterations (default:
+the preset's), with the GAN and shaped D found as ``ganmc sample experiment=NAME`` finds them
+(shipped, cached or made now).
 
-    python scripts/collab_figures.py --out results [--seed 0] [--steps 1000] [--n 16] [OVERRIDES...]
+    python scripts/collab_figures.py --out results [--experiment collab_fig10] [--seed 0] [--steps N]
+        [--n 16] [OVERRIDES...]
 """
 
 from __future__ import annotations
@@ -19,32 +23,54 @@ from pathlib import Path
 
 import torch
 from hydra import compose, initialize_config_module
+from omegaconf import DictConfig
 
 from ganmc.config import register_configs
+from ganmc.errors import GanmcError
 from ganmc.grid import as_float, save_grid
 from ganmc.io import derive_seed
 from ganmc.run.gans import build_dataset, obtain_gan, resolve_device
 from ganmc.run.sampler import build_sampler
 from ganmc.threads import apply_threads
 
+# The figures' file stems per study (the digits study keeps the names it was published under).
+STEMS = {"collab_fig10": "collab"}
+PIXELS = 48  # about this many pixels per image in the grids
 
-def refined(cfg_overrides: list[str], z: torch.Tensor, seed: int) -> tuple[torch.Tensor, torch.Tensor, str | None]:
-    """(generator's images of ``z``, the refined ones, the derived D's file or None) under the
-    collab_fig10 sampler with ``cfg_overrides``."""
+
+def _compose(experiment: str, overrides: list[str], hydra: bool = False) -> DictConfig:
     with initialize_config_module("ganmc.conf", version_base="1.3"):
-        cfg = compose("sample", overrides=["experiment=collab_fig10", "gan=dcgan32", f"seed={seed}",
-                                            "+sampler=collab_fig10", *cfg_overrides])
+        return compose("sample", overrides=[f"experiment={experiment}", *overrides], return_hydra_config=hydra)
+
+
+def study_sampler(experiment: str) -> str:
+    """The sampler preset the Fig. 10 experiment sweeps (its one ``+sampler``)."""
+    params = _compose(experiment, [], hydra=True).hydra.sweeper.params or {}
+    preset = str(params.get("+sampler", ""))
+    if not preset or "," in preset:
+        raise GanmcError(f"experiment={experiment} is not a Fig. 10 study: it sweeps no single +sampler "
+                         f"(got {preset or 'none'!r}); use collab_fig10 or collab_mnist")
+    return preset
+
+
+def refined(experiment: str, cfg_overrides: list[str], n: int, seed: int
+            ) -> tuple[torch.Tensor, torch.Tensor, str | None, int]:
+    """(generator's images of the seed's ``n`` figure latents, the refined ones, the derived D's file
+    or None, the image size) under the study's sampler with ``cfg_overrides``."""
+    cfg = _compose(experiment, [f"seed={seed}", f"+sampler={study_sampler(experiment)}", *cfg_overrides])
     apply_threads(cfg)
     device = resolve_device(str(cfg.device))
     dataset = build_dataset(cfg)
     gan, path = obtain_gan(cfg, dataset, device)
     sampler = build_sampler(cfg, gan, dataset, path)
+    z = gan.prior.sample(n, torch.Generator().manual_seed(derive_seed(seed, "figure-z")))
     gen = torch.Generator().manual_seed(derive_seed(seed, "figure"))
     if sampler.use_median:
         sampler.estimate_median(gen)
     with torch.no_grad():
         before = gan.generator(z.to(device)).cpu()
-    return before, sampler.refine(z, gen).samples.detach().cpu(), sampler.prep_stats.get("discriminator_checkpoint")
+    after = sampler.refine(z, gen).samples.detach().cpu()
+    return before, after, sampler.prep_stats.get("discriminator_checkpoint"), int(before.shape[-1])
 
 
 def difference(before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
@@ -55,23 +81,34 @@ def difference(before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--experiment", default="collab_fig10", help="the Fig. 10 study: collab_fig10 or collab_mnist")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=1000, help="shaping iterations of the shaped D")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="shaping iterations of the shaped D (default: the study's sampler preset's)")
     parser.add_argument("--n", type=int, default=16, help="samples per row")
     args, overrides = parser.parse_known_args(argv)
     register_configs()
-    z = torch.randn(args.n, 32, generator=torch.Generator().manual_seed(derive_seed(args.seed, "figure-z")))
-    shaped = [f"sampler.discriminator.steps={args.steps}", *overrides]
-    gen_x, raw, _ = refined(["sampler.discriminator.steps=0", *overrides], z, args.seed)
-    _, good, shaped_file = refined(shaped, z, args.seed)
+    try:
+        return _draw(args, overrides)
+    except GanmcError as exc:
+        print(f"collab_figures: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _draw(args: argparse.Namespace, overrides: list[str]) -> int:
+    exp, stem = args.experiment, STEMS.get(args.experiment, args.experiment)
+    shaped = [] if args.steps is None else [f"sampler.discriminator.steps={args.steps}"]
+    gen_x, raw, _, size = refined(exp, ["sampler.discriminator.steps=0", *overrides], args.n, args.seed)
+    _, good, shaped_file, _ = refined(exp, [*shaped, *overrides], args.n, args.seed)
+    upscale = max(1, round(PIXELS / size))
     fig9 = save_grid(torch.cat([as_float(gen_x), as_float(raw), as_float(good)]),
-                     args.out / "collab_fig9.png", nrow=args.n, upscale=3)
+                     args.out / f"{stem}_fig9.png", nrow=args.n, upscale=upscale)
     rows = [as_float(gen_x)]
     for layer in ("null", 2, 0):  # output, middle, input; the D shaped at the middle layer throughout
-        _, x, _ = refined([f"gan.checkpoint={shaped_file}", "sampler.discriminator.steps=0", f"sampler.layer={layer}",
-                           *overrides], z, args.seed)
+        _, x, _, _ = refined(exp, [f"gan.checkpoint={shaped_file}", "sampler.discriminator.steps=0",
+                                   f"sampler.layer={layer}", *overrides], args.n, args.seed)
         rows += [as_float(x), difference(gen_x, x)]
-    fig11 = save_grid(torch.cat(rows), args.out / "collab_fig11.png", nrow=args.n, upscale=3)
+    fig11 = save_grid(torch.cat(rows), args.out / f"{stem}_fig11.png", nrow=args.n, upscale=upscale)
     print(fig9, fig11, sep="\n")
     return 0
 

@@ -17,7 +17,7 @@ from ganmc.errors import GanmcError
 
 ROOT = Path(__file__).resolve().parents[1]
 # Presets for images only, or whose D derivation is sized for the digits figure.
-IMAGE_ONLY = {"collab_fig10"}
+IMAGE_ONLY = {"collab_fig10", "collab_mnist"}
 
 
 class Flat(nn.Module):

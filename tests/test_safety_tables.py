@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ALL_REPORTS = ["demo", "table1", "table2", "pareto", "sweep", "ddls_training_length", "ddls_steps", "table3",
-               "digits", "collab_fig4", "collab_table1", "collab_fig10", "stacked_digits", "stacked_mnist",
+               "digits", "collab_fig4", "collab_table1", "collab_fig10", "collab_mnist", "stacked_digits", "stacked_mnist",
                "stacked_mnist_training"]
 # Reports of 2-D runs (25 Gaussians: %HQ, modes, EMD) get image runs; every other report gets 2-D runs.
 TWO_D = {"demo", "table1", "table2", "pareto", "sweep", "ddls_training_length"}

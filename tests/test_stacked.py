@@ -172,7 +172,7 @@ def test_stacked_table_paired_deltas_real_row_and_grid(tmp_path):
 def test_fig10_table_groups_by_shaping_iterations(tmp_path):
     import csv
 
-    from ganmc.tables.collab_digits import collab_fig10
+    from ganmc.tables.collab_fig10 import collab_fig10
     from ganmc.tables.records import find_records
 
     runs = tmp_path / "runs"
