@@ -100,3 +100,16 @@ def test_default_config_resolves_to_a_shipped_checkpoint(compose_cfg, tmp_path, 
         _, path = obtain_gan(cfg, build_dataset(cfg), torch.device("cpu"))
     assert path.parent == SHIPPED and "training" not in caplog.text
     assert read_checkpoint(path)["step"] == cfg.gan.train.iterations
+
+
+@pytest.mark.parametrize("experiment", ["digits", "stacked_digits", "collab_fig10"])  # MNIST: tests/test_mnist.py
+def test_cs_fd_and_stacked_metrics_read_a_shipped_classifier(compose_cfg, tmp_path, experiment):
+    """The classifier behind cs, fd and the stacked metrics is shipped (`make classifiers`), so
+    they are the same on every machine: none is trained into the cache."""
+    from ganmc.metrics.images import classifier_file
+
+    cfg = compose_cfg(f"experiment={experiment}")
+    data = build_dataset(cfg)
+    path = classifier_file(data, cfg.metric, tmp_path)
+    assert path.parent == SHIPPED / "classifiers", f"{path.name} not shipped: run `make classifiers`"
+    assert not (tmp_path / "classifiers").exists()

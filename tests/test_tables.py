@@ -73,6 +73,7 @@ def test_table1_and_table2_from_records(tmp_path):
     ddls2 = next(r for r in rows2 if r[:2] == ["DDLS (calibrated D)", "25 Gaussians"])
     assert ddls2[rows2[0].index("W1 Δ vs generator (± SE)")] == "-0.0100 ± 0.0000"
     assert ddls2[rows2[0].index("W2² (ours)")] == "n/a"
+    assert "seeds 0, 1 (one GAN each)" in (out / "table2.md").read_text()
 
 
 def test_the_exact_target_is_read_under_its_new_and_its_old_key():

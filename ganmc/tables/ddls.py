@@ -103,8 +103,8 @@ def _wall(records: Records) -> str:
 
 
 def _iterations(records: Records) -> str:
-    its = sorted({r["run"]["train_iterations"] for _, r in records})
-    return ", ".join(str(i) for i in its)
+    its = sorted({r["run"].get("train_iterations") for _, r in records} - {None})
+    return ", ".join(str(i) for i in its) or "?"
 
 
 @report("table1", Uses(("gaussians25",), ("hq_percent", "modes_recovered")))
@@ -178,8 +178,8 @@ def table2(records: Records, out_dir: Path) -> list[Path]:
                     target_reliability(group)]
             rows.append(row)
     ns = emd_sizes(recs)
-    gans = ", ".join(sorted({r["run"]["gan"] for r in recs}))
-    seeds = ", ".join(str(s) for s in sorted({r["run"]["seed"] for r in recs}))
+    gans = ", ".join(sorted({str(r["run"].get("gan")) for r in recs}))
+    seeds = ", ".join(str(s) for s in sorted({r["run"].get("seed") for r in recs} - {None}))
     caption = ("DDLS Table 2: EMD (exact OT, POT) between generated samples and fresh real samples, "
                f"GAN {gans} trained {_iterations(pairs)} iterations (a row per length), seeds {seeds} (one "
                "GAN each), "
