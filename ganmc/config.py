@@ -144,6 +144,9 @@ class RunConfig:
     threads: int | None = None  # CPU threads of torch, 1..1024 (null: 1 for MLP GANs, min(4, cores) for conv ones)
     eval_batch: int | None = None  # most inputs per bulk G/D pass outside the chains (null: the samplers' own)
     smoke: bool = False  # every sampler at its smallest budget (rehearsals, smoke tests)
+    # class-conditional GANs (gan.num_classes): each sample's label, 'uniform' (null: the default),
+    # 'data' (the data's class shares), one class index for all, or a list of one per sample
+    sampler_labels: Any = None
     max_evals: float = 1e11  # > 0: refuse a run whose sampler (or generator) asks for more G+D evaluations
 
 
