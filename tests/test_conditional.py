@@ -215,3 +215,34 @@ def test_shipped_conditional_gan_samples_at_each_label_from_the_cli(run_cli, tmp
     labels = np.load(out / "labels.npy")
     assert min(record["stats"]["label_counts"]) > 0 and np.array_equal(np.bincount(labels, minlength=25),
                                                                        record["stats"]["label_counts"])
+
+
+def test_ganmc_shape_refuses_a_conditional_gan(run_cli, tmp_path):
+    folder = _scripted(tmp_path / "cgan")
+    code, _, err = run_cli("shape", "gan.checkpoint_format=torchscript", f"gan.checkpoint={folder}",
+                           "gan.num_classes=25", "device=cpu", f"hydra.run.dir={tmp_path / 'run'}")
+    assert code != 0 and "ganmc shape shapes an unconditional GAN's D" in error_line(err)
+
+
+def test_a_derived_d_of_torchscript_nets_is_fine_tuned_per_label_and_cached(run_cli, tmp_path):
+    """A deep-copied TorchScript D has non-leaf parameters: the copy to fine-tune is made leaves
+    (it failed with "can't optimize a non-leaf Tensor"); each label's D has its own cache file."""
+    folder = _scripted(tmp_path / "cgan")
+    stats = []
+    for run in ("a", "b"):
+        code, _, err = run_cli(*_cli_args(folder, tmp_path / run, "+sampler=ddls_cal", "smoke=true",
+                                          "sampler_labels=[3,3,5,5]", "n_samples=4"))
+        assert code == 0, err
+        stats.append(json.loads((tmp_path / run / "record.json").read_text())["stats"])
+    files = {stats[0][f"label_{k}"]["discriminator_checkpoint"] for k in (3, 5)}
+    assert len(files) == 2 and all(Path(f).is_file() for f in files)
+    assert {stats[1][f"label_{k}"]["discriminator_checkpoint"] for k in (3, 5)} == files  # loaded, not derived again
+
+
+def test_a_loaded_torchscript_d_takes_a_calibrated_d_unconditionally(tmp_path, cache_dir):
+    d = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 1))
+    torch.jit.save(torch.jit.script(d), str(tmp_path / "d.pt"))
+    loaded = torch.jit.load(str(tmp_path / "d.pt"))
+    gan = ganmc.GAN.from_modules(nn.Linear(2, 2), loaded, latent_dim=2)
+    out = ganmc.sample(gan, "drs_cal", n=16, data="gaussians25", smoke=True)
+    assert out.samples.shape == (16, 2) and [p.is_leaf for p in loaded.parameters()] == [True] * 4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,15 @@ class GAN:
             raise ValueError(f"label {label} for a GAN of num_classes={self.num_classes}")
         generator = LayeredG(Given(self.generator, label))
         return GAN(generator, Given(self.discriminator, label), self.prior, self.loss).eval()
+
+    def with_d_copy(self) -> GAN:
+        """This GAN with a copy of D to fine-tune (G shared). The copy's parameters are leaves: a
+        deep-copied TorchScript module's are not, and an optimiser refuses them."""
+        d = copy.deepcopy(self.discriminator)
+        for p in d.parameters():
+            if not p.is_leaf:
+                p.detach_().requires_grad_(True)
+        return GAN(self.generator, d, self.prior, self.loss, self.num_classes)
 
     def to(self, device: torch.device | str) -> GAN:
         self.generator.to(device)

@@ -31,7 +31,8 @@ class PerLabel(Sampler):
 
     exact_target = False  # one target per label: the run estimates none
 
-    def __init__(self, make: Callable[[GAN], Sampler], gan: GAN, labels: Any = None) -> None:  # noqa: D107
+    def __init__(self, make: Callable[[GAN], Sampler], gan: GAN, labels: Any = None) -> None:
+        # Sampler.__init__ is not called: the per-label samplers build and check their own configs
         if gan.num_classes is None:
             raise ValueError("PerLabel samples a class-conditional GAN")
         self.gan, self.make = gan, make
