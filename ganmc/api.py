@@ -25,7 +25,7 @@ from omegaconf.errors import OmegaConfBaseException
 from ganmc.checks import check_magnitude, validate_run
 from ganmc.config import register_configs
 from ganmc.data import ImageDataset, SyntheticDataset
-from ganmc.data.classes import class_indices, parse_labels
+from ganmc.data.classes import parse_labels, per_sample
 from ganmc.errors import GanmcError
 from ganmc.io import derive_seed
 from ganmc.metrics.labels import label_match
@@ -54,10 +54,7 @@ class TensorData(SyntheticDataset):
         if points.dim() != 2 or len(points) == 0 or not bool(torch.isfinite(points).all()):
             raise GanmcError(f"data= has shape {tuple(points.shape)}: expected finite points of shape (n, dim)")
         self.points, self.name, self.dim = points, name, int(points.shape[1])
-        self.labels = None
-        if labels is not None:
-            given = class_indices(labels, len(points), "TensorData labels")
-            self.labels = given if isinstance(given, torch.Tensor) else torch.full((len(points),), given)
+        self.labels = None if labels is None else per_sample(labels, len(points), "TensorData labels")
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         return self.points[torch.randint(len(self.points), (n,), generator=generator)]
@@ -187,9 +184,7 @@ def measure(samples: torch.Tensor | np.ndarray, dataset: str | Any = "gaussians2
     prepare_metrics(data, cfg.metric, cfg.cache_dir, device)
     out = compute_metrics(points.detach().cpu(), data, cfg.metric, int(seed), cfg.cache_dir, device)
     if labels is not None:
-        given = class_indices(labels, len(points), "labels")
-        out.update(label_match(points, given if isinstance(given, torch.Tensor) else
-                               torch.full((len(points),), given), data))
+        out.update(label_match(points, per_sample(labels, len(points), "labels"), data))
     return out
 
 

@@ -84,6 +84,12 @@ def class_indices(value: Any, n: int | None, key: str, num_classes: int | None =
     return int(labels[0]) if scalar else labels
 
 
+def per_sample(value: Any, n: int, key: str) -> torch.Tensor:
+    """``value`` (one class index, or ``n`` of them) as the label of each of ``n`` samples."""
+    given = class_indices(value, n, key)
+    return given if isinstance(given, torch.Tensor) else torch.full((n,), given)
+
+
 def draw_labels(spec: LabelSpec, n: int, num_classes: int, dataset: Any, generator: torch.Generator) -> torch.Tensor:
     """The label of each of ``n`` samples under ``spec`` (from :func:`parse_labels`), drawn with
     ``generator`` for ``"uniform"`` and ``"data"`` (the data's class shares)."""
