@@ -25,8 +25,10 @@ from omegaconf.errors import OmegaConfBaseException
 from ganmc.checks import check_magnitude, validate_run
 from ganmc.config import register_configs
 from ganmc.data import ImageDataset, SyntheticDataset
+from ganmc.data.classes import parse_labels, per_sample
 from ganmc.errors import GanmcError
 from ganmc.io import derive_seed
+from ganmc.metrics.labels import label_match
 from ganmc.metrics.registry import (
     check_metric,
     check_metric_files,
@@ -44,19 +46,31 @@ __all__ = ["GAN", "SampleBatch", "TensorData", "load_gan", "measure", "presets",
 
 
 class TensorData(SyntheticDataset):
-    """Real samples given as a tensor (n, dim): drawn with replacement, as a data set is."""
+    """Real samples given as a tensor (n, dim): drawn with replacement, as a data set is; with
+    ``labels`` (n class indices) they are the classes a class-conditional GAN's samplers read."""
 
-    def __init__(self, points: torch.Tensor | np.ndarray, name: str = "data") -> None:
+    def __init__(self, points: torch.Tensor | np.ndarray, labels: Any = None, name: str = "data") -> None:
         points = torch.as_tensor(points).detach().cpu().float()
         if points.dim() != 2 or len(points) == 0 or not bool(torch.isfinite(points).all()):
             raise GanmcError(f"data= has shape {tuple(points.shape)}: expected finite points of shape (n, dim)")
         self.points, self.name, self.dim = points, name, int(points.shape[1])
+        self.labels = None if labels is None else per_sample(labels, len(points), "TensorData labels")
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         return self.points[torch.randint(len(self.points), (n,), generator=generator)]
 
+    def class_weights(self) -> torch.Tensor | None:
+        return None if self.labels is None else torch.bincount(self.labels).double() / len(self.labels)
+
+    def sample_class(self, n: int, label: int, generator: torch.Generator) -> torch.Tensor:
+        rows = torch.nonzero(self.labels == label).flatten()  # type: ignore[operator]
+        return self.points[rows[torch.randint(len(rows), (n,), generator=generator)]]
+
     def fingerprint(self) -> str:
-        return hashlib.sha256(self.points.numpy().tobytes()).hexdigest()
+        digest = hashlib.sha256(self.points.numpy().tobytes())
+        if self.labels is not None:
+            digest.update(self.labels.numpy().tobytes())
+        return digest.hexdigest()
 
 
 class _NoData:
@@ -101,18 +115,21 @@ def _dataset(data: Any, cfg: DictConfig) -> Any:
 
 
 def sample(gan: GAN, sampler: str = "generator", n: int = 10000, seed: int = 0, data: Any = None,
-           batch_size: int | None = None, smoke: bool = False, **overrides: Any) -> SampleBatch:
+           batch_size: int | None = None, smoke: bool = False, labels: Any = None, **overrides: Any) -> SampleBatch:
     """``n`` samples of ``gan`` by the preset ``sampler`` (a name of :func:`presets`), with
     ``overrides`` of its settings (``step_size=0.01``, ``discriminator={"steps": 100}``).
 
     ``data``: real data (a tensor (n, dim), a ganmc data set or a dataset name such as
     ``"gaussians25"``) for the samplers that need it; ``smoke``: the sampler at its smallest
-    budget. Returns samples, latents, stats, g_evals and d_evals (on the CPU). Samples equal
-    ``ganmc sample +sampler=NAME n_samples=N seed=S``'s on the same GAN (``batch_size``: the
-    CLI's default unless given).
+    budget. ``labels`` (class-conditional GANs only): each sample's class, ``"uniform"`` (the
+    default), ``"data"`` (the data's class shares), one class index or ``n`` of them. Returns
+    samples, latents, labels, stats, g_evals and d_evals (on the CPU). Samples equal ``ganmc
+    sample +sampler=NAME n_samples=N seed=S``'s on the same GAN (``batch_size``: the CLI's
+    default unless given).
     """
     if sampler not in presets():
         raise GanmcError(f"unknown sampler preset {sampler!r}: choose one of {', '.join(presets())}")
+    spec = parse_labels(labels, gan.num_classes, int(n), "labels")
     named = [f"dataset={data}"] if isinstance(data, str) else []
     cfg = compose_config([f"+sampler={sampler}", f"seed={int(seed)}", f"n_samples={int(n)}", *named])
     dataset = _dataset(data, cfg)
@@ -124,9 +141,12 @@ def sample(gan: GAN, sampler: str = "generator", n: int = 10000, seed: int = 0, 
 
         raise GanmcError(f"ganmc.sample({sampler!r}): {one_line(exc)}") from None
     validate_run(cfg)
+    # checked above (the config's gan is not this one): one per sample, or one spec for all
+    cfg.sampler_labels = spec.tolist() if isinstance(spec, torch.Tensor) else spec
     if dataset is not None:
         with torch.no_grad():
-            probe = gan.generator(gan.prior.sample(1, torch.Generator().manual_seed(0), gan.device))
+            net = gan.given(0).generator if gan.num_classes else gan.generator
+            probe = net(gan.prior.sample(1, torch.Generator().manual_seed(0), gan.device))
         check_output_shape(probe.shape[1:], getattr(dataset, "shape", None) or dataset.dim)
     with tempfile.TemporaryDirectory(prefix="ganmc-api-") as cache:
         # a derived D is keyed by its parent checkpoint: a GAN without one derives it afresh
@@ -135,16 +155,19 @@ def sample(gan: GAN, sampler: str = "generator", n: int = 10000, seed: int = 0, 
         gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "sample"))
         batch = built.sample(int(cfg.n_samples), gen, int(cfg.batch_size), store=lambda x: x.detach().cpu())
     check_magnitude(batch.samples, f"sampler {built.name}")
-    if batch.latents is not None:
-        batch.latents = batch.latents.detach().cpu()
+    for key in ("latents", "labels"):
+        if getattr(batch, key) is not None:
+            setattr(batch, key, getattr(batch, key).detach().cpu())
     return batch
 
 
 def measure(samples: torch.Tensor | np.ndarray, dataset: str | Any = "gaussians25",
-            metrics: Sequence[str] | None = None, seed: int = 0) -> dict[str, Any]:
+            metrics: Sequence[str] | None = None, seed: int = 0, labels: Any = None) -> dict[str, Any]:
     """The metrics of ``samples`` against ``dataset`` (a dataset name or a ganmc data set), as
     ``ganmc sample`` computes them (:mod:`ganmc.metrics.registry`): a dict. ``metrics``: the
-    names to compute (default: the metric config's list)."""
+    names to compute (default: the metric config's list). ``labels``: the samples' classes (a
+    class-conditional GAN's ``out.labels``): on a mixture, whose classes are its modes, also
+    ``label_match`` (the share of samples at their label's mode) and ``label_match_per_class``."""
     points = torch.as_tensor(np.asarray(samples) if not isinstance(samples, torch.Tensor) else samples)
     name = dataset if isinstance(dataset, str) else None
     cfg = compose_config([f"dataset={name}"] if name else [])
@@ -159,7 +182,10 @@ def measure(samples: torch.Tensor | np.ndarray, dataset: str | Any = "gaussians2
     check_metric_files(data, cfg.metric, cfg.cache_dir)
     device = resolve_device(str(cfg.device))
     prepare_metrics(data, cfg.metric, cfg.cache_dir, device)
-    return compute_metrics(points.detach().cpu(), data, cfg.metric, int(seed), cfg.cache_dir, device)
+    out = compute_metrics(points.detach().cpu(), data, cfg.metric, int(seed), cfg.cache_dir, device)
+    if labels is not None:
+        out.update(label_match(points, per_sample(labels, len(points), "labels"), data))
+    return out
 
 
 def load_gan(*overrides: str) -> GAN:

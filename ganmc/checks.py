@@ -160,7 +160,9 @@ def validate_run(cfg: DictConfig) -> None:
     for part in ("generator", "discriminator"):
         net = cfg.gan[part]
         _positive(cfg, [f"gan.{part}.{k}" for k in ("width", "depth", "base_width", "channels") if k in net])
-    _check_own_nets(cfg)
+    from ganmc.models.own import check_own_config
+
+    check_own_config(cfg)
     if cfg.gan.train.get("grid_every", 0) < 0:
         raise GanmcError(f"gan.train.grid_every must be >= 0, got {cfg.gan.train.grid_every}")
     if cfg.metric.sir_factor < 0 or cfg.metric.sir_max_pool < 0:
@@ -241,17 +243,6 @@ def check_magnitude(samples: torch.Tensor, what: str) -> None:
         size = "NaN/inf" if peak != peak or peak == float("inf") else f"|x| up to {peak:.3g}"
         raise GanmcError(f"{what} produced samples with {size} (the limit is {MAX_ABS_SAMPLE:.0e}): "
                          "it diverged, lower its step size or learning rate")
-
-
-def _check_own_nets(cfg: DictConfig) -> None:
-    """``gan.factory`` and ``gan.d_output`` only where they take effect."""
-    if cfg.gan.get("factory") and cfg.gan.get("checkpoint"):
-        raise GanmcError(f"gan.factory={cfg.gan.factory} and gan.checkpoint={cfg.gan.checkpoint} are both set: "
-                         "a factory returns the trained nets itself, unset one of them")
-    own = cfg.gan.get("factory") or enum_value(cfg.gan.get("checkpoint_format")) == "torchscript"
-    if not own and enum_value(cfg.gan.get("d_output", "logit")) != "logit":
-        raise GanmcError(f"gan.d_output={enum_value(cfg.gan.d_output)} applies to nets of your own (gan.factory, "
-                         "gan.checkpoint_format=torchscript); ganmc's nets return what gan.loss says: unset it")
 
 
 def check_gan_fits(cfg: DictConfig, dataset: Any) -> None:

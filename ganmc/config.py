@@ -133,6 +133,8 @@ class RunConfig:
     threads: int | None = opt(None, "torch CPU threads, 1..1024 (null: 1 for MLP GANs, min(4, cores) for conv ones)")
     eval_batch: int | None = opt(None, "most inputs per bulk G/D pass outside the chains (null: the samplers' own)")
     smoke: bool = opt(False, "every sampler at its smallest budget (rehearsals, smoke tests)")
+    sampler_labels: Any = opt(None, "class-conditional GANs (gan.num_classes): each sample's label, 'uniform' "
+                              "(null), 'data' (the data's class shares), one class index, or a list, one per sample")
     max_evals: float = opt(1e11, "> 0: refuse a run whose sampler (or generator) asks for more G+D evaluations")
 
 

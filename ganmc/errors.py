@@ -16,3 +16,10 @@ class CheckpointError(GanmcError):
 
 class SweepIncomplete(GanmcError):
     """A sweep whose jobs did not all leave a record: the message names each such job."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message (its type's name when it has none): an error raised by
+    the user's code (a net, a factory), said in one line."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,12 +1,16 @@
-"""Helpers only the tests use: reading a sample's quality directly, and writing a GAN as a
-foreign (pytorch-gan-collections) checkpoint."""
+"""Helpers only the tests use: reading a sample's quality directly, writing a GAN as a foreign
+(pytorch-gan-collections) checkpoint, and the one-line errors of the API and the CLI."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 import torch
 
+from ganmc.errors import GanmcError
 from ganmc.metrics.collab import good_mask
 from ganmc.models.adapters import _d_theirs, _g_theirs
 from ganmc.models.gan import GAN
@@ -31,3 +35,21 @@ def to_pytorch_gan_collections(gan: GAN) -> dict[str, Any]:
     """The inverse of ganmc's loader: a ``{'net_G', 'net_D'}`` dict pytorch-gan-collections can load."""
     return {"net_G": {_g_theirs(k): v for k, v in gan.generator.state_dict().items()},
             "net_D": {_d_theirs(k): v for k, v in gan.discriminator.state_dict().items()}}
+
+
+def one_line_error(fn: Callable[[], Any], *pattern: str) -> str:
+    """The GanmcError ``fn()`` raises: one line, matching each regex of ``pattern``."""
+    with pytest.raises(GanmcError) as info:
+        fn()
+    message = str(info.value)
+    assert "\n" not in message
+    for part in pattern:
+        assert re.search(part, message), message
+    return message
+
+
+def error_line(err: str) -> str:
+    """The one ``error:`` line of a refused CLI run's stderr."""
+    lines = [ln for ln in err.splitlines() if "error:" in ln]
+    assert len(lines) == 1, err
+    return lines[0]

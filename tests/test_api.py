@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import one_line_error
 from torch import nn
 
 import ganmc
-from ganmc.errors import GanmcError
 
 ROOT = Path(__file__).resolve().parents[1]
 # Presets for images only, or whose D derivation is sized for the digits figure.
@@ -40,16 +40,6 @@ def mlp(inp: int, out: int, seed: int) -> nn.Module:
 def nets() -> tuple[nn.Module, nn.Module]:
     """Plain-torch G (2 -> 2) and D (2 -> logits (n, 1)), untrained."""
     return mlp(2, 2, 0), mlp(2, 1, 1)
-
-
-def _one_line_error(fn, *pattern: str) -> str:
-    with pytest.raises(GanmcError) as info:
-        fn()
-    message = str(info.value)
-    assert "\n" not in message
-    for part in pattern:
-        assert re.search(part, message), message
-    return message
 
 
 def test_public_api_is_exported_from_the_package():
@@ -107,14 +97,14 @@ def test_ddls_from_python_is_the_cli_preset_not_the_class_defaults(nets, cache_d
 def test_sampler_overrides_reach_the_preset_and_bad_ones_are_one_line(nets, cache_dir):
     gan = ganmc.GAN.from_modules(*nets, latent_dim=2)
     assert ganmc.sample(gan, "ddls", n=8, n_steps=3).g_evals == 8 * (2 * 4 + 1)
-    _one_line_error(lambda: ganmc.sample(gan, "ddls", n=8, no_such_key=1), "no_such_key")
-    _one_line_error(lambda: ganmc.sample(gan, "no_such_sampler", n=8), "unknown sampler preset", "ddls")
+    one_line_error(lambda: ganmc.sample(gan, "ddls", n=8, no_such_key=1), "no_such_key")
+    one_line_error(lambda: ganmc.sample(gan, "no_such_sampler", n=8), "unknown sampler preset", "ddls")
 
 
 @pytest.mark.parametrize("preset", ["ddls_cal", "mhgan", "collab"])
 def test_a_sampler_that_needs_data_says_so_without_it(preset, nets, cache_dir):
     gan = ganmc.GAN.from_modules(*nets, latent_dim=2)
-    _one_line_error(lambda: ganmc.sample(gan, preset, n=16, smoke=True), "needs real data", "data=")
+    one_line_error(lambda: ganmc.sample(gan, preset, n=16, smoke=True), "needs real data", "data=")
 
 
 def test_data_given_as_a_tensor_feeds_a_calibrated_d(nets, cache_dir):
@@ -135,40 +125,40 @@ def test_ddls_on_an_n_by_1_d_equals_ddls_on_the_same_d_returning_n(nets, cache_d
 
 def test_a_d_with_two_outputs_per_sample_is_refused(nets):
     g, _ = nets
-    _one_line_error(lambda: ganmc.GAN.from_modules(g, mlp(2, 2, 1), latent_dim=2),
+    one_line_error(lambda: ganmc.GAN.from_modules(g, mlp(2, 2, 1), latent_dim=2),
                     r"^D \(the Sequential module\) returned shape \(8, 2\)", r"\(8,\) or \(8, 1\)")
 
 
 def test_a_g_of_the_wrong_output_size_is_refused(nets):
     _, d = nets
-    _one_line_error(lambda: ganmc.GAN.from_modules(mlp(2, 3, 0), d, latent_dim=2, data_shape=2),
+    one_line_error(lambda: ganmc.GAN.from_modules(mlp(2, 3, 0), d, latent_dim=2, data_shape=2),
                     r"G returned samples of shape \(3,\)", r"data are of shape \(2,\)")
     # without data_shape, D is where the mismatch shows: named, with the shape it got
-    _one_line_error(lambda: ganmc.GAN.from_modules(mlp(2, 3, 0), d, latent_dim=2),
+    one_line_error(lambda: ganmc.GAN.from_modules(mlp(2, 3, 0), d, latent_dim=2),
                     r"^D \(the Sequential module\) failed on a probe batch of shape \(8, 3\)")
-    _one_line_error(lambda: ganmc.GAN.from_modules(mlp(3, 2, 0), d, latent_dim=2),
+    one_line_error(lambda: ganmc.GAN.from_modules(mlp(3, 2, 0), d, latent_dim=2),
                     r"^G \(the Sequential module\) failed on a probe batch of shape \(8, 2\)")
 
 
 def test_a_g_of_the_wrong_output_size_for_the_data_is_refused_by_sample(cache_dir):
     gan = ganmc.GAN.from_modules(mlp(2, 3, 0), mlp(3, 1, 1), latent_dim=2)  # consistent, but 3-D
-    _one_line_error(lambda: ganmc.sample(gan, "generator", n=8, data="gaussians25"), r"shape \(3,\)", r"\(2,\)")
+    one_line_error(lambda: ganmc.sample(gan, "generator", n=8, data="gaussians25"), r"shape \(3,\)", r"\(2,\)")
 
 
 def test_a_nan_producing_d_is_refused(nets):
     g, d = nets
-    _one_line_error(lambda: ganmc.GAN.from_modules(g, Flat(d, lambda s: s * float("nan")), latent_dim=2),
+    one_line_error(lambda: ganmc.GAN.from_modules(g, Flat(d, lambda s: s * float("nan")), latent_dim=2),
                     r"^D \(the Flat module\) returned NaN/inf")
-    _one_line_error(lambda: ganmc.GAN.from_modules(Flat(g, lambda x: x / 0.0), d, latent_dim=2),
+    one_line_error(lambda: ganmc.GAN.from_modules(Flat(g, lambda x: x / 0.0), d, latent_dim=2),
                     r"^G \(the Flat module\) returned NaN/inf")
 
 
 def test_bad_d_output_prior_and_dtype_are_refused(nets):
     g, d = nets
-    _one_line_error(lambda: ganmc.GAN.from_modules(g, d, latent_dim=2, d_output="score"), "d_output", "logit")
-    _one_line_error(lambda: ganmc.GAN.from_modules(g, d, latent_dim=2, prior="cauchy"), "prior", "normal")
-    _one_line_error(lambda: ganmc.GAN.from_modules(copy.deepcopy(g).double(), d, latent_dim=2), r"^G .*torch.float64", "float32")
-    _one_line_error(lambda: ganmc.GAN.from_modules(g, Flat(d, lambda s: s + 5), latent_dim=2, d_output="probability"),
+    one_line_error(lambda: ganmc.GAN.from_modules(g, d, latent_dim=2, d_output="score"), "d_output", "logit")
+    one_line_error(lambda: ganmc.GAN.from_modules(g, d, latent_dim=2, prior="cauchy"), "prior", "normal")
+    one_line_error(lambda: ganmc.GAN.from_modules(copy.deepcopy(g).double(), d, latent_dim=2), r"^G .*torch.float64", "float32")
+    one_line_error(lambda: ganmc.GAN.from_modules(g, Flat(d, lambda s: s + 5), latent_dim=2, d_output="probability"),
                     r"outside \[0, 1\]")
 
 
@@ -187,7 +177,7 @@ def test_a_probability_d_gives_the_ddls_samples_of_its_logit_d(nets, cache_dir):
 
 def test_g_and_d_on_different_devices_are_refused(nets):
     g, d = nets
-    _one_line_error(lambda: ganmc.GAN.from_modules(copy.deepcopy(g).to("meta"), d, latent_dim=2),
+    one_line_error(lambda: ganmc.GAN.from_modules(copy.deepcopy(g).to("meta"), d, latent_dim=2),
                     r"^G is on meta but D on cpu", "one device")
 
 

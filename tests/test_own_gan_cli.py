@@ -9,17 +9,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from conftest import TINY
+from helpers import error_line
 from torch import nn
 
 from ganmc.models.checkpoint import cache_path, training_identity
 
 LEAKY = [*TINY, "gan.generator.activation=leaky_relu", "gan.discriminator.activation=leaky_relu"]
-
-
-def _error_line(err: str) -> str:
-    lines = [ln for ln in err.splitlines() if "error:" in ln]
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 def _train(run_cli, tmp_path: Path, *args: str) -> Path:
@@ -55,7 +50,7 @@ def test_checkpoint_of_another_d_slope_is_refused_naming_the_key(run_cli, tmp_pa
     out = tmp_path / "run"
     code, _, err = run_cli("sample", *LEAKY, f"gan.checkpoint={ckpt}", f"hydra.run.dir={out}")
     assert code != 0 and not out.exists()
-    line = _error_line(err)
+    line = error_line(err)
     assert "gan.discriminator.slope=0.2, this run has 0.01: set gan.discriminator.slope=0.2" in line
     code, _, err = run_cli("sample", *LEAKY, "gan.discriminator.slope=0.2", f"gan.checkpoint={ckpt}",
                            f"hydra.run.dir={out}")
@@ -69,7 +64,7 @@ def test_checkpoint_of_another_prior_or_loss_is_refused(run_cli, tmp_path):
         out = tmp_path / f"run-{value}"
         code, _, err = run_cli("sample", *TINY, f"{key}={value}", f"gan.checkpoint={ckpt}", f"hydra.run.dir={out}")
         assert code != 0 and not out.exists()
-        assert f"this run has {value}: set {key}=" in _error_line(err)
+        assert f"this run has {value}: set {key}=" in error_line(err)
 
 
 def test_older_checkpoint_without_the_new_keys_still_loads(run_cli, tmp_path):
@@ -88,7 +83,7 @@ def test_older_checkpoint_without_the_new_keys_still_loads(run_cli, tmp_path):
     assert code == 0, err
     code, _, err = run_cli("sample", *TINY, "gan.generator.norm=layer", f"gan.checkpoint={old}",
                            f"hydra.run.dir={tmp_path / 'b'}")
-    assert code != 0 and "gan.generator.norm=none, this run has layer" in _error_line(err)
+    assert code != 0 and "gan.generator.norm=none, this run has layer" in error_line(err)
 
 
 # --- B: gan.checkpoint_format=torchscript (a folder of torch.jit.save'd G and D) ---
@@ -133,7 +128,7 @@ def test_torchscript_d_breaking_the_contract_is_refused(run_cli, tmp_path):
     code, _, err = run_cli("sample", *TINY, "gan.checkpoint_format=torchscript", f"gan.checkpoint={folder}",
                            f"hydra.run.dir={out}")
     assert code != 0 and not out.exists()
-    assert "expected one score per sample" in _error_line(err)
+    assert "expected one score per sample" in error_line(err)
 
 
 def test_torchscript_folder_missing_a_net_is_one_line(run_cli, tmp_path):
@@ -143,7 +138,7 @@ def test_torchscript_folder_missing_a_net_is_one_line(run_cli, tmp_path):
     out = tmp_path / "run"
     code, _, err = run_cli("sample", *TINY, "gan.checkpoint_format=torchscript", f"gan.checkpoint={folder}",
                            f"hydra.run.dir={out}")
-    assert code != 0 and not out.exists() and "lacks discriminator.pt" in _error_line(err)
+    assert code != 0 and not out.exists() and "lacks discriminator.pt" in error_line(err)
 
 
 class _Payload:
@@ -165,7 +160,7 @@ def test_torchscript_file_with_pickled_code_is_not_loaded(run_cli, tmp_path):
     out = tmp_path / "run"
     code, _, err = run_cli("sample", *TINY, "gan.checkpoint_format=torchscript", f"gan.checkpoint={folder}",
                            f"hydra.run.dir={out}")
-    assert code != 0 and not out.exists() and "is not a TorchScript file" in _error_line(err)
+    assert code != 0 and not out.exists() and "is not a TorchScript file" in error_line(err)
     assert not marker.exists()
 
 
@@ -201,7 +196,7 @@ def test_factory_gan_samples_through_from_modules(run_cli, tmp_path, monkeypatch
     api = ganmc.sample(ganmc.GAN.from_modules(g, d, latent_dim=2, d_output="probability"), "ddls", n=300, seed=3)
     assert np.array_equal(np.load(out / "samples.npy"), api.samples.numpy())
     code, _, err = run_cli("sample", *TINY, "gan.factory=my_own_gan_pkg:nothing", f"hydra.run.dir={tmp_path / 'b'}")
-    assert code != 0 and "has no function nothing" in _error_line(err) and not (tmp_path / "b").exists()
+    assert code != 0 and "has no function nothing" in error_line(err) and not (tmp_path / "b").exists()
 
 
 def test_dcgan_d_leaky_slope_is_a_config_key_left_out_of_the_identity_at_its_default(compose_cfg):
@@ -237,4 +232,4 @@ def test_own_net_keys_where_they_take_no_effect_are_refused(run_cli, tmp_path):
                           (["gan.factory=a.b:c", f"gan.checkpoint={tmp_path}"], "are both set")):
         out = tmp_path / "run"
         code, _, err = run_cli("sample", *TINY, *args, f"hydra.run.dir={out}")
-        assert code != 0 and not out.exists() and message in _error_line(err)
+        assert code != 0 and not out.exists() and message in error_line(err)

@@ -106,6 +106,17 @@ class ImageDataset:
         idx = self.indices(n, generator)
         return to_float(self.images[idx]), self.labels[idx]
 
+    def class_weights(self) -> torch.Tensor | None:
+        """Each class's share of the images (labels 0..max); ``None`` without (1-D) labels."""
+        if self.labels is None or self.labels.ndim != 1:
+            return None
+        return torch.bincount(self.labels.long()).double() / len(self.labels)
+
+    def sample_class(self, n: int, label: int, generator: torch.Generator) -> torch.Tensor:
+        """``n`` images of class ``label`` (labelled data), drawn uniformly with replacement."""
+        rows = torch.nonzero(self.labels == label).flatten()  # type: ignore[operator]
+        return to_float(self.images[rows[torch.randint(len(rows), (n,), generator=generator)]])
+
     def uint8_rgb(self, n: int | None = None) -> torch.Tensor:
         """The first ``n`` (default all) images as uint8 (n, 3, H, W), as torch-fidelity reads them."""
         return rgb(self.images[:n])

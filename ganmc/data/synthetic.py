@@ -55,6 +55,11 @@ class SyntheticDataset:
         raise GanmcError(f"dataset {self.name} has no modes to stratify a real set over: "
                          "use metric.real_set=iid")
 
+    def class_weights(self) -> torch.Tensor | None:
+        """The data's share of each class (a class-conditional GAN's labels); ``None``: no classes.
+        Data sets with classes also draw ``sample_class(n, label, generator)``."""
+        return None
+
     def regions(self, x: torch.Tensor) -> torch.Tensor | None:
         """Index of the region (mode, or bin along a curve) of each point; ``None``: no regions."""
         return None
@@ -114,6 +119,13 @@ class GaussianMixture(SyntheticDataset):
 
     def region_masses(self) -> torch.Tensor:
         return self.weights
+
+    def class_weights(self) -> torch.Tensor:
+        """A mixture's classes are its modes, in the order of its centres."""
+        return self.weights
+
+    def sample_class(self, n: int, label: int, generator: torch.Generator) -> torch.Tensor:
+        return self.centres[label] + self.std * torch.randn(n, self.dim, generator=generator)  # type: ignore[index]
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         idx = torch.multinomial(self.weights, n, replacement=True, generator=generator)

@@ -15,7 +15,6 @@ Its payload links to the parent (path and sha256).
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,7 +88,7 @@ def derive(gan: GAN, ctx: SamplingContext, spec: DerivedD, out: Path | None = No
     steps is the D a derivation of S steps gives (bit for bit; tested), at no extra cost."""
     path, parent_sha = derived_file(ctx, spec)
     path = out or path
-    tuned = GAN(gan.generator, copy.deepcopy(gan.discriminator), gan.prior, gan.loss)
+    tuned = gan.with_d_copy()
     if path.is_file():
         load_net(tuned.discriminator, read_checkpoint(path)["discriminator"], path, "discriminator")
         log.info("loaded %s discriminator %s", spec.kind, path)

@@ -7,7 +7,6 @@ samples). Only D changes; the result is a new GAN sharing G.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 from collections.abc import Callable
@@ -48,7 +47,7 @@ def finetune_discriminator(
     if steps <= 0 or lr <= 0 or batch_size <= 0:
         raise GanmcError("fine-tuning needs positive steps, lr and batch_size")
     rng = generator if generator is not None else torch.Generator().manual_seed(0)
-    tuned = gan if in_place else GAN(gan.generator, copy.deepcopy(gan.discriminator), gan.prior, gan.loss)
+    tuned = gan if in_place else gan.with_d_copy()
     disc = tuned.discriminator
     disc.train()
     opt = torch.optim.Adam(disc.parameters(), lr=lr, betas=(0.5, 0.999))

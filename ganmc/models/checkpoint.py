@@ -24,7 +24,7 @@ from ganmc.weights import load_weights, state_mismatch
 
 FORMAT = "ganmc.checkpoint/1"
 # Fields of the gan config that do not change the trained weights.
-_KEY_EXCLUDE = {"name", "checkpoint", "checkpoint_format", "d_output", "factory"}
+_KEY_EXCLUDE = {"name", "checkpoint", "checkpoint_format", "d_output", "factory", "num_classes"}
 _TRAIN_KEY_EXCLUDE = {"snapshots", "grid_every"}
 # The gan config keys that set the nets' architecture: compared with a loaded checkpoint's.
 _ARCH_KEYS = ("generator", "discriminator", "latent_dim", "prior", "loss")

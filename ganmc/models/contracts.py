@@ -6,6 +6,9 @@ in another dtype than the prior's latents, a G whose output is not a batch of ve
 (or not of ``data_shape``), a D whose output is not ``(n,)`` or ``(n, 1)``, and non-finite
 outputs. D is wrapped (:class:`ScoreD`) so that every sampler reads a logit (or a WGAN critic)
 of shape ``(n,)``; a G without ``forward_to``/``forward_from`` is given them (:class:`LayeredG`).
+Class-conditional nets (``num_classes=K``) are probed as ``G(z, y)`` and ``D(x, y)`` with labels
+``y`` a LongTensor of class indices in 0..K-1; :class:`Given` holds one label fixed, so that the
+samplers run on ``G(., y)`` and ``D(., y)`` as on any unconditional GAN.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ganmc.errors import GanmcError
+from ganmc.errors import GanmcError, first_line
 from ganmc.models.mlp import LayeredNet
 from ganmc.models.prior import Prior
 
@@ -35,8 +38,8 @@ class ScoreD(nn.Module):
         self.net = net
         self.d_output = d_output
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.net(x)
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        out = self.net(x) if y is None else self.net(x, y)
         if out.dim() == 2:
             out = out[:, 0]
         if self.d_output == "probability":
@@ -52,6 +55,18 @@ class LayeredG(LayeredNet):
     def __init__(self, net: nn.Module) -> None:
         super().__init__()
         self.blocks = nn.ModuleList(list(net) if isinstance(net, nn.Sequential) else [net])
+
+
+class Given(nn.Module):
+    """A class-conditional net ``net(x, y)`` at one label: every row of ``x`` gets ``label``."""
+
+    def __init__(self, net: nn.Module, label: int) -> None:
+        super().__init__()
+        self.net = net
+        self.label = int(label)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x, torch.full((len(x),), self.label, dtype=torch.long, device=x.device))
 
 
 def _placement(module: nn.Module) -> tuple[torch.device, torch.dtype] | None:
@@ -86,13 +101,14 @@ def _check_placement(generator: nn.Module, discriminator: nn.Module) -> torch.de
     return next(iter(devices.values()), torch.device("cpu"))
 
 
-def _run(module: nn.Module, role: str, x: torch.Tensor) -> torch.Tensor:
-    """``module(x)`` in the probe; its failure as one line naming the module and the input shape."""
+def _run(module: nn.Module, role: str, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    """``module(x)`` (``module(x, y)`` with labels) in the probe; its failure as one line naming
+    the module and the input shape."""
     try:
-        out = module(x)
+        out = module(x) if y is None else module(x, y)
     except Exception as exc:  # the user's code: any error, said in one line
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise GanmcError(f"{role} ({_name(module)}) failed on a probe batch of shape {tuple(x.shape)}: {first}") from None
+        inputs = f"shape {tuple(x.shape)}" + ("" if y is None else f" with labels y of shape {tuple(y.shape)}")
+        raise GanmcError(f"{role} ({_name(module)}) failed on a probe batch of {inputs}: {first_line(exc)}") from None
     if not isinstance(out, torch.Tensor):
         raise GanmcError(f"{role} ({_name(module)}) returned {type(out).__name__}, not a tensor")
     if out.dim() == 0 or out.shape[0] != len(x):
@@ -118,11 +134,23 @@ def check_output_shape(shape: Sequence[int], data_shape: int | Sequence[int] | N
                          "G's output must match the data")
 
 
+def check_num_classes(num_classes: object, key: str = "num_classes") -> int | None:
+    """``num_classes`` as an int >= 1, or ``None`` (an unconditional GAN)."""
+    if num_classes is None:
+        return None
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise GanmcError(f"{key}={num_classes!r}: expected the number of classes of a class-conditional GAN "
+                         "(an int >= 1), or none for an unconditional one")
+    return num_classes
+
+
 def checked_modules(generator: nn.Module, discriminator: nn.Module, latent_dim: int, prior: str = "normal",
                     d_output: str = "logit", data_shape: int | Sequence[int] | None = None,
-                    ) -> tuple[nn.Module, nn.Module, Prior, str]:
+                    num_classes: int | None = None) -> tuple[nn.Module, nn.Module, Prior, str]:
     """The user's G, D (wrapped: :class:`ScoreD`), their prior and loss kind, once the probe
-    passes. The nets are put in eval mode (the probe updates no batch-norm statistics)."""
+    passes. The nets are put in eval mode (the probe updates no batch-norm statistics). A
+    class-conditional G is returned as it is (:class:`Given` fixes its label for the samplers)."""
+    check_num_classes(num_classes)
     if d_output not in D_OUTPUTS:
         raise GanmcError(f"d_output={d_output!r}: expected one of {', '.join(D_OUTPUTS)}")
     if prior not in ("normal", "uniform"):
@@ -138,9 +166,11 @@ def checked_modules(generator: nn.Module, discriminator: nn.Module, latent_dim: 
     discriminator.eval()
     with torch.no_grad():
         z = latent.sample(PROBE, torch.Generator().manual_seed(0), device)
-        x = _run(generator, "G", z)
+        # labels spread over 0..K-1, the first and the last included
+        y = None if num_classes is None else torch.arange(PROBE, device=device) * (num_classes - 1) // (PROBE - 1)
+        x = _run(generator, "G", z, y)
         check_output_shape(x.shape[1:], data_shape)
-        score = _run(discriminator, "D", x)
+        score = _run(discriminator, "D", x, y)
     if score.dim() > 2 or (score.dim() == 2 and score.shape[1] != 1):
         raise GanmcError(f"D ({_name(discriminator)}) returned shape {tuple(score.shape)} for {len(x)} samples: "
                          f"expected one score per sample, ({len(x)},) or ({len(x)}, 1)")
@@ -149,5 +179,5 @@ def checked_modules(generator: nn.Module, discriminator: nn.Module, latent_dim: 
         raise GanmcError(f"D ({_name(discriminator)}) returned values outside [0, 1] (e.g. {float(outside[0]):.3g}) "
                          "with d_output='probability': use d_output='logit' for a logit, 'critic' for a WGAN critic")
     layered = hasattr(generator, "forward_to") and hasattr(generator, "forward_from")
-    g = generator if layered else LayeredG(generator).eval()
+    g = generator if layered or num_classes is not None else LayeredG(generator).eval()
     return g, ScoreD(discriminator, d_output).eval(), latent, D_OUTPUTS[d_output]

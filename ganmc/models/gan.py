@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,31 +13,54 @@ from omegaconf import DictConfig
 from torch import nn
 
 from ganmc.common import enum_value
-from ganmc.models.contracts import checked_modules
+from ganmc.models.contracts import Given, LayeredG, checked_modules
 from ganmc.models.prior import Prior
 
 
 @dataclass
 class GAN:
-    """Generator, discriminator and latent prior of one GAN, on one device."""
+    """Generator, discriminator and latent prior of one GAN, on one device. A class-conditional
+    GAN (``num_classes`` set) has G(z, y) and D(x, y), labels y in 0..num_classes-1."""
 
     generator: nn.Module
     discriminator: nn.Module
     prior: Prior
     loss: str
+    num_classes: int | None = None
 
     @classmethod
     def from_modules(cls, generator: nn.Module, discriminator: nn.Module, latent_dim: int, prior: str = "normal",
-                     d_output: str = "logit", data_shape: int | Sequence[int] | None = None) -> GAN:
+                     d_output: str = "logit", data_shape: int | Sequence[int] | None = None,
+                     num_classes: int | None = None) -> GAN:
         """A GAN of your own nets, checked before any sampling (:mod:`ganmc.models.contracts`).
 
         ``generator`` maps latents (n, latent_dim) from the ``prior`` (``normal`` or ``uniform``
         on [-1, 1]^d) to samples (n, dim) or (n, C, H, W) (of ``data_shape`` when given);
         ``discriminator`` maps samples to (n,) or (n, 1) scores: a ``logit``, a ``probability``
-        (turned into its logit) or a WGAN ``critic``. A broken contract is one GanmcError line.
+        (turned into its logit) or a WGAN ``critic``. ``num_classes=K``: a class-conditional GAN,
+        ``generator(z, y)`` and ``discriminator(x, y)`` with ``y`` a LongTensor (n,) of class indices
+        in 0..K-1. A broken contract is one GanmcError line.
         """
-        g, d, latent, loss = checked_modules(generator, discriminator, latent_dim, prior, d_output, data_shape)
-        return cls(g, d, latent, loss)
+        g, d, latent, loss = checked_modules(generator, discriminator, latent_dim, prior, d_output, data_shape,
+                                             num_classes)
+        return cls(g, d, latent, loss, num_classes)
+
+    def given(self, label: int) -> GAN:
+        """This class-conditional GAN at class ``label``: G(z) = G(z, label), D(x) = D(x, label),
+        an unconditional GAN (sharing the nets) that every sampler runs on as on any other."""
+        if self.num_classes is None or not 0 <= label < self.num_classes:
+            raise ValueError(f"label {label} for a GAN of num_classes={self.num_classes}")
+        generator = LayeredG(Given(self.generator, label))
+        return GAN(generator, Given(self.discriminator, label), self.prior, self.loss).eval()
+
+    def with_d_copy(self) -> GAN:
+        """This GAN with a copy of D to fine-tune (G shared). The copy's parameters are leaves: a
+        deep-copied TorchScript module's are not, and an optimiser refuses them."""
+        d = copy.deepcopy(self.discriminator)
+        for p in d.parameters():
+            if not p.is_leaf:
+                p.detach_().requires_grad_(True)
+        return GAN(self.generator, d, self.prior, self.loss, self.num_classes)
 
     def to(self, device: torch.device | str) -> GAN:
         self.generator.to(device)

@@ -4,9 +4,10 @@ a factory of yours (``gan.factory=package.module:function``), both wrapped by
 
 A TorchScript folder holds ``generator.pt`` and ``discriminator.pt``, each written by
 ``torch.jit.save``; they are read by ``torch.jit.load`` (TorchScript code, no pickled Python
-objects). The config gives what the files do not: ``gan.latent_dim``, ``gan.prior`` and
-``gan.d_output`` (``logit``, ``probability`` or ``critic``). A factory is a function of yours,
-called with no arguments, that returns ``(generator, discriminator)``: it runs your code.
+objects). The config gives what the files do not: ``gan.latent_dim``, ``gan.prior``,
+``gan.d_output`` (``logit``, ``probability`` or ``critic``) and, for class-conditional nets
+G(z, y) and D(x, y), ``gan.num_classes``. A factory is a function of yours, called with no
+arguments, that returns ``(generator, discriminator)``: it runs your code.
 """
 
 from __future__ import annotations
@@ -19,11 +20,30 @@ import torch
 from omegaconf import DictConfig
 
 from ganmc.common import enum_value
-from ganmc.errors import CheckpointError, GanmcError
+from ganmc.data.classes import parse_labels
+from ganmc.errors import CheckpointError, GanmcError, first_line
+from ganmc.models.contracts import check_num_classes
 from ganmc.models.gan import GAN
 from ganmc.weights import load_torchscript
 
 TORCHSCRIPT_FILES = ("generator.pt", "discriminator.pt")
+
+
+def check_own_config(cfg: DictConfig) -> None:
+    """``gan.factory``, ``gan.d_output`` and ``gan.num_classes`` only where they take effect;
+    ``sampler_labels`` valid for ``gan.num_classes`` and ``n_samples``."""
+    if cfg.gan.get("factory") and cfg.gan.get("checkpoint"):
+        raise GanmcError(f"gan.factory={cfg.gan.factory} and gan.checkpoint={cfg.gan.checkpoint} are both set: "
+                         "a factory returns the trained nets itself, unset one of them")
+    own = cfg.gan.get("factory") or enum_value(cfg.gan.get("checkpoint_format")) == "torchscript"
+    if not own and enum_value(cfg.gan.get("d_output", "logit")) != "logit":
+        raise GanmcError(f"gan.d_output={enum_value(cfg.gan.d_output)} applies to nets of your own (gan.factory, "
+                         "gan.checkpoint_format=torchscript); ganmc's nets return what gan.loss says: unset it")
+    if not own and cfg.gan.get("num_classes") is not None:
+        raise GanmcError(f"gan.num_classes={cfg.gan.num_classes} applies to nets of your own (gan.factory, "
+                         "gan.checkpoint_format=torchscript); ganmc's nets are unconditional: unset it")
+    num_classes = check_num_classes(cfg.gan.get("num_classes"), "gan.num_classes")
+    parse_labels(cfg.get("sampler_labels"), num_classes, int(cfg.n_samples), "sampler_labels")
 
 
 def torchscript_folder(path: str | Path) -> Path:
@@ -44,7 +64,7 @@ def _from_modules(gan_cfg: DictConfig, generator: torch.nn.Module, discriminator
                   data_shape: int | Sequence[int]) -> GAN:
     return GAN.from_modules(generator, discriminator, latent_dim=int(gan_cfg.latent_dim),
                             prior=enum_value(gan_cfg.prior), d_output=enum_value(gan_cfg.d_output),
-                            data_shape=data_shape)
+                            data_shape=data_shape, num_classes=gan_cfg.get("num_classes"))
 
 
 def load_torchscript_gan(folder: Path, gan_cfg: DictConfig, data_shape: int | Sequence[int]) -> GAN:
@@ -69,7 +89,10 @@ def from_factory(spec: str, gan_cfg: DictConfig, data_shape: int | Sequence[int]
     fn = getattr(module, attr, None)
     if not callable(fn):
         raise GanmcError(f"gan.factory={spec}: {module_name} has no function {attr}")
-    nets = fn()
+    try:
+        nets = fn()
+    except Exception as exc:  # your code: any error, said in one line naming the factory
+        raise GanmcError(f"gan.factory={spec} failed ({type(exc).__name__}): {first_line(exc)}") from None
     if not isinstance(nets, tuple | list) or len(nets) != 2:
         raise GanmcError(f"gan.factory={spec} returned {type(nets).__name__}: expected (generator, discriminator)")
     source = getattr(module, "__file__", None)

@@ -160,3 +160,4 @@ class GanConfig:
     checkpoint_format: CheckpointFormat = CheckpointFormat.ganmc
     d_output: DOutput = DOutput.logit  # your own D's output (torchscript / factory nets only)
     factory: str | None = None  # package.module:function returning (G, D): runs your code
+    num_classes: int | None = None  # your own class-conditional nets G(z, y), D(x, y): labels 0..K-1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from typing import Any
 
 import torch
 from omegaconf import DictConfig
@@ -14,6 +15,7 @@ from ganmc.data import ImageDataset
 from ganmc.data.images import to_uint8
 from ganmc.errors import GanmcError
 from ganmc.io import derive_seed, sha256_file
+from ganmc.metrics.labels import label_match
 from ganmc.metrics.registry import (
     check_metric,
     check_metric_files,
@@ -113,6 +115,7 @@ def run_sample(cfg: DictConfig, folder: RunFolder) -> SampleRecord:
     log.info("computing metrics of %d samples%s", len(samples),
              f" (and of the extra sets: {', '.join(batch.extra)})" if batch.extra else "")
     metrics = compute_metrics(samples, dataset, cfg.metric, int(cfg.seed), cfg.cache_dir, device)
+    per_class = label_stats(batch, dataset, metrics, gan.num_classes)
     target_metrics = {name: compute_metrics(extra, dataset, cfg.metric, int(cfg.seed), cfg.cache_dir, device,
                                             extra_protocols=False) for name, extra in batch.extra.items()}
     metric_seconds = phases.done("metrics")
@@ -122,7 +125,7 @@ def run_sample(cfg: DictConfig, folder: RunFolder) -> SampleRecord:
         return SampleRecord(
             command="sample", run=run_info(cfg, sampler, sampler_choice(sampler), len(samples)),
             metrics=metrics, target_metrics=target_metrics, target=target_info,
-            stats={**batch.stats, **sampler.prep_stats}, config=resolved_config(cfg),
+            stats={**batch.stats, **sampler.prep_stats, **per_class}, config=resolved_config(cfg),
             provenance=provenance(device, str(path), checkpoint_sha256),
             timing={**timing, "phases": phases.seconds, "peak_rss_mb": phases.peak_mb})
 
@@ -130,6 +133,18 @@ def run_sample(cfg: DictConfig, folder: RunFolder) -> SampleRecord:
     log.info("metrics: %s", ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                       for k, v in metrics.items()))
     return written
+
+
+def label_stats(batch: SampleBatch, dataset: Any, metrics: dict[str, Any], num_classes: int | None) -> dict[str, Any]:
+    """A class-conditional GAN's samples: ``label_match`` into ``metrics`` (mixtures, whose classes
+    are their modes); the samples per label and, there, the match per label, as stats."""
+    if batch.labels is None:
+        return {}
+    matched = label_match(batch.samples, batch.labels, dataset)
+    if matched:
+        metrics["label_match"] = matched["label_match"]
+    counts = torch.bincount(batch.labels.cpu(), minlength=num_classes or 0).tolist()
+    return {"label_counts": counts, **({"label_match_per_class": matched["label_match_per_class"]} if matched else {})}
 
 
 def _on_cpu(samples: torch.Tensor) -> torch.Tensor:

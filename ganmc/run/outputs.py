@@ -13,13 +13,14 @@ from omegaconf import DictConfig
 
 from ganmc.data import Dataset, ImageDataset
 from ganmc.grid import save_before_after, save_grid
-from ganmc.io import derive_seed, write_json_atomic
+from ganmc.io import derive_seed, save_npy_atomic, write_json_atomic
 from ganmc.models.gan import GAN
 from ganmc.plots import scatter_2d, write_samples
 from ganmc.record_schema import RunInfo, SampleRecord, SampleTiming, TrainRecord, TrainTiming
 from ganmc.records import resolved_config
 from ganmc.run.folder import RunFolder
-from ganmc.samplers import GeneratorSampler, SampleBatch, Sampler
+from ganmc.samplers import GeneratorSampler, SampleBatch, Sampler, SamplingContext
+from ganmc.samplers.per_label import PerLabel
 
 
 def run_info(cfg: DictConfig, sampler: Sampler, choice: str, n: int) -> RunInfo:
@@ -41,6 +42,8 @@ def write_sample_run(folder: RunFolder, cfg: DictConfig, dataset: Dataset, sampl
     the run folder together once written."""
     with folder.staged() as stage:
         write_samples(stage, samples, dataset, cfg, sampler.name)
+        if batch.labels is not None:  # a class-conditional GAN's: the label of each sample
+            save_npy_atomic(stage / "labels.npy", batch.labels.cpu().numpy())
         if cfg.plot and isinstance(dataset, ImageDataset) and "step_0000" in batch.extra:
             save_before_after(batch.extra["step_0000"], samples, stage / "before_after.png")
         written = record()  # after the samples: its wall time counts their writing
@@ -61,11 +64,20 @@ def write_train_run(folder: RunFolder, cfg: DictConfig, dataset: Dataset, gan: G
     with folder.staged() as stage:
         if isinstance(dataset, ImageDataset):
             if cfg.plot:
-                save_grid(GeneratorSampler(gan).sample(64, gen).samples, stage / "samples.png")
+                save_grid(_generated(gan, dataset, 64, gen), stage / "samples.png")
         elif cfg.plot:
-            preview = GeneratorSampler(gan).sample(min(int(cfg.n_samples), 5000), gen).samples.cpu()
+            preview = _generated(gan, dataset, min(int(cfg.n_samples), 5000), gen).cpu()
             scatter_2d(dataset.sample(len(preview), gen), preview, stage / "samples.png",
                        f"{cfg.gan.name} on {cfg.dataset.name}, seed {cfg.seed}", dataset.centres)
         written = record()
         write_json_atomic(stage / "record.json", written)
     return written
+
+
+def _generated(gan: GAN, dataset: Dataset, n: int, gen: torch.Generator) -> torch.Tensor:
+    """``n`` samples of the generator alone (a class-conditional one's at uniform labels)."""
+    if gan.num_classes is None:
+        return GeneratorSampler(gan).sample(n, gen).samples
+    sampler = PerLabel(GeneratorSampler, gan)
+    sampler.prepare(SamplingContext(dataset))
+    return sampler.sample(n, gen).samples

@@ -12,6 +12,7 @@ from ganmc.data import Dataset
 from ganmc.io import derive_seed
 from ganmc.models.gan import GAN
 from ganmc.samplers import GeneratorSampler, Sampler, SamplingContext
+from ganmc.samplers.per_label import PerLabel
 
 
 def build_sampler(cfg: DictConfig, gan: GAN, dataset: Dataset, checkpoint: Path | None) -> Sampler:
@@ -27,7 +28,10 @@ def build_sampler(cfg: DictConfig, gan: GAN, dataset: Dataset, checkpoint: Path 
 def construct_sampler(cfg: DictConfig, gan: GAN) -> Sampler:
     """The configured sampler on ``gan`` (the generator alone when ``sampler`` is unset), not
     prepared: the data set reaches it only through ``prepare``'s context. With ``smoke=true``
-    the sampler runs at its smallest budget (its class's ``smoke`` settings over the config)."""
+    the sampler runs at its smallest budget (its class's ``smoke`` settings over the config). On
+    a class-conditional GAN, one such sampler per label (:class:`PerLabel`, ``sampler_labels``)."""
+    if gan.num_classes is not None:
+        return PerLabel(lambda at_label: construct_sampler(cfg, at_label), gan, cfg.get("sampler_labels"))
     if cfg.sampler is None:
         sampler: Sampler = GeneratorSampler(gan)
     else:

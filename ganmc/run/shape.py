@@ -40,6 +40,9 @@ def run_shape(cfg: DictConfig, run_dir: Path) -> ShapeRecord:
     dataset = build_dataset(cfg)
     preflight(cfg, run_dir, dataset)
     gan, parent = obtain_gan(cfg, dataset, device)
+    if gan.num_classes is not None:
+        raise GanmcError("ganmc shape shapes an unconditional GAN's D: a class-conditional GAN's D is shaped at "
+                         "each label by the sampling run itself (+sampler=collab_shaped)")
     sampler = construct_sampler(cfg, gan)
     if not isinstance(sampler, CollabSampler):
         raise GanmcError("ganmc shape refines with the collab sampler: use sampler=collab (or leave it unset)")

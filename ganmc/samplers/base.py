@@ -38,6 +38,7 @@ class SampleBatch:
     counts as one more) summed over the batch; divide by ``len`` for per-sample cost.
     ``extra`` holds further sample sets the run should also measure, such as DDLS's
     chain snapshots (``step_NNNN``); the run adds its exact-target estimate under ``@target``.
+    ``labels``: each sample's class on a class-conditional GAN (``None`` on an unconditional one).
     """
 
     samples: torch.Tensor
@@ -46,9 +47,19 @@ class SampleBatch:
     g_evals: float = 0.0
     d_evals: float = 0.0
     extra: dict[str, torch.Tensor] = field(default_factory=dict)
+    labels: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.samples.shape[0])
+
+    def take(self, index: torch.Tensor) -> SampleBatch:
+        """The rows ``index`` of the samples, latents, labels and extra sets (stats and cost kept)."""
+        def rows(t: torch.Tensor) -> torch.Tensor:
+            return t[index.to(t.device)]
+
+        return SampleBatch(rows(self.samples), None if self.latents is None else rows(self.latents), self.stats,
+                           self.g_evals, self.d_evals, {k: rows(v) for k, v in self.extra.items()},
+                           None if self.labels is None else rows(self.labels))
 
     @staticmethod
     def concat(parts: list[SampleBatch]) -> SampleBatch:
@@ -57,9 +68,11 @@ class SampleBatch:
         total = sum(sizes)
         keys = set().union(*(p.stats for p in parts))
         stats = {k: sum(p.stats.get(k, 0.0) * s for p, s in zip(parts, sizes)) / total for k in keys}
-        latents = None
+        latents = labels = None
         if all(p.latents is not None for p in parts):
             latents = torch.cat([p.latents for p in parts])  # type: ignore[misc]
+        if all(p.labels is not None for p in parts):
+            labels = torch.cat([p.labels for p in parts])  # type: ignore[misc]
         extra_keys = set().union(*(p.extra for p in parts))
         return SampleBatch(
             samples=torch.cat([p.samples for p in parts]),
@@ -68,6 +81,7 @@ class SampleBatch:
             g_evals=sum(p.g_evals for p in parts),
             d_evals=sum(p.d_evals for p in parts),
             extra={k: torch.cat([p.extra[k] for p in parts if k in p.extra]) for k in extra_keys},
+            labels=labels,
         )
 
 
@@ -165,6 +179,9 @@ class Sampler(ABC):
     # The range of each numeric setting (``{"n_steps": ">= 0", "step_decay": "in (0, 1]"}``),
     # checked when the sampler is built: a value outside is refused, naming the key and the value.
     ranges: ClassVar[dict[str, str]] = {}
+    # Whether the run estimates the sampler's exact target (:mod:`ganmc.samplers.target`) when
+    # it has target weights; a class-conditional GAN's samplers have one target per label: none.
+    exact_target: ClassVar[bool] = True
 
     @classmethod
     def evals_per_sample(cls, node: Any) -> float:

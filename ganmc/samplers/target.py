@@ -95,7 +95,7 @@ def estimate_target(sampler: Sampler, n: int, generator: torch.Generator, factor
     start = factor * n if max_pool <= 0 else min(factor * n, max_pool)  # bounded for any n
     grow = dataset is not None and dataset.region_masses() is not None
     pool = Pool()
-    if factor <= 0 or not _grow(pool, sampler, start, generator, chunk, dataset if grow else None):
+    if factor <= 0 or not sampler.exact_target or not _grow(pool, sampler, start, generator, chunk, dataset if grow else None):
         return None
     while grow and effective_sample_size(pool.log_weights()) < n and len(pool) < max_pool:
         _grow(pool, sampler, min(len(pool), max_pool - len(pool)), generator, chunk, dataset)
