@@ -170,6 +170,9 @@ def validate_run(cfg: DictConfig) -> None:
     if cfg.metric.target and cfg.metric.sir_factor < 1:
         raise GanmcError("metric.target=true needs metric.sir_factor >= 1 (its pool is sir_factor * n proposals), "
                          f"got {cfg.metric.sir_factor}: metric.target=false turns the estimate off")
+    extra = set(cfg.metric.get("target_metrics") or []) - set(cfg.metric.metrics)
+    if extra:
+        raise GanmcError(f"metric.target_metrics names {sorted(extra)}, not in metric.metrics {list(cfg.metric.metrics)}")
     check_emd(cfg)
     if cfg.seed < 0:
         raise GanmcError(f"seed must be non-negative, got {cfg.seed}")

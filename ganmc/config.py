@@ -66,6 +66,7 @@ class MetricConfig:
     target: bool = opt(False, "estimate the exact target p_g*w of D-weighted samplers (SIR) and measure it too")
     sir_factor: int = opt(10, "target: first pool of sir_factor * n generator proposals (>= 1)")
     sir_max_pool: int = opt(500_000, "target: the pool doubles until its ESS reaches n, up to this size")
+    target_metrics: list[str] | None = opt(None, "target: the metrics of the target's set (null: metric.metrics)")
 
 
 @dataclass
@@ -99,6 +100,7 @@ class ImageMetricConfig:
     target: bool = opt(False, "estimate the exact target p_g*w of D-weighted samplers (SIR) and measure it too")
     sir_factor: int = opt(5, "target: sir_factor * n generator proposals (>= 1)")
     sir_max_pool: int = opt(0, "target: images: 0, the pool does not grow (no regions to weigh)")
+    target_metrics: list[str] | None = opt(None, "target: the metrics of the target's set (null: metric.metrics)")
 
 
 @dataclass

@@ -53,6 +53,25 @@ def test_target_without_a_pool_is_refused_in_one_line(run_cli, tmp_path):
     assert not (tmp_path / "run" / "record.json").exists()
 
 
+def test_target_metrics_restrict_what_the_targets_set_measures(run_cli, tmp_path):
+    args = [*TINY, "+sampler=ddls", "sampler.n_steps=2", "metric.metrics=[modes,mass_tv,emd]", "metric.target=true"]
+    code, _, err = run_cli("sample", *args, "metric.target_metrics=[mass_tv]", f"hydra.run.dir={tmp_path / 'run'}")
+    assert code == 0, err
+    record = json.loads((tmp_path / "run" / "record.json").read_text())
+    assert "emd" in record["metrics"] and "emd" not in record["target_metrics"][TARGET_SET]
+    assert "mass_tv" in record["target_metrics"][TARGET_SET]
+    code, out, err = run_cli("sample", *args, "metric.target_metrics=[collab]", f"hydra.run.dir={tmp_path / 'bad'}")
+    assert code == 1 and "metric.target_metrics names ['collab'], not in metric.metrics" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize("experiment", ["table2", "ddls_training_length", "ddls_temperature"])
+def test_table2_measures_only_what_it_reads_of_the_target(compose_cfg, experiment):
+    cfg = compose_cfg(f"experiment={experiment}")
+    want = ["modes", "mass_tv"] if experiment == "table2" else None  # the others' tables show the target's EMD
+    assert (None if cfg.metric.target_metrics is None else list(cfg.metric.target_metrics)) == want
+
+
 @pytest.mark.parametrize("experiment", TARGET_ON + TARGET_OFF)
 def test_experiments_keep_the_target_where_their_tables_read_it(compose_cfg, experiment):
     cfg = compose_cfg(f"experiment={experiment}")
