@@ -113,3 +113,21 @@ def test_cs_fd_and_stacked_metrics_read_a_shipped_classifier(compose_cfg, tmp_pa
     path = classifier_file(data, cfg.metric, tmp_path)
     assert path.parent == SHIPPED / "classifiers", f"{path.name} not shipped: run `make classifiers`"
     assert not (tmp_path / "classifiers").exists()
+
+
+# Stacked MNIST GANs shipped so far (`make stacked-mnist-gans` trains the rest, resuming).
+STACKED_MNIST_SEEDS = [0, 1]
+
+
+@pytest.mark.parametrize("d_size", ["quarter", "half"])
+@pytest.mark.parametrize("iterations", [1000, 2000, 5000, 10000, 20000])
+@pytest.mark.parametrize("seed", STACKED_MNIST_SEEDS)
+def test_stacked_mnist_experiments_find_their_shipped_gans(compose_cfg, d_size, iterations, seed):
+    cfg = compose_cfg("experiment=stacked_mnist_training", f"gan.discriminator.d_size={d_size}",
+                      f"gan.train.iterations={iterations}", f"seed={seed}")
+    path = SHIPPED / cache_path(cfg).name
+    assert path.is_file(), f"{path.name} missing: a config change altered the cache key, or run `make stacked-mnist-gans`"
+    assert read_checkpoint(path)["step"] == iterations
+    if iterations == 20000:  # the sampler table's GAN is the same file
+        sampled = compose_cfg("experiment=stacked_mnist", f"gan.discriminator.d_size={d_size}", f"seed={seed}")
+        assert cache_path(sampled).name == path.name
