@@ -15,7 +15,7 @@ truthy = $(if $(filter-out 0 1 true false yes no on off,$($(1))),$(error $(1)=$(
 .PHONY: install test test-slow test-slurm demo lint clean bench reproduce-table1 reproduce-table2 \
 	reproduce-ddls-training-length reproduce-ddls-sweep reproduce-ddls-temperature checkpoints reproduce-digits reproduce-digits-fid reproduce-table3 \
 	preflight-table3 table3-gans-known rehearse-table3 reproduce-table3-rehearsal gpu-check reproduce-collab-fig4 reproduce-collab-table1 \
-	reproduce-stacked-digits reproduce-collab-fig10 reproduce-pareto data stacked-mnist-gans mnist-classifier classifiers \
+	reproduce-stacked-digits reproduce-collab-fig10 reproduce-pareto data stacked-mnist-gans mnist-classifier classifiers reproduce-conditional \
 	reproduce-stacked-mnist reproduce-stacked-mnist-training collab-mnist-gans reproduce-collab-mnist
 
 # Reproduce targets run from the checkpoints shipped in checkpoints/ (trained by `make
@@ -111,6 +111,15 @@ reproduce-ddls-training-length: install
 
 # Collaborative sampling (imbalanced 8 Gaussians): the NS-GANs (1k iterations) and their shaped
 # Ds are shipped in checkpoints/ (RETRAIN=1: trained and shaped again, ~10 min per seed).
+# A class-conditional GAN against its generator (the shipped conditional MLP GAN on 25 Gaussians,
+# examples/conditional.py's output): generator / DRS / MH-GAN / DDLS / collab per label, 5 seeds,
+# 5,000 samples -> results/conditional.{md,csv,tex} (paired Δ vs the generator ± SE, label_match).
+reproduce-conditional: install
+	$(GANMC) sample experiment=conditional gan.checkpoint=$(CURDIR)/checkpoints/own/gaussians25-cgan $(LAUNCH) \
+		hydra.sweep.dir=$(RUNS)/conditional
+	$(GANMC) table sweep records=$(RUNS)/conditional report.name=conditional \
+		'report.metrics=[hq_percent,mass_tv,emd,label_match]' out_dir=$(RESULTS)
+
 reproduce-collab-fig4: install
 	$(GANMC) sample -m experiment=collab_fig4 +sampler=collab_shaped $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/collab_fig4
 	$(GANMC) sample -m experiment=collab_fig4 $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/collab_fig4

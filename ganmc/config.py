@@ -59,7 +59,7 @@ class MetricConfig:
     name: str = opt(MISSING, "the metric preset (set by metric=NAME)")
     metrics: list[str] = opt(["modes", "mass_tv", "emd"], "metrics to compute: modes, mass_tv, emd, emd_floor, collab")
     hq_threshold: float = opt(4.0, "a sample is high quality within this many stds of its nearest mode")
-    emd_n: int | None = opt(None, "samples in the EMD (null: min(n_samples, 10,000); above n_samples: all)")
+    emd_n: int | None = opt(None, "samples in the EMD (null: min(n_samples, 2,000); above n_samples: all)")
     emd_cost: EmdCost = opt(EmdCost.euclidean, "EMD ground cost: euclidean (W1) or sqeuclidean (W2^2)")
     real_set: RealSet = opt(RealSet.iid, "EMD real set: iid, or stratified (mixtures: each mode's share fixed)")
     emd_also: list[str] = opt([], "more EMD protocols, COST/REAL_SET each: recorded as emd[COST/REAL_SET]")

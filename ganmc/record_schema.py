@@ -23,7 +23,7 @@ class RunInfo(TypedDict):
     gan: str
     seed: int
     n_samples: int  # the samples drawn and measured: read counts back with n_samples()
-    train_iterations: int
+    train_iterations: int | None  # None: nets of your own (TorchScript or a factory), not trained by ganmc
 
 
 class SampleTiming(TypedDict):

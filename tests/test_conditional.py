@@ -212,6 +212,8 @@ def test_shipped_conditional_gan_samples_at_each_label_from_the_cli(run_cli, tmp
     assert code == 0, err
     record = json.loads((out / "record.json").read_text())
     assert record["metrics"]["label_match"] > 0.99 and record["metrics"]["modes_recovered"] == 25
+    # the record names the nets it ran, not the gan group's default architecture
+    assert record["run"]["gan"] == "torchscript gaussians25-cgan" and record["run"]["train_iterations"] is None
     labels = np.load(out / "labels.npy")
     assert min(record["stats"]["label_counts"]) > 0 and np.array_equal(np.bincount(labels, minlength=25),
                                                                        record["stats"]["label_counts"])

@@ -173,7 +173,7 @@ def test_outputs_are_staged_inside_the_run_folder_when_its_parent_is_not_writabl
 def test_emd_is_capped_when_emd_n_is_null(run_cli, tmp_path, monkeypatch):
     import ganmc.metrics.registry
 
-    monkeypatch.setattr(ganmc.metrics.registry, "EMD_DEFAULT_N", 100)  # the cap (10,000) scaled down
+    monkeypatch.setattr(ganmc.metrics.registry, "EMD_DEFAULT_N", 100)  # the cap (2,000) scaled down
     out = tmp_path / "run"
     code, _, err = run_cli("sample", *TINY, f"hydra.run.dir={out}")  # n_samples=300 > cap
     assert code == 0, err

@@ -46,6 +46,16 @@ def check_own_config(cfg: DictConfig) -> None:
     parse_labels(cfg.get("sampler_labels"), num_classes, int(cfg.n_samples), "sampler_labels")
 
 
+def own_gan_name(gan_cfg: DictConfig) -> str | None:
+    """How records name nets of your own (``factory MODULE:FUNCTION``, ``torchscript FOLDER``);
+    None for ganmc's nets."""
+    if gan_cfg.get("factory"):
+        return f"factory {gan_cfg.factory}"
+    if enum_value(gan_cfg.get("checkpoint_format")) == "torchscript":
+        return f"torchscript {Path(str(gan_cfg.checkpoint)).name}"
+    return None
+
+
 def torchscript_folder(path: str | Path) -> Path:
     """``path`` when it is a folder holding both TorchScript files; else one line saying what is missing."""
     folder = Path(path).expanduser()

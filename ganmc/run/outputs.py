@@ -15,6 +15,7 @@ from ganmc.data import Dataset, ImageDataset
 from ganmc.grid import save_before_after, save_grid
 from ganmc.io import derive_seed, save_npy_atomic, write_json_atomic
 from ganmc.models.gan import GAN
+from ganmc.models.own import own_gan_name
 from ganmc.plots import scatter_2d, write_samples
 from ganmc.record_schema import RunInfo, SampleRecord, SampleTiming, TrainRecord, TrainTiming
 from ganmc.records import resolved_config
@@ -24,8 +25,9 @@ from ganmc.samplers.per_label import PerLabel
 
 
 def run_info(cfg: DictConfig, sampler: Sampler, choice: str, n: int) -> RunInfo:
-    return RunInfo(sampler=choice, method=sampler.name, dataset=cfg.dataset.name, gan=cfg.gan.name,
-                   seed=int(cfg.seed), n_samples=n, train_iterations=int(cfg.gan.train.iterations))
+    own = own_gan_name(cfg.gan)
+    return RunInfo(sampler=choice, method=sampler.name, dataset=cfg.dataset.name, gan=own or cfg.gan.name,
+                   seed=int(cfg.seed), n_samples=n, train_iterations=None if own else int(cfg.gan.train.iterations))
 
 
 def sample_timing(start: float, started_at: float, sample_seconds: float, metric_seconds: float,

@@ -117,13 +117,18 @@ def _order(value: str) -> tuple[int, float, str]:
         return (1, 0.0, value)
 
 
+def _digits(metric: str) -> int:
+    """Decimals of a metric's cells: EMDs (~0.01-0.1, differences ~1e-3) get 4."""
+    return 4 if metric.startswith("emd") else 3
+
+
 def count_or_cell(group: list[dict[str, Any]], metric: str) -> str:
     """A metric's cell; a count (every value an integer, e.g. modes recovered) as an integer when
     the seeds agree, else mean ± std to one decimal."""
     values = [v for r in group if (v := r.get("metrics", {}).get(metric, r.get("stats", {}).get(metric))) is not None]
     c = metric_cell(group, metric)
     if c.n == 0 or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-        return c.format(3)
+        return c.format(_digits(metric))
     return f"{c.mean:.0f}" if c.std == 0 else f"{c.mean:.1f} ± {c.std:.1f}"
 
 
@@ -184,7 +189,7 @@ def sweep(records: Records, out_dir: Path, name: str = "sweep",
         if bases:
             base = bases.get(_context(group[0]), [])
             row = [label(str(group[0]["run"].get("sampler"))), *row,
-                   *(delta_text(paired_delta(group, base, m)) if base else "–" for m in present)]
+                   *(delta_text(paired_delta(group, base, m), _digits(m)) if base else "–" for m in present)]
         rows.append([*row, str(len(group))])
     written = write_table(out_dir / name, header, rows, _caption(keys, every, bool(bases)))
     numeric = [k for k in keys if all(isinstance(found[id(r)].get(k), int | float) for r in recs)]
@@ -228,7 +233,8 @@ def _caption(keys: list[str], records: list[dict[str, Any]], baseline: bool) -> 
     emd = (f" EMD: exact, {' and '.join(EMD_PROTOCOLS.get(p, '/'.join(p)) for p in protocols)}, n = "
            f"{', '.join(f'{n:,}' for n in emd_n)} per side." if emd_n else "")
     spread = "one seed: no spread" if len(seeds) == 1 else "cells: mean ± std over seeds"
-    caption = (f"Sweep over {', '.join(keys) or 'nothing'} of sampler {values('sampler')}: data set "
+    of_sampler = "" if "run.sampler" in keys else f" of sampler {values('sampler')}"
+    caption = (f"Sweep over {', '.join(keys) or 'nothing'}{of_sampler}: data set "
                f"{values('dataset')}, GAN {gans}, n = {sample_counts(records)} samples per run, seeds "
                f"{values('seed')} ({spread}).{emd}")
     if not baseline:
