@@ -1,8 +1,9 @@
-"""Helpers only the tests use: reading a sample's quality directly, and writing a GAN as a
-foreign (pytorch-gan-collections) checkpoint."""
+"""Helpers only the tests use: reading a sample's quality directly, writing a GAN as a foreign
+(pytorch-gan-collections) checkpoint, and a refused run's one error line."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import torch
@@ -10,6 +11,15 @@ import torch
 from ganmc.metrics.collab import good_mask
 from ganmc.models.adapters import _d_theirs, _g_theirs
 from ganmc.models.gan import GAN
+
+LOG_LINE = re.compile(r"^\[\d{4}-\d\d-\d\d [\d:,]+\]\[")  # ganmc's log lines (on stderr)
+
+
+def error_line(err: str) -> str:
+    """The one line on stderr that is not a log line (no traceback, nothing else)."""
+    errors = [ln for ln in err.splitlines() if ln.strip() and not LOG_LINE.match(ln)]
+    assert len(errors) == 1, f"expected one error line on stderr, got:\n{err}"
+    return errors[0]
 
 
 def good_percent(samples: torch.Tensor, centres: torch.Tensor, std: float, threshold: float = 4.0) -> float:
