@@ -43,6 +43,18 @@ class Step(nn.Module):
         return torch.where(x[:, 0] > 0, 0.0, torch.log(torch.tensor(self.low))) + 0 * self.dummy
 
 
+class Quadratic(nn.Module):
+    """d(x) = -a x^2 / 2 + b x on 1-D x (n, 1): grad d = b - a x; e^(d / gamma) is N(b/a, gamma/a)."""
+
+    def __init__(self, a: float, b: float) -> None:
+        super().__init__()
+        self.a, self.b = a, b
+        self.dummy = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (-0.5 * self.a * x[:, 0] ** 2 + self.b * x[:, 0]) + 0 * self.dummy
+
+
 def identity_gan(discriminator: nn.Module, prior: str = "normal", dim: int = 2) -> GAN:
     """GAN with G(z) = z, the given D and a ``dim``-d prior, so p_g = p0."""
     return GAN(Identity(), discriminator, Prior(prior, dim), "ns")

@@ -24,6 +24,11 @@ TINY = [
     "device=cpu",
     "plot=false",
 ]
+# A tiny DCGAN on 16-px digits, trained 2 iterations, measured by the classifier score alone.
+TINY_IMAGES = ["dataset=digits", "dataset.size=16", "gan=dcgan32", "gan.latent_dim=8", "gan.generator.base_width=4",
+               "gan.discriminator.base_width=4", "gan.train.iterations=2", "gan.train.batch_size=8",
+               "gan.train.grid_every=0", "device=cpu", "n_samples=24", "batch_size=16", "metric=image",
+               "metric.metrics=[cs]", "metric.classifier.steps=30", "metric.classifier.width=8", "plot=false"]
 
 
 @pytest.fixture

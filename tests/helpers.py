@@ -1,5 +1,6 @@
 """Helpers only the tests use: reading a sample's quality directly, writing a GAN as a foreign
-(pytorch-gan-collections) checkpoint, and the one-line errors of the API and the CLI."""
+(pytorch-gan-collections) checkpoint, the one-line errors of the API and the CLI, and a refused
+run's one error line."""
 
 from __future__ import annotations
 
@@ -14,6 +15,15 @@ from ganmc.errors import GanmcError
 from ganmc.metrics.collab import good_mask
 from ganmc.models.adapters import _d_theirs, _g_theirs
 from ganmc.models.gan import GAN
+
+LOG_LINE = re.compile(r"^\[\d{4}-\d\d-\d\d [\d:,]+\]\[")  # ganmc's log lines (on stderr)
+
+
+def error_line(err: str) -> str:
+    """The one line on stderr that is not a log line (no traceback, nothing else)."""
+    errors = [ln for ln in err.splitlines() if ln.strip() and not LOG_LINE.match(ln)]
+    assert len(errors) == 1, f"expected one error line on stderr, got:\n{err}"
+    return errors[0]
 
 
 def good_percent(samples: torch.Tensor, centres: torch.Tensor, std: float, threshold: float = 4.0) -> float:
@@ -46,10 +56,3 @@ def one_line_error(fn: Callable[[], Any], *pattern: str) -> str:
     for part in pattern:
         assert re.search(part, message), message
     return message
-
-
-def error_line(err: str) -> str:
-    """The one ``error:`` line of a refused CLI run's stderr."""
-    lines = [ln for ln in err.splitlines() if "error:" in ln]
-    assert len(lines) == 1, err
-    return lines[0]

@@ -71,10 +71,17 @@ def shaped(steps: int, lr: float, batch_size: int, seed: int, refine_settings: l
 
 def derived_file(ctx: SamplingContext, spec: DerivedD) -> tuple[Path, str]:
     """The derived D's file (cached or shipped when present) and the parent checkpoint's sha256."""
+    return keyed_file(ctx, spec.kind, spec.tag, spec.settings)
+
+
+def keyed_file(ctx: SamplingContext, kind: str, tag: str, settings: dict[str, Any]) -> tuple[Path, str]:
+    """The file of a net derived from the checkpoint (``<parent stem>-<tag>-<key>.pt`` under
+    ``kind``, key a hash of the parent file, the data and ``settings``; cached or shipped when
+    present) and the parent checkpoint's sha256: derived Ds and latent_rs's weight network."""
     parent_sha = sha256_file(ctx.checkpoint) if ctx.checkpoint else "none"
-    key = sha256_json({"parent": parent_sha, "data": ctx.dataset.fingerprint(), **spec.settings})[:16]
+    key = sha256_json({"parent": parent_sha, "data": ctx.dataset.fingerprint(), **settings})[:16]
     stem = ctx.checkpoint.stem if ctx.checkpoint else "gan"
-    return ctx.derived_path(spec.kind, f"{stem}-{spec.tag}-{key}.pt"), parent_sha
+    return ctx.derived_path(kind, f"{stem}-{tag}-{key}.pt"), parent_sha
 
 
 def derive(gan: GAN, ctx: SamplingContext, spec: DerivedD, out: Path | None = None,
