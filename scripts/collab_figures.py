@@ -2,11 +2,12 @@
 ``--experiment collab_fig10`` (digits; collab_fig9.png, collab_fig11.png) or ``collab_mnist`` (real
 MNIST; collab_mnist_fig9.png, collab_mnist_fig11.png).
 
-Fig. 9: the generator's samples (row 1), refined with the raw D (row 2) and with the shaped D
-(row 3), the same latents in every row. Fig. 11: the generator's samples, then for refinement at
-the output, the middle and the input layer (the D shaped at the middle layer each time), the
-refined samples and the absolute difference to the generator's (black: unchanged; white: a
-change of the full range). The refinement is the study's sampler preset (the experiment's
+Both grids are labelled row by row, open with a row of real images, and are enlarged (nearest
+neighbour) to at least 800 px. Fig. 9: the generator's samples, refined with the raw D and with
+the shaped D, the same latents in every row. Fig. 11: the generator's samples, then for
+refinement at the output, the middle and the input layer (the D shaped at the middle layer each
+time), the refined samples and the absolute difference to the generator's (black: unchanged;
+white: a change of the full range). The refinement is the study's sampler preset (the experiment's
 ``+sampler``; 20 SGD steps of 0.1, median stopping rule), its D shaped ``--steps`` iterations (default:
 the preset's), with the GAN and shaped D found as ``ganmc sample experiment=NAME`` finds them
 (shipped, cached or made now).
@@ -27,7 +28,7 @@ from omegaconf import DictConfig
 
 from ganmc.config import register_configs
 from ganmc.errors import GanmcError
-from ganmc.grid import as_float, save_grid
+from ganmc.grid import as_float, save_labelled_rows
 from ganmc.io import derive_seed
 from ganmc.run.gans import build_dataset, obtain_gan, resolve_device
 from ganmc.run.sampler import build_sampler
@@ -35,7 +36,7 @@ from ganmc.threads import apply_threads
 
 # The figures' file stems per study (the digits study keeps the names it was published under).
 STEMS = {"collab_fig10": "collab"}
-PIXELS = 48  # about this many pixels per image in the grids
+WIDTH = 800  # the grids' least width in pixels (images enlarged by nearest neighbour)
 
 
 def _compose(experiment: str, overrides: list[str], hydra: bool = False) -> DictConfig:
@@ -73,6 +74,12 @@ def refined(experiment: str, cfg_overrides: list[str], n: int, seed: int
     return before, after, sampler.prep_stats.get("discriminator_checkpoint"), int(before.shape[-1])
 
 
+def real_images(experiment: str, overrides: list[str], n: int, seed: int) -> torch.Tensor:
+    """``n`` real images of the study's data set (a fixed draw of the seed), for the grids' first row."""
+    cfg = _compose(experiment, [f"seed={seed}", *overrides])
+    return build_dataset(cfg).sample(n, torch.Generator().manual_seed(derive_seed(seed, "figure-real")))
+
+
 def difference(before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
     """|after - before| in [0, 2], mapped to [-1, 1] for the grid's value range."""
     return (as_float(after) - as_float(before)).abs() - 1.0
@@ -98,17 +105,18 @@ def main(argv: list[str] | None = None) -> int:
 def _draw(args: argparse.Namespace, overrides: list[str]) -> int:
     exp, stem = args.experiment, STEMS.get(args.experiment, args.experiment)
     shaped = [] if args.steps is None else [f"sampler.discriminator.steps={args.steps}"]
-    gen_x, raw, _, size = refined(exp, ["sampler.discriminator.steps=0", *overrides], args.n, args.seed)
+    gen_x, raw, _, _ = refined(exp, ["sampler.discriminator.steps=0", *overrides], args.n, args.seed)
     _, good, shaped_file, _ = refined(exp, [*shaped, *overrides], args.n, args.seed)
-    upscale = max(1, round(PIXELS / size))
-    fig9 = save_grid(torch.cat([as_float(gen_x), as_float(raw), as_float(good)]),
-                     args.out / f"{stem}_fig9.png", nrow=args.n, upscale=upscale)
-    rows = [as_float(gen_x)]
-    for layer in ("null", 2, 0):  # output, middle, input; the D shaped at the middle layer throughout
+    real = ("real data", real_images(exp, overrides, args.n, args.seed))
+    # the same latents in every row
+    fig9 = save_labelled_rows([real, ("generator", as_float(gen_x)), ("refined, raw D", as_float(raw)),
+                               ("refined, shaped D", as_float(good))], args.out / f"{stem}_fig9.png", WIDTH)
+    rows = [real, ("generator", as_float(gen_x))]
+    for layer, where in (("null", "output"), (2, "layer 2"), (0, "input")):  # the D shaped at layer 2 throughout
         _, x, _, _ = refined(exp, [f"gan.checkpoint={shaped_file}", "sampler.discriminator.steps=0",
                                    f"sampler.layer={layer}", *overrides], args.n, args.seed)
-        rows += [as_float(x), difference(gen_x, x)]
-    fig11 = save_grid(torch.cat(rows), args.out / f"{stem}_fig11.png", nrow=args.n, upscale=upscale)
+        rows += [(f"refined at {where}", as_float(x)), ("|difference|", difference(gen_x, x))]
+    fig11 = save_labelled_rows(rows, args.out / f"{stem}_fig11.png", WIDTH)
     print(fig9, fig11, sep="\n")
     return 0
 
