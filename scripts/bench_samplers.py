@@ -4,7 +4,7 @@
 For each model size it times a bare forward+backward of D(G(z)) w.r.t. z on a batch (the
 floor of any latent gradient sampler), one DDLS step (ULA and MALA) on the same batch, and
 whole samplers (generator, DRS, DOT, collab refinement), printing samples*steps/s and ratios to
-the floor; then MH-GAN vectorised against per-chain loops (scripts/bench_mhgan.py).
+the floor; then MH-GAN vectorised against a textbook per-chain loop (scripts/bench_mhgan.py).
 Writes results/bench.md (atomic). Usage: python scripts/bench_samplers.py [--device cuda]
 """
 
@@ -112,7 +112,7 @@ def main() -> None:
     args = parser.parse_args()
     lines = bench(torch.device(args.device), args.steps)
     mh_args = mh_parser().parse_args(["--device", args.device])
-    lines += ["## MH-GAN: vectorised against per-chain loops (nsgan_mlp, imbalanced 8 Gaussians)", "", "```",
+    lines += ["## MH-GAN: vectorised against a textbook per-chain loop (nsgan_mlp, imbalanced 8 Gaussians)", "", "```",
               *bench_mhgan(mh_args), "```", ""]
     text = "\n".join(lines) + "\n"
     print(text)

@@ -7,7 +7,10 @@ checkpoints; trained into the cache when absent, ~40 s), with the sampler ``coll
 (refinement in output space, 50 SGD steps of rate 0.1, eta = median of D on real), and projects
 the time of the preset's 5,000 iterations. The timed run never writes a checkpoint.
 
-    OMP_NUM_THREADS=1 python scripts/bench_shaping.py --iterations 200 [--profile cprofile|torch]
+    OMP_NUM_THREADS=1 python scripts/bench_shaping.py --iterations 200 [--profile cprofile|torch] [--autograd]
+
+``--autograd`` refines through D wrapped without its ``input_vjp`` hook (autograd, the same
+bits), the baseline of the hand-derived gradient (``scripts/bench_refine.py``).
 
 Run it against two source trees (``PYTHONPATH=<tree>``, e.g. a ``git worktree`` of an older
 commit) in one session for a before/after; the CPU time beside the wall time is less sensitive
@@ -24,6 +27,7 @@ import pstats
 import time
 
 import torch
+from bench_refine import Opaque  # scripts/ is on sys.path when run as a script
 from hydra import compose, initialize_config_module
 from hydra.utils import instantiate
 
@@ -44,6 +48,7 @@ def main() -> None:
     parser.add_argument("--sampler", default="collab_shaped")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--profile", choices=["none", "cprofile", "torch"], default="none")
+    parser.add_argument("--autograd", action="store_true", help="refine with autograd (D without its hook)")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides")
     args = parser.parse_args()
 
@@ -62,7 +67,8 @@ def main() -> None:
     print(f"ganmc from {ganmc.__file__}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), device {device}; checkpoint {path.name}")
     print(f"shaping: batch {batch}, lr {lr}, refinement {sampler.n_steps} {sampler.optimizer} steps of "
-          f"{sampler.step_size} at layer {sampler.layer}, eta {'median' if sampler.use_median else sampler.stop_prob}")
+          f"{sampler.step_size} at layer {sampler.layer}, eta {'median' if sampler.use_median else sampler.stop_prob}"
+          f"{', autograd (no input_vjp hook)' if args.autograd else ''}")
 
     cpu = {"seconds": 0.0}
 
@@ -70,7 +76,8 @@ def main() -> None:
         gen = torch.Generator().manual_seed(derive_seed(args.seed, "shape"))
         t0, c0 = time.perf_counter(), time.process_time()
         spec = sampler.shaping(ctx, n, lr, batch)
-        tuned = GAN(gan.generator, copy.deepcopy(gan.discriminator), gan.prior, gan.loss)
+        d_net = Opaque(gan.discriminator) if args.autograd else gan.discriminator
+        tuned = GAN(gan.generator, copy.deepcopy(d_net), gan.prior, gan.loss)
         _, history = finetune_discriminator(tuned, dataset, spec.fakes(tuned), n, lr, batch, gen, progress=False,
                                             in_place=True)
         cpu["seconds"] = time.process_time() - c0

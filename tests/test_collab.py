@@ -30,7 +30,7 @@ from ganmc.models.mlp import MLPDiscriminator, MLPGenerator
 from ganmc.models.prior import Prior
 from ganmc.samplers import SamplingContext
 from ganmc.samplers.collab import CollabSampler
-from ganmc.samplers.refine import _mlp_plan, refine
+from ganmc.samplers.refine import refine
 
 RING = GaussianRing("imbal8")
 COLLAB = [*TINY, "dataset=imbal8", "gan=nsgan_mlp", "gan.train.snapshots=[]", "metric=collab"]
@@ -197,7 +197,7 @@ def test_refine_returns_the_reference_bits_with_and_without_autograd(activation)
     torch.manual_seed(3)
     gan = GAN(MLPGenerator(2, 2, width=32, depth=3, norm="batch"), MLPDiscriminator(2, width=32, depth=3,
               activation=activation), Prior("normal", 2), "ns").eval()
-    assert _mlp_plan(gan.discriminator) is not None and _mlp_plan(TowardsCentre()) is None
+    assert gan.discriminator.input_vjp() is not None and not hasattr(TowardsCentre(), "input_vjp")
     z = gan.prior.sample(300, torch.Generator().manual_seed(0))
     with torch.no_grad():
         threshold = float(torch.sigmoid(gan.discriminator(0.9 * gan.generator(z))).median())
@@ -215,6 +215,37 @@ def test_refine_returns_the_reference_bits_with_and_without_autograd(activation)
                 assert torch.equal(gens[0].get_state(), gens[1].get_state())  # the same draws
     assert all(p.requires_grad and p.grad is None for p in [*gan.generator.parameters(),
                                                             *gan.discriminator.parameters()])
+
+
+def test_a_plain_mlp_d_gives_its_input_gradient_as_autograd_does_and_refine_uses_it(monkeypatch):
+    torch.manual_seed(4)
+    x, g = torch.randn(50, 2), torch.randn(50)
+    for activation in ("relu", "leaky_relu"):
+        d = MLPDiscriminator(2, width=32, depth=3, activation=activation)
+        logits, vjp = d.input_vjp()(x)
+        x_a = x.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad((d(x_a) * g).sum(), x_a)
+        assert torch.equal(logits, d(x).detach()) and torch.equal(vjp(g), grad)
+    # not plain: the hook declines and refinement falls back to autograd
+    class Shifted(MLPDiscriminator):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return super().forward(x) + 1.0
+
+    hooked, sn = MLPDiscriminator(2, width=8, depth=2), MLPDiscriminator(2, width=8, depth=2)
+    hooked.register_forward_hook(lambda *args: None)
+    nn.utils.parametrizations.spectral_norm(sn.blocks[0][0])
+    for d in (MLPDiscriminator(2, width=8, depth=2, activation="tanh"), MLPDiscriminator(2, width=8, depth=2, norm="layer"),
+              Shifted(2, width=8, depth=2), hooked, sn):
+        assert d.input_vjp() is None
+    calls = []
+    original = MLPDiscriminator.input_vjp
+    monkeypatch.setattr(MLPDiscriminator, "input_vjp", lambda self: calls.append(1) or original(self))
+    gan = GAN(MLPGenerator(2, 2, width=8, depth=2), MLPDiscriminator(2, width=8, depth=2), Prior("normal", 2), "ns")
+    z = gan.prior.sample(20, torch.Generator().manual_seed(0))
+    refine(gan, z, 1, n_steps=3, step_size=0.1)  # a hidden layer: autograd through G's last block
+    assert calls == []
+    refine(gan, z, gan.generator.n_layers, n_steps=3, step_size=0.1)  # output space: the hook
+    assert calls == [1]
 
 
 def test_collab_sampler_with_rejection_and_bad_settings():

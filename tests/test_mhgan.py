@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 from conftest import TINY
+from mh_reference import round_loop, round_textbook, select_loop
 from torch import nn
 
 from ganmc.data.synthetic import GaussianMixture
@@ -14,8 +15,8 @@ from ganmc.errors import GanmcError
 from ganmc.models.gan import GAN
 from ganmc.models.mlp import MLPDiscriminator, MLPGenerator
 from ganmc.models.prior import Prior
-from ganmc.samplers import SamplingContext
-from ganmc.samplers.mh import fit_calibrator, select_loop, select_vectorised
+from ganmc.samplers import SamplingContext, mh
+from ganmc.samplers.mh import fit_calibrator, select_vectorised
 from ganmc.samplers.mhgan import MHGANSampler
 
 TARGET = GaussianMixture("target", [[-1.0], [1.5]], std=0.3, weights=[0.8, 0.2])
@@ -75,14 +76,20 @@ def _tiny_gan(seed: int = 0) -> GAN:
 
 
 @pytest.mark.parametrize("calibration", ["none", "isotonic", "logistic"])
-def test_vectorised_equals_per_chain_loop(calibration):
+def test_vectorised_equals_per_chain_loop(calibration, monkeypatch):
     data = GaussianMixture("m", [[0.0, 0.0], [1.0, 1.0]], std=0.3)
-    out = {}
-    for impl in ("vectorised", "loop", "textbook"):
-        sampler = MHGANSampler(_tiny_gan(), k=30, score_calibration=calibration, n_calib=400, impl=impl,
-                               max_restarts=3, chunk=64)
+    out, used = {}, set()
+    for impl, round_fn in (("vectorised", mh.round_vectorised), ("loop", round_loop), ("textbook", round_textbook)):
+        def spy(*args, impl=impl, round_fn=round_fn):
+            used.add(impl)
+            return round_fn(*args)
+
+        monkeypatch.setattr(mh, "round_vectorised", spy)  # run_chains's round: the reference under test
+        sampler = MHGANSampler(_tiny_gan(), k=30, score_calibration=calibration, n_calib=400, max_restarts=3,
+                               chunk=64)
         sampler.prepare(SamplingContext(data))
         out[impl] = sampler.sample_batch(40, torch.Generator().manual_seed(7))
+    assert used == {"vectorised", "loop", "textbook"}
     a, b, c = out["vectorised"], out["loop"], out["textbook"]
     assert torch.equal(a.samples, b.samples)
     assert a.stats == b.stats and a.g_evals == b.g_evals and a.d_evals == b.d_evals

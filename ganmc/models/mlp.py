@@ -3,15 +3,23 @@
 Hidden blocks are Linear -> [norm] -> activation; ``norm`` is ``none`` (default), ``batch``
 (BatchNorm1d, as in the collaborative-sampling authors' toy generator) or ``layer`` (LayerNorm);
 ``slope`` is the negative slope of ``leaky_relu`` (default 0.01, torch's).
+A plain :class:`MLPDiscriminator` also offers its input gradient written out
+(:meth:`MLPDiscriminator.input_vjp`, the hook collaborative refinement uses in output space).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ganmc.common import enum_value
 from ganmc.errors import GanmcError
+
+# x -> (D(x), vjp): vjp(g [n]) is the gradient w.r.t. x [n, dim] of sum_i g_i * D(x)_i.
+InputVJP = Callable[[torch.Tensor], tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]]
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -98,3 +106,74 @@ class MLPDiscriminator(LayeredNet):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_from(x, 0).squeeze(-1)
+
+    def _plan(self) -> list[tuple[torch.Tensor, torch.Tensor | None, float]] | None:
+        """``[(W, b, negative slope), ...]`` when this D is plain, else ``None``.
+
+        Plain means: hidden blocks of exactly (Linear, ReLU or LeakyReLU), then one Linear to a
+        single logit, this class's own ``forward`` and no hooks or parametrizations (spectral norm
+        and the like change the weights at call time). The head's slope entry is unused.
+        """
+        if type(self).forward is not MLPDiscriminator.forward or self._forward_hooks or self._forward_pre_hooks:
+            return None
+        plan: list[tuple[torch.Tensor, torch.Tensor | None, float]] = []
+        for i, block in enumerate(self.blocks):
+            mods = list(block) if isinstance(block, nn.Sequential) else [block]
+            if not mods or type(mods[0]) is not nn.Linear:
+                return None
+            if any(m._forward_hooks or m._forward_pre_hooks or hasattr(m, "parametrizations") for m in (block, *mods)):
+                return None
+            linear = mods[0]
+            if i == len(self.blocks) - 1:
+                if len(mods) != 1 or linear.out_features != 1:
+                    return None
+                plan.append((linear.weight, linear.bias, 0.0))
+                continue
+            if len(mods) != 2 or type(mods[1]) not in (nn.ReLU, nn.LeakyReLU):
+                return None
+            slope = float(mods[1].negative_slope) if isinstance(mods[1], nn.LeakyReLU) else 0.0
+            if slope < 0:
+                return None
+            plan.append((linear.weight, linear.bias, slope))
+        return plan or None
+
+    def input_vjp(self) -> InputVJP | None:
+        """``x -> (D(x), vjp)`` with the input gradient written out, or ``None`` unless plain.
+
+        It runs the operations autograd runs for ``D(x)`` and its gradient w.r.t. ``x`` (addmm
+        per layer; going back mm with W and the ReLU mask per layer), without building a graph or
+        touching D's parameters, so the results are the same bits. Built on the current weights.
+        """
+        plan = self._plan()
+        if plan is None:
+            return None
+        layers = [(w.detach(), w.detach().t(), None if b is None else b.detach(), slope) for w, b, slope in plan]
+
+        @torch.no_grad()
+        def forward(x: torch.Tensor) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
+            acts = []
+            a = x
+            for _, wt, b, slope in layers[:-1]:
+                a = a.mm(wt) if b is None else torch.addmm(b, a, wt)
+                if slope == 0.0:
+                    a.relu_()
+                else:
+                    F.leaky_relu(a, slope, inplace=True)
+                acts.append(a)
+            _, wt, b, _ = layers[-1]
+            d = (a.mm(wt) if b is None else torch.addmm(b, a, wt)).squeeze(-1)
+
+            @torch.no_grad()
+            def vjp(gd: torch.Tensor) -> torch.Tensor:
+                g = gd.unsqueeze(1).mm(layers[-1][0])
+                for (w, _, _, slope), act in zip(reversed(layers[:-1]), reversed(acts)):
+                    if slope == 0.0:
+                        g = torch.ops.aten.threshold_backward(g, act, 0.0)
+                    else:
+                        g = torch.ops.aten.leaky_relu_backward(g, act, slope, True)
+                    g = g.mm(w)
+                return g
+
+            return d, vjp
+
+        return forward

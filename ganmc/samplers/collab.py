@@ -174,8 +174,7 @@ class CollabSampler(Sampler):
         def latents(m: int, gen: torch.Generator) -> torch.Tensor:
             return self.gan.prior.sample(m, gen, self.gan.device)
 
-        res = run_chains(n, self.k, propose, latents, init_logits, generator, self.max_restarts,
-                         "vectorised", self.chunk)
+        res = run_chains(n, self.k, propose, latents, init_logits, generator, self.max_restarts, self.chunk)
         stats.update({
             "mean_steps": cost["steps"] / res.proposals,
             "acceptance_rate": res.accepted / res.proposals,

@@ -7,22 +7,16 @@ so its first accepted state is always a generated one; a chain that accepts noth
 ``k`` proposals is restarted with fresh inputs.
 
 Randomness is drawn round by round in one fixed order (real inits, latents, uniforms, then
-whatever the proposal function draws), and the rounds consume the same inputs, so for a seed
-they return the same chains: :func:`round_vectorised` (every proposal scored in large batches,
-then :func:`select_vectorised`, one tensor step per proposal index over all chains),
-:func:`round_loop` (per chain: its ``k`` proposals scored in one batch, then the plain Python
-:func:`select_loop`) and :func:`round_textbook` (per chain and proposal: one ``D(G(z))`` call
-each, then accept/reject). The first two return the same bits; the textbook round's
-single-sample batches may differ in the last bits of a sample (see its docstring). The last
-two are references for tests and ``scripts/bench_mhgan.py``.
+whatever the proposal function draws); :func:`round_vectorised` scores every proposal in large
+batches, then :func:`select_vectorised` takes one tensor step per proposal index over all
+chains. Per-chain reference rounds (one chain, or one proposal, at a time) live in the tests
+(``tests/mh_reference.py``), which check that they return the same chains.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
 
 import numpy as np
 import torch
@@ -34,12 +28,6 @@ P_EPS = 1e-6
 
 # propose(z [m, latent]) -> (samples [m, dim], logits [m]) of the D used for acceptance.
 ProposeFn = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
-
-
-class MHImpl(Enum):
-    vectorised = "vectorised"
-    loop = "loop"  # per chain: its k proposals scored in one batch, accept/reject in Python
-    textbook = "textbook"  # per chain and proposal: one D(G(z)) call per proposal (slow reference)
 
 
 # --- calibration of D on held-out real (label 1) and generated (label 0) logits ---
@@ -111,20 +99,6 @@ def select_vectorised(init: torch.Tensor, props: torch.Tensor, u: torch.Tensor) 
     return index, accepted
 
 
-def select_loop(init: torch.Tensor, props: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Reference kernel: the same rule, one chain and one proposal at a time in Python floats."""
-    n, k = props.shape
-    init_l, props_l, u_l = init.double().tolist(), props.double().tolist(), u.double().tolist()
-    index, accepted = [-1] * n, [0] * n
-    for i in range(n):
-        current = init_l[i]
-        for j in range(k):
-            if math.log(u_l[i][j]) < props_l[i][j] - current:
-                current, index[i] = props_l[i][j], j
-                accepted[i] += 1
-    return torch.tensor(index, dtype=torch.long), torch.tensor(accepted, dtype=torch.long)
-
-
 def _propose_chunked(propose: ProposeFn, z: torch.Tensor, chunk: int) -> tuple[torch.Tensor, torch.Tensor]:
     xs, ls = [], []
     for start in range(0, z.shape[0], chunk):
@@ -148,54 +122,6 @@ def round_vectorised(propose: ProposeFn, z: torch.Tensor, u: torch.Tensor, init:
     return x[torch.arange(n, device=x.device), pick], index, accepted
 
 
-def round_loop(propose: ProposeFn, z: torch.Tensor, u: torch.Tensor, init: torch.Tensor,
-               chunk: int = 65536) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Per-chain reference round: each chain scores its own ``k`` proposals in one batch, then
-    runs the Python accept/reject loop."""
-    n, k = u.shape
-    samples, indices, accepts = [], [], []
-    for i in range(n):
-        x, logit = propose(z[i])
-        index, accepted = select_loop(init[i:i + 1], logit.view(1, k), u[i:i + 1])
-        j = int(index[0]) if int(index[0]) >= 0 else k - 1
-        samples.append(x[j])
-        indices.append(index)
-        accepts.append(accepted)
-    return torch.stack(samples), torch.cat(indices).to(init.device), torch.cat(accepts).to(init.device)
-
-
-def round_textbook(propose: ProposeFn, z: torch.Tensor, u: torch.Tensor, init: torch.Tensor,
-                   chunk: int = 65536) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Textbook reference round: for each chain, for each of its ``k`` steps, score that one
-    proposal (``propose`` on a batch of one) and accept or reject it in Python floats.
-
-    The latents and uniforms are the round's (drawn up front in :func:`run_chains`), so the
-    randomness is the other rounds'; single-sample batches may round D's logits differently
-    in the last bits, so its samples match the batched rounds' to float tolerance.
-    """
-    n, k = u.shape
-    init_l, u_l = init.double().tolist(), u.double().tolist()
-    samples, indices, accepts = [], [], []
-    for i in range(n):
-        current, index, accepted = init_l[i], -1, 0
-        state = last = None
-        for j in range(k):
-            x, logit = propose(z[i, j:j + 1])
-            proposal, last = float(logit[0]), x[0]
-            if math.log(u_l[i][j]) < proposal - current:
-                current, index, state = proposal, j, last
-                accepted += 1
-        samples.append(state if state is not None else last)  # nothing accepted: the last proposal
-        indices.append(index)
-        accepts.append(accepted)
-    return (torch.stack(samples), torch.tensor(indices, dtype=torch.long, device=init.device),
-            torch.tensor(accepts, dtype=torch.long, device=init.device))
-
-
-RoundFn = Callable[..., tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
-ROUNDS: dict[str, RoundFn] = {"vectorised": round_vectorised, "loop": round_loop, "textbook": round_textbook}
-
-
 @dataclass
 class ChainResult:
     """Final states of ``n`` chains and what it took to get them."""
@@ -216,7 +142,6 @@ def run_chains(
     init_logits: Callable[[int, torch.Generator], torch.Tensor],
     generator: torch.Generator,
     max_restarts: int = 10,
-    impl: str = "vectorised",
     chunk: int = 65536,
 ) -> ChainResult:
     """Run ``n`` independent chains of ``k`` proposals, restarting chains that accept nothing.
@@ -225,8 +150,6 @@ def run_chains(
     latents ([m, k, latent]) and uniforms ([m, k], float64). A chain still without an accepted
     proposal after ``max_restarts`` restarts returns its last proposal (counted as a fallback).
     """
-    if impl not in ROUNDS:
-        raise GanmcError(f"unknown MH implementation '{impl}' (vectorised, loop or textbook)")
     open_idx = torch.arange(n)
     out: torch.Tensor | None = None
     proposals = accepted = restarts = real_inits = 0
@@ -235,7 +158,7 @@ def run_chains(
         init = init_logits(m, generator)
         z = draw_latents(m * k, generator).reshape(m, k, -1)
         u = torch.rand(m, k, generator=generator, dtype=torch.float64)
-        x, index, acc = ROUNDS[impl](propose, z, u, init, chunk)
+        x, index, acc = round_vectorised(propose, z, u, init, chunk)
         if out is None:
             out = torch.empty((n, *x.shape[1:]), dtype=x.dtype, device=x.device)
         proposals += m * k

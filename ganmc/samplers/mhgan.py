@@ -29,7 +29,7 @@ from ganmc.samplers.base import (
     SamplingContext,
     register_sampler,
 )
-from ganmc.samplers.mh import Calibrator, MHImpl, fit_calibrator, run_chains
+from ganmc.samplers.mh import Calibrator, fit_calibrator, run_chains
 
 
 class Calibration(Enum):
@@ -47,7 +47,6 @@ class MHGANSamplerConfig(SamplerConfig):
     score_calibration: Calibration = Calibration.isotonic
     n_calib: int = 10000
     max_restarts: int = 10
-    impl: MHImpl = MHImpl.vectorised
     chunk: int = 4096  # proposals scored per batch: 4k rows of 64-wide activations stay in cache
     ece_bins: int = 10
     discriminator: DiscriminatorConfig = field(default_factory=lambda: DiscriminatorConfig(steps=5000, batch=1000))
@@ -71,7 +70,6 @@ class MHGANSampler(Sampler):
         c: MHGANSamplerConfig = self.cfg
         self.k, self.n_calib, self.max_restarts, self.chunk = int(c.k), int(c.n_calib), int(c.max_restarts), int(c.chunk)
         self.calibration = enum_value(c.score_calibration)
-        self.impl = enum_value(c.impl)
         self.ece_bins = int(c.ece_bins)
         self.calibrator: Calibrator | None = None
         self.diagnostics: dict[str, float] = {}
@@ -127,7 +125,7 @@ class MHGANSampler(Sampler):
         def latents(m: int, gen: torch.Generator) -> torch.Tensor:
             return self.gan.prior.sample(m, gen, self.gan.device)
 
-        res = run_chains(n, self.k, propose, latents, init_logits, generator, self.max_restarts, self.impl,
+        res = run_chains(n, self.k, propose, latents, init_logits, generator, self.max_restarts,
                          min(self.chunk, self.eval_batch or self.chunk))
         stats = {
             "acceptance_rate": res.accepted / res.proposals,
