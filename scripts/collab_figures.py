@@ -54,11 +54,16 @@ def study_sampler(experiment: str) -> str:
     return preset
 
 
+def _study_cfg(experiment: str, overrides: list[str], seed: int) -> DictConfig:
+    """The study's config at ``seed`` with its sampler preset and ``overrides``."""
+    return _compose(experiment, [f"seed={seed}", f"+sampler={study_sampler(experiment)}", *overrides])
+
+
 def refined(experiment: str, cfg_overrides: list[str], n: int, seed: int
             ) -> tuple[torch.Tensor, torch.Tensor, str | None, int]:
     """(generator's images of the seed's ``n`` figure latents, the refined ones, the derived D's file
     or None, the image size) under the study's sampler with ``cfg_overrides``."""
-    cfg = _compose(experiment, [f"seed={seed}", f"+sampler={study_sampler(experiment)}", *cfg_overrides])
+    cfg = _study_cfg(experiment, cfg_overrides, seed)
     apply_threads(cfg)
     device = resolve_device(str(cfg.device))
     dataset = build_dataset(cfg)
@@ -76,7 +81,7 @@ def refined(experiment: str, cfg_overrides: list[str], n: int, seed: int
 
 def real_images(experiment: str, overrides: list[str], n: int, seed: int) -> torch.Tensor:
     """``n`` real images of the study's data set (a fixed draw of the seed), for the grids' first row."""
-    cfg = _compose(experiment, [f"seed={seed}", *overrides])
+    cfg = _study_cfg(experiment, overrides, seed)
     return build_dataset(cfg).sample(n, torch.Generator().manual_seed(derive_seed(seed, "figure-real")))
 
 
