@@ -117,8 +117,8 @@ reproduce-ddls-training-length: install
 reproduce-conditional: install
 	$(GANMC) sample experiment=conditional gan.checkpoint=$(CURDIR)/checkpoints/own/gaussians25-cgan $(LAUNCH) \
 		hydra.sweep.dir=$(RUNS)/conditional
-	$(GANMC) table sweep records=$(RUNS)/conditional report.name=conditional \
-		'report.metrics=[hq_percent,mass_tv,emd,label_match]' out_dir=$(RESULTS)
+	$(GANMC) table sweep records=$(RUNS)/conditional report.name=conditional out_dir=$(RESULTS) \
+		'report.metrics=[hq_percent,mass_tv,emd,label_match]'
 
 reproduce-collab-fig4: install
 	$(GANMC) sample -m experiment=collab_fig4 +sampler=collab_shaped $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/collab_fig4
