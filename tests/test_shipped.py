@@ -116,7 +116,7 @@ def test_cs_fd_and_stacked_metrics_read_a_shipped_classifier(compose_cfg, tmp_pa
 
 
 # Stacked MNIST GANs shipped so far (`make stacked-mnist-gans` trains the rest, resuming).
-STACKED_MNIST_SEEDS = [0, 1, 2]
+STACKED_MNIST_SEEDS = [0, 1, 2, 3]
 
 
 @pytest.mark.parametrize("d_size", ["quarter", "half"])
