@@ -388,9 +388,10 @@ mnist-classifier: install
 
 # Stacked MNIST from the shipped GANs (`make data` first; `make stacked-mnist-gans` trains them):
 # the generator alone at 1k, 2k, 5k, 10k and 20k iterations x 5 seeds x both D sizes (modes and KL
-# against training length: results/stacked_mnist_training.{md,csv,tex,png}), then the 9 samplers x
-# 5 seeds x both D sizes at 20k iterations and n = 25,600 (results/stacked_mnist{,_diagnostics}.*
-# and results/stacked_mnist_samples/). Run `make stacked-mnist-gans` first: a job whose GAN is not
+# against training length: results/stacked_mnist_training.{md,csv,tex,png}), then at 20k
+# iterations the generator alone at the protocol's n = 25,600 and the 9 samplers (generator
+# included) at n = 2,560, 5 seeds x both D sizes (results/stacked_mnist{,_diagnostics}.* and
+# results/stacked_mnist_samples/). Run `make stacked-mnist-gans` first: a job whose GAN is not
 # shipped would train it (hours).
 reproduce-stacked-mnist-training: install
 	$(GANMC) sample experiment=stacked_mnist_training $(CKPT) $(LAUNCH) threads=1 \
@@ -399,7 +400,8 @@ reproduce-stacked-mnist-training: install
 
 reproduce-stacked-mnist: install
 	@start=$$(date +%s); \
-	$(GANMC) sample experiment=stacked_mnist gan.discriminator.d_size=quarter,half $(CKPT) $(LAUNCH) threads=1 \
-		hydra.sweep.dir=$(RUNS)/stacked_mnist && \
+	$(GANMC) sample experiment=stacked_mnist +sampler=generator n_samples=25600 $(CKPT) $(LAUNCH) threads=1 \
+		hydra.sweep.dir=$(RUNS)/stacked_mnist/n25600 && \
+	$(GANMC) sample experiment=stacked_mnist $(CKPT) $(LAUNCH) threads=1 hydra.sweep.dir=$(RUNS)/stacked_mnist/n2560 && \
 	$(GANMC) table stacked_mnist records=$(RUNS)/stacked_mnist out_dir=$(RESULTS) && \
 	echo "reproduce-stacked-mnist: $$(( $$(date +%s) - start )) s; table in $(RESULTS)/stacked_mnist.md"

@@ -111,6 +111,26 @@ def test_stacked_mnist_caption_says_each_rows_n_when_they_differ(tmp_path):
     assert "n differs between rows (2,560, 25,600 samples per run; column n gives each row's" in caption
 
 
+def test_stacked_mnist_generator_at_the_protocols_n_above_samplers_paired_at_a_smaller_n(tmp_path):
+    """The generator alone at 25,600 and every sampler (with the generator) at 2,560: a block per n,
+    each with its real-data row, Δ paired with the generator of the same n."""
+    from ganmc.tables.records import find_records
+    from ganmc.tables.stacked_mnist import stacked_mnist
+
+    runs = tmp_path / "runs"
+    for seed in (0, 1):
+        _record(runs / "full", "quarter", 20000, "generator", seed, _metrics(300, 2.0, real=True), 25600)
+        _record(runs / "small", "quarter", 20000, "generator", seed, _metrics(100 + seed, 3.0, real=True), 2560)
+        _record(runs / "small", "quarter", 20000, "ddls_digits", seed, _metrics(110 + 2 * seed, 2.9), 2560)
+    stacked_mnist(find_records(runs), tmp_path / "out")
+    header, *rows = _rows(tmp_path / "out" / "stacked_mnist.csv")
+    col = {name: i for i, name in enumerate(header)}
+    ours = [(r[2], r[col["n"]], r[col["modes (higher better)"]], r[col["Δ modes vs generator"]]) for r in rows[2:]]
+    assert ours == [("real data (same n)", "–", "1.0 ± 0.0", "–"), ("generator only", "25,600", "300.0 ± 0.0", "–"),
+                    ("real data (same n)", "–", "1.0 ± 0.0", "–"), ("generator only", "2,560", "100.5 ± 0.7", "–"),
+                    ("DDLS", "2,560", "111.0 ± 1.4", "+10.5 ± 0.5 *")]
+
+
 def test_stacked_mnist_grid_has_a_labelled_row_per_sampler_under_a_real_row(tmp_path):
     from ganmc.tables.records import find_records
     from ganmc.tables.stacked_mnist import stacked_mnist

@@ -16,6 +16,7 @@ import torch
 
 from ganmc.errors import GanmcError
 from ganmc.grid import save_labelled_rows
+from ganmc.record_schema import n_samples
 from ganmc.tables.build import (
     Records,
     delta_text,
@@ -75,7 +76,7 @@ class Layout:
     published: Callable[[Gan], list[Row]] = lambda gan: []
 
 
-Key = tuple[Gan, int, str]  # (GAN, training iterations, sampler)
+Key = tuple[Gan, int, int, str]  # (GAN, training iterations, samples per run, sampler)
 Groups = dict[Key, list[tuple[Path, dict[str, Any]]]]
 
 
@@ -85,11 +86,14 @@ def iterations(record: dict[str, Any]) -> int:
 
 
 def _groups(records: Records, dataset: str, layout: Layout) -> Groups:
+    """Records by (GAN, length, n, sampler): a GAN's rows at its largest n first."""
     groups = group_records(sample_records(records, dataset),
-                           lambda pr: (layout.gan_of(pr[1]), iterations(pr[1]), pr[1]["run"]["sampler"]),
+                           lambda pr: (layout.gan_of(pr[1]), iterations(pr[1]), n_samples(pr[1]) or 0,
+                                       pr[1]["run"]["sampler"]),
                            uniform=layout.title)
     rank = rank_in(ORDER)
-    return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], rank(method(kv[0][2])), kv[0][2])))
+    return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], -kv[0][2], rank(method(kv[0][3])),
+                                                       kv[0][3])))
 
 
 def span_minutes(recs: Recs) -> tuple[float, float]:
@@ -126,9 +130,11 @@ def _real_images(record: dict[str, Any], cache: dict[str, torch.Tensor | None]) 
 
 def _grid_rows(groups: Groups, gan: Gan, its: int, cache: dict[str, torch.Tensor | None]) -> list[tuple[str, Any]]:
     """(row label, images) of one GAN's grid: the real data, then the first :data:`GRID_N` samples
-    of the lowest seed per sampler, in the table's order (the same seed: the DDLS and DOT chains
-    start from the generator's latents)."""
-    mine = {sampler: group for (g, i, sampler), group in groups.items() if (g, i) == (gan, its)}
+    of the lowest seed per sampler, in the table's order (the same seed and n: the DDLS and DOT
+    chains start from the generator's latents), at the n that most samplers ran."""
+    sizes = [n for (g, i, n, _) in groups if (g, i) == (gan, its)]
+    size = max(sizes, key=lambda n: (sizes.count(n), -n))
+    mine = {sampler: group for (g, i, n, sampler), group in groups.items() if (g, i, n) == (gan, its, size)}
     seed = min(r["run"]["seed"] for group in mine.values() for _, r in group)
     first = next(iter(mine.values()))[0][1]
     real = _real_images(first, cache)
@@ -154,12 +160,12 @@ def stacked_table(records: Records, out_dir: Path, name: str, dataset: str, layo
     rows: list[Row] = []
     diag_rows: list[Row] = []
     seen: set[Gan] = set()
-    for (gan, its, sampler), group in groups.items():
+    for (gan, its, n, sampler), group in groups.items():
         if gan not in seen:
             seen.add(gan)
             rows += layout.published(gan)
         group_recs = [r for _, r in group]
-        base = [r for _, r in groups.get((gan, its, "generator"), [])]
+        base = [r for _, r in groups.get((gan, its, n, "generator"), [])]
         if sampler == "generator":  # the real data at the same n first: the floor of every column
             row = [gan.label, str(its), REAL]
             row += [metric_cell(group_recs, key.replace("stacked_", "stacked_real_")).format(d)
@@ -174,7 +180,7 @@ def stacked_table(records: Records, out_dir: Path, name: str, dataset: str, layo
         if any(c.n for c in cells):
             diag_rows.append([gan.label, str(its), label(sampler), *(c.format(3) if c.n else "–" for c in cells)])
     cache: dict[str, torch.Tensor | None] = {}
-    grids = {(gan, its): _grid_rows(groups, gan, its, cache) for gan, its, _ in groups}  # before writing
+    grids = {(gan, its): _grid_rows(groups, gan, its, cache) for gan, its, _, _ in groups}  # before writing
     written = write_table(out_dir / name, header, rows, layout.caption(recs))
     diag_header = [layout.gan_column, "iterations", "method", *(title for _, title in DIAGNOSTICS)]
     written += write_table(out_dir / f"{name}_diagnostics", diag_header, diag_rows, layout.diagnostics_caption)
