@@ -90,6 +90,10 @@ def test_stacked_mnist_table_rows_paired_deltas_and_published_rows(tmp_path):
         assert ddls[col["Δ confident modes vs generator"]] == "+5.2 ± 0.2 *"
         assert ddls[col["G evals/sample"]] == "3.0" and ddls[col["ms/sample"]] == "0.0200"
         assert ddls[col["n"]] == "25,600" and ddls[col["seeds"]] == "2"
+    run_header, *run_rows = _rows(tmp_path / "out" / "stacked_mnist_runs.csv")  # each run's own values
+    assert run_header[:6] == ["D size", "iterations", "n", "method", "seed", "stacked_modes_argmax"]
+    assert [r[:6] for r in run_rows if r[3] == "DDLS"] == [
+        [d, "20000", "25600", "DDLS", str(seed), str(110 + 21 * seed)] for d in ("D = 1/4 G", "D = 1/2 G") for seed in (0, 1)]
     caption = (tmp_path / "out" / "stacked_mnist.md").read_text().split("\n", 1)[0]
     assert "n = 25,600 samples per run (the protocol's)" in caption
     assert "trained 20,000 iterations, where the papers train 500,000: a deviation" in caption

@@ -270,6 +270,11 @@ def _csv(header: list[str], rows: list[list[str]]) -> str:
     return buf.getvalue()
 
 
+def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    """Write one CSV file atomically (a table's per-run values); return its path."""
+    return write_atomic(path, lambda tmp: tmp.write_text(_csv(header, rows)))
+
+
 def write_table(stem: str | Path, header: list[str], rows: list[list[str]], caption: str = "") -> list[Path]:
     """Write ``stem.md``, ``stem.csv`` and ``stem.tex`` atomically; return their paths."""
     stem = Path(stem)

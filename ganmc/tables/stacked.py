@@ -27,6 +27,7 @@ from ganmc.tables.build import (
     rank_in,
     sample_counts,
     sample_records,
+    write_csv,
     write_table,
 )
 from ganmc.tables.images import method
@@ -148,6 +149,19 @@ def _grid_rows(groups: Groups, gan: Gan, its: int, cache: dict[str, torch.Tensor
     return rows if len(rows) > (real is not None) else []
 
 
+def _run_rows(groups: Groups, layout: Layout) -> tuple[Row, list[Row]]:
+    """Every run's own values (a row per record, in the table's order, seeds ascending): what a
+    single ``ganmc sample`` run can be checked against."""
+    header = [layout.gan_column, "iterations", "n", "method", "seed", *(key for key, _, _, _ in layout.metrics),
+              "run folder"]
+    rows = []
+    for (gan, its, n, sampler), group in groups.items():
+        for path, r in sorted(group, key=lambda pr: pr[1]["run"]["seed"]):
+            rows.append([gan.label, str(its), str(n), label(sampler), str(r["run"]["seed"]),
+                         *(str(r["metrics"].get(key, "")) for key, _, _, _ in layout.metrics), path.parent.name])
+    return header, rows
+
+
 def stacked_table(records: Records, out_dir: Path, name: str, dataset: str, layout: Layout) -> list[Path]:
     """The report's table, its diagnostics table and one labelled sample grid per (GAN, length)."""
     groups = _groups(records, dataset, layout)
@@ -182,6 +196,7 @@ def stacked_table(records: Records, out_dir: Path, name: str, dataset: str, layo
     cache: dict[str, torch.Tensor | None] = {}
     grids = {(gan, its): _grid_rows(groups, gan, its, cache) for gan, its, _, _ in groups}  # before writing
     written = write_table(out_dir / name, header, rows, layout.caption(recs))
+    written.append(write_csv(out_dir / f"{name}_runs.csv", *_run_rows(groups, layout)))
     diag_header = [layout.gan_column, "iterations", "method", *(title for _, title in DIAGNOSTICS)]
     written += write_table(out_dir / f"{name}_diagnostics", diag_header, diag_rows, layout.diagnostics_caption)
     for (gan, its), grid_rows in grids.items():
