@@ -87,8 +87,8 @@ reproduce-table1: install
 reproduce-table2: install
 	$(call TRAIN_FIRST,experiment=table2 dataset=gaussians25$(COMMA)swissroll gan.train.iterations=10000 'gan.train.snapshots=[2500]',table2) \
 		$(GANMC) sample experiment=table2 $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/table2
-	$(GANMC) sample experiment=table2 gan.train.iterations=10000 +sampler=generator,dot,ddls $(CKPT) $(LAUNCH) \
-		hydra.sweep.dir=$(RUNS)/table2
+	$(GANMC) sample experiment=table2 gan.train.iterations=10000 +sampler=generator,dot,ddls,dgflow,dgflow_2d,latent_rs \
+		$(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/table2
 	$(GANMC) table table2 records=$(RUNS)/table2 out_dir=$(RESULTS)
 
 # The sweep that chose DDLS's step size for the tables (seed 0; see results/NOTES.md).
