@@ -171,8 +171,9 @@ reproduce-digits: install
 	$(GANMC) table digits records=$(RUNS)/digits out_dir=$(RESULTS)
 
 # Stacked digits (1,000 modes): the 16 px DCGAN (1,000 and 5,000 iterations) and WGAN-GP (500 and
-# 2,000), 5 seeds each (one training run per seed, the shorter length its snapshot), 9 samplers,
-# 1,000 samples per run (~27 min on 2 cores): runs/stacked_digits -> results/stacked_digits{,_diagnostics}.{md,csv,tex}
+# 2,000), 5 seeds each (one training run per seed, the shorter length its snapshot), 11 samplers,
+# 1,000 samples per run (~27 min on 2 cores for the first 9; DGflow and latent RS add ~7 min):
+# runs/stacked_digits -> results/stacked_digits{,_diagnostics}.{md,csv,tex}
 # and results/stacked_digits_samples/. With RETRAIN=1 the 10 GANs are trained first (~25 min).
 STACKED_TRAIN = $(GANMC) train -m experiment=stacked_digits gan=dcgan16 seed=0,1,2,3,4 gan.train.iterations=5000 \
 		'gan.train.snapshots=[1000]' threads=1 'metric.metrics=[]' plot=false $(1) +sampler=generator $(LAUNCH) \
