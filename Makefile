@@ -87,8 +87,8 @@ reproduce-table1: install
 reproduce-table2: install
 	$(call TRAIN_FIRST,experiment=table2 dataset=gaussians25$(COMMA)swissroll gan.train.iterations=10000 'gan.train.snapshots=[2500]',table2) \
 		$(GANMC) sample experiment=table2 $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/table2
-	$(GANMC) sample experiment=table2 gan.train.iterations=10000 +sampler=generator,dot,ddls $(CKPT) $(LAUNCH) \
-		hydra.sweep.dir=$(RUNS)/table2
+	$(GANMC) sample experiment=table2 gan.train.iterations=10000 +sampler=generator,dot,ddls,dgflow,dgflow_2d,latent_rs \
+		$(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/table2
 	$(GANMC) table table2 records=$(RUNS)/table2 out_dir=$(RESULTS)
 
 # The sweep that chose DDLS's step size for the tables (seed 0; see results/NOTES.md).
@@ -171,8 +171,9 @@ reproduce-digits: install
 	$(GANMC) table digits records=$(RUNS)/digits out_dir=$(RESULTS)
 
 # Stacked digits (1,000 modes): the 16 px DCGAN (1,000 and 5,000 iterations) and WGAN-GP (500 and
-# 2,000), 5 seeds each (one training run per seed, the shorter length its snapshot), 9 samplers,
-# 1,000 samples per run (~27 min on 2 cores): runs/stacked_digits -> results/stacked_digits{,_diagnostics}.{md,csv,tex}
+# 2,000), 5 seeds each (one training run per seed, the shorter length its snapshot), 11 samplers,
+# 1,000 samples per run (~27 min on 2 cores for the first 9; DGflow and latent RS add ~7 min):
+# runs/stacked_digits -> results/stacked_digits{,_diagnostics}.{md,csv,tex}
 # and results/stacked_digits_samples/. With RETRAIN=1 the 10 GANs are trained first (~25 min).
 STACKED_TRAIN = $(GANMC) train -m experiment=stacked_digits gan=dcgan16 seed=0,1,2,3,4 gan.train.iterations=5000 \
 		'gan.train.snapshots=[1000]' threads=1 'metric.metrics=[]' plot=false $(1) +sampler=generator $(LAUNCH) \
@@ -243,13 +244,19 @@ reproduce-collab-mnist: install
 # Quality per unit of compute: each sampler at 3 budgets (its cost knob) beside the generator, 5
 # seeds, on 25 Gaussians (WGAN-GP, 2,500 and 10,000 it.), the imbalanced 8 Gaussians (collab
 # Fig. 4 NS-GAN) and stacked digits (DCGAN, 5,000 it.), all from shipped checkpoints:
-# runs/pareto -> results/pareto{,_best}.{md,csv,tex} and results/pareto_*.png.
+# runs/pareto -> results/pareto{,_best}.{md,csv,tex} and results/pareto_*.png. DGflow runs at the
+# 2-D step on the 2-D sets (dgflow_2d: the authors' 0.1 wrecks them, good % 0.88 -> 0.0 on 8G seed
+# 0) and its cost knob is its steps; latent RS's cost is its weight network's training (train_steps,
+# once per GAN: in the seconds, not in evaluations per sample; ~0.14 s a step on an MLP GAN, so
+# ~3 min per GAN for its three budgets, the 1,000-step ones shared with Tables 1-2 through the cache).
 PARETO_2D = '+sampler=generator' '+sampler=drs sampler.pilot_n=1000,10000,100000' \
 	'+sampler=mhgan sampler.k=5,20,80' '+sampler=ddls sampler.n_steps=5,20,80' \
-	'+sampler=collab sampler.n_steps=5,20,50' '+sampler=dot sampler.n_steps=5,20,100'
+	'+sampler=collab sampler.n_steps=5,20,50' '+sampler=dot sampler.n_steps=5,20,100' \
+	'+sampler=dgflow_2d sampler.n_steps=5,25,100' '+sampler=latent_rs sampler.train_steps=100,300,1000'
 PARETO_STACKED = '+sampler=generator' '+sampler=drs_digits sampler.pilot_n=1000,5000,20000' \
 	'+sampler=mhgan_digits sampler.k=4,16,64' '+sampler=ddls_digits sampler.n_steps=10,30,100' \
-	'+sampler=collab_digits sampler.n_steps=5,10,20' '+sampler=dot_digits sampler.n_steps=10,25,50'
+	'+sampler=collab_digits sampler.n_steps=5,10,20' '+sampler=dot_digits sampler.n_steps=10,25,50' \
+	'+sampler=dgflow_digits sampler.n_steps=5,25,100' '+sampler=latent_rs_digits sampler.train_steps=50,200,800'
 reproduce-pareto: install
 	@start=$$(date +%s); set -e; \
 	for budget in $(PARETO_2D); do \

@@ -67,3 +67,30 @@ def test_a_point_mixing_protocols_is_refused_naming_the_file(tmp_path):
     with pytest.raises(GanmcError, match="differ in n_samples") as err:
         pareto(find_records(runs), tmp_path / "out")
     assert str(path) in str(err.value)
+
+
+def test_dgflow_and_latent_rs_follow_the_seed_papers_samplers_and_latent_rs_pays_its_training(tmp_path):
+    """Rows: generator, the seed papers' samplers, then DGflow and latent RS by budget; a latent RS
+    run that loaded its weight network from the cache is charged the seconds the training took."""
+    runs = tmp_path / "runs"
+    for seed in (0, 1):
+        _record(runs, "latent_rs", seed, 0.09, 1.0, steps=1000)  # the budget knob's value in the folder name
+        _record(runs, "latent_rs", seed, 0.095, 1.0, steps=100)
+        _record(runs, "latent_rs", seed, 0.092, 1.0, steps=300)  # its folder sorts after 1000's
+        _record(runs, "dgflow_2d", seed, 0.09, 101.0, steps=25)
+        _record(runs, "dot", seed, 0.09, 22.0, steps=5)
+        _record(runs, "generator", seed, 0.1, 1.0)
+        for steps, loaded in ((1000, True), (300, True), (100, False)):
+            path = runs / f"latent_rs-{steps}-{seed}" / "record.json"
+            record = json.loads(path.read_text())
+            record["config"]["sampler"] = {"train_steps": steps, "m": 3.0}
+            record["stats"] = {"weights_loaded": loaded, "weights_train_seconds": steps / 25}
+            path.write_text(json.dumps(record))
+    pareto(find_records(runs), tmp_path / "out")
+    rows = _rows(tmp_path / "out" / "pareto.csv")
+    head, names = rows[0], [r[2] for r in rows[1:]]
+    assert names == ["generator only", "DOT", "DGflow (2-D step η 0.001)", "latent RS (train_steps=100)",
+                     "latent RS (train_steps=300)", "latent RS (train_steps=1000)"]  # equal evaluations: by seconds
+    seconds = {r[2]: r[head.index("seconds (prepare + sample)")] for r in rows[1:]}
+    assert seconds["latent RS (train_steps=1000)"] == "42.00"  # 0.5 + 1.5 + the loaded file's 40 s
+    assert seconds["latent RS (train_steps=100)"] == "2.00"  # trained in its own prepare phase

@@ -169,6 +169,22 @@ def test_stacked_table_paired_deltas_real_row_and_grid(tmp_path):
     assert ddls[6] == "+10.0 ± 0.0 *" and ddls[7] == "+0.000 ± 0.058"  # KL: not resolved, no star
 
 
+def test_stacked_rows_put_dgflow_and_latent_rs_after_the_seed_papers_samplers(tmp_path):
+    import csv
+
+    from ganmc.tables.records import find_records
+    from ganmc.tables.stacked import stacked_digits
+
+    runs = tmp_path / "runs"
+    for sampler in ("latent_rs_digits", "dgflow_digits", "dot_digits", "ddls_digits", "generator"):
+        for seed in range(2):
+            _stacked_record(runs, "dcgan16", 5000, sampler, seed,
+                            {"stacked_modes": 400, "stacked_kl": 1.0, "stacked_quality": 0.5})
+    stacked_digits(find_records(runs), tmp_path / "out")
+    rows = list(csv.reader((tmp_path / "out" / "stacked_digits.csv").open()))
+    assert [r[2] for r in rows[1:]] == ["real data (same n)", "generator only", "DDLS", "DOT", "DGflow", "latent RS"]
+
+
 def test_fig10_table_groups_by_shaping_iterations(tmp_path):
     import csv
 

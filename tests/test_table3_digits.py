@@ -121,3 +121,15 @@ def test_image_tables_from_records(tmp_path):
     table3(records, tmp_path / "out")
     md3 = (tmp_path / "out" / "table3.md").read_text()
     assert "| sngan_resnet32 | DDLS (raw D, cold chain) | 9.05 | 9.00 |" in md3  # the paper's IS beside ours
+
+
+def test_image_table_puts_dgflow_and_latent_rs_after_the_seed_papers_samplers(tmp_path):
+    from ganmc.tables.records import find_records
+
+    for seed in (0, 1):
+        for sampler in ("latent_rs_digits", "dgflow_digits", "collab_digits", "generator"):
+            _record(tmp_path / "r" / f"{sampler}{seed}", "dcgan32", sampler, seed, {"cs": 8.0, "fd": 2.0}, "digits")
+    digits(find_records(tmp_path / "r"), tmp_path / "out")
+    md = (tmp_path / "out" / "digits.md").read_text()
+    assert [line.split(" | ")[1] for line in md.splitlines() if line.startswith("| dcgan32")] == \
+        ["generator only", "refinement (collab)", "DGflow", "latent RS"]

@@ -76,6 +76,44 @@ def test_table1_and_table2_from_records(tmp_path):
     assert "seeds 0, 1 (one GAN each)" in (out / "table2.md").read_text()
 
 
+def test_samplers_the_paper_lacks_come_last_marked_not_in_the_paper(tmp_path):
+    """DGflow (authors' and 2-D step) and latent RS rows follow the paper's methods in both tables,
+    their paper cells say so (not '–', which means a paper value is missing), and so do captions."""
+    runs = tmp_path / "runs"
+    samplers = ["latent_rs", "dgflow_2d", "ddls", "dgflow", "generator", "dot"]  # not in row order
+    for seed in (0, 1):
+        for sampler in samplers:
+            for dataset in ("gaussians25", "swissroll"):
+                _record(runs, sampler, seed, dataset, {"modes_recovered": 25, "hq_percent": 90.0, "hq_std": 0.02,
+                                                       "emd": 0.05, "emd_floor": 0.03})
+    out = tmp_path / "results"
+    table1(find_records(runs), out)
+    rows = list(csv.reader((out / "table1.csv").open()))
+    assert [r[0] for r in rows[1:]] == ["generator only", "DOT", "DDLS (raw D, cold chain)",
+                                        "DGflow (authors' step η 0.1)", "DGflow (2-D step η 0.001)", "latent RS"]
+    head = rows[0]
+    for row in rows[1:]:
+        ours = row[0].startswith(("DGflow", "latent RS"))
+        paper = [row[head.index(c)] for c in ("modes (paper)", "%HQ (paper)", "HQ std (paper)")]
+        assert (paper == ["not in the paper"] * 3) if ours else ("not in the paper" not in paper)
+        assert row[head.index("%HQ (ours)")] == "90.0 ± 0.0"
+        if ours:
+            assert row[head.index("Δ %HQ")] == "–"  # no paper value to differ from
+    assert rows[2][1:4:2] == ["–", "–"]  # DOT: in the paper, not in its Table 1
+    assert "'not in the paper': a method the DDLS paper does not run" in (out / "table1.md").read_text()
+    table2(find_records(runs), out)
+    rows2 = list(csv.reader((out / "table2.csv").open()))
+    assert [r[0] for r in rows2[1::2]] == [r[0] for r in rows[1:]]
+    paper2 = {(r[0], r[1]): r[rows2[0].index("EMD (paper)")] for r in rows2[1:]}
+    assert paper2[("latent RS", "Swiss roll")] == paper2[("DGflow (2-D step η 0.001)", "25 Gaussians")] == \
+        "not in the paper"
+    assert paper2[("DOT", "Swiss roll")] == "0.020 ± 0.006" and paper2[("generator only", "Swiss roll")] != "–"
+    assert "'not in the paper'" in (out / "table2.md").read_text()
+    paper_only = [pr for pr in find_records(runs) if pr[1]["run"]["sampler"] in ("generator", "ddls")]
+    table1(paper_only, tmp_path / "paper_only")
+    assert "not in the paper" not in (tmp_path / "paper_only" / "table1.md").read_text()
+
+
 def test_the_exact_target_is_read_under_its_new_and_its_old_key():
     """Records name the run-level target estimate '@target' (apart from any sampler's names);
     records written before the rename ('sir') still give the target's columns."""

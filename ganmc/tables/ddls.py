@@ -44,12 +44,31 @@ PAPER_T2 = {  # EMD: (25 Gaussians, Swiss roll)
     "dot": ((0.052, 0.010), (0.020, 0.006)),
     "ddls": ((0.036, 0.004), (0.020, 0.005)),
 }
-# Our sampler presets, in row order -> the paper's row they compare with.
-PAPER_ROW = {"generator": "generator", "drs": "drs", "drs_cal": "drs", "dot": "dot", "ddls_unit": "ddls",
-             "ddls_cal": "ddls", "ddls": "ddls"}
+# Our sampler presets, in row order -> the paper's row they compare with (None: a method the
+# DDLS paper does not run, from a later paper; its rows come last, their paper cells NOT_IN_PAPER).
+PAPER_ROW: dict[str, str | None] = {
+    "generator": "generator", "drs": "drs", "drs_cal": "drs", "dot": "dot", "ddls_unit": "ddls",
+    "ddls_cal": "ddls", "ddls": "ddls", "dgflow": None, "dgflow_2d": None, "latent_rs": None}
+NOT_IN_PAPER = "not in the paper"
+NOT_IN_PAPER_TEXT = (f" '{NOT_IN_PAPER}': a method the DDLS paper does not run (DGflow, Ansari et al. 2021; "
+                     "latent rejection sampling, Issenhuth et al. 2022), ours only.")
+Key = tuple[int, str]  # (GAN training iterations, sampler preset)
 
 
-def _fmt(value: tuple[float, float] | None, digits: int) -> str:
+def _not_in_paper(sampler: str) -> bool:
+    """Whether the preset is a method the DDLS paper does not run (``PAPER_ROW`` maps it to None)."""
+    return PAPER_ROW.get(sampler.split("/")[-1], "") is None
+
+
+def _note(keys: Iterable[Key]) -> str:
+    """The caption's note on 'not in the paper' rows, when the table has any."""
+    return NOT_IN_PAPER_TEXT if any(_not_in_paper(k[1]) for k in keys) else ""
+
+
+def _fmt(value: tuple[float, float] | None, digits: int, sampler: str = "") -> str:
+    """A paper value ± its spread; for a sampler the paper does not run, :data:`NOT_IN_PAPER`."""
+    if _not_in_paper(sampler):
+        return NOT_IN_PAPER
     return "–" if value is None else f"{value[0]:.{digits}f} ± {value[1]:.{digits}f}"
 
 
@@ -57,9 +76,6 @@ def _diff(ours: Cell, paper: tuple[float, float] | None, digits: int) -> str:
     if paper is None or ours.n == 0:
         return "–"
     return f"{ours.mean - paper[0]:+.{digits}f}"
-
-
-Key = tuple[int, str]  # (GAN training iterations, sampler preset)
 
 
 def _by_sampler(records: Records) -> dict[Key, list[dict[str, Any]]]:
@@ -117,13 +133,13 @@ def table1(records: Records, out_dir: Path) -> list[Path]:
     rows = []
     groups = _by_sampler(recs)
     for key, group in groups.items():
-        paper = PAPER_T1.get(PAPER_ROW.get(key[1], ""))
+        paper = PAPER_T1.get(PAPER_ROW.get(key[1]) or "")
         hq = metric_cell(group, "hq_percent")
         rows.append([
             _label(key, groups),
-            _fmt(paper and paper["modes_recovered"], 1), metric_cell(group, "modes_recovered").format(1),
-            _fmt(paper and paper["hq_percent"], 0), hq.format(1), _diff(hq, paper and paper["hq_percent"], 1),
-            _fmt(paper and paper["hq_std"], 2), metric_cell(group, "hq_std").format(4),
+            _fmt(paper and paper["modes_recovered"], 1, key[1]), metric_cell(group, "modes_recovered").format(1),
+            _fmt(paper and paper["hq_percent"], 0, key[1]), hq.format(1), _diff(hq, paper and paper["hq_percent"], 1),
+            _fmt(paper and paper["hq_std"], 2, key[1]), metric_cell(group, "hq_std").format(4),
             sir_text(group, "hq_percent", 1), target_reliability(group),
             metric_cell(group, "mass_tv").format(3), target_cell(group, "mass_tv").format(3),
             *evals_cells(group), str(len(group)),
@@ -135,7 +151,7 @@ def table1(records: Records, out_dir: Path) -> list[Path]:
                "0.0177); the paper's 0.11 is in unstated units. Mode mass TV: total variation between the "
                "samples' (or the exact target's) mass per mode and the data's (1/25 each); the target "
                "p_g·w is estimated by importance resampling, reliable when the weights' ESS reaches n "
-               "(†: not for every seed). "
+               f"(†: not for every seed).{_note(groups)} "
                f"Sampling and metrics took {_wall(recs)} (from the records).")
     written = write_table(out_dir / "table1", header, rows, caption)
     fig_rows = []
@@ -163,13 +179,13 @@ def table2(records: Records, out_dir: Path) -> list[Path]:
     keys = sorted({k for groups in per_set.values() for k in groups}, key=_order)
     rows = []
     for key in keys:
-        paper_key = PAPER_ROW.get(key[1], "")
+        paper_key = PAPER_ROW.get(key[1]) or ""
         for name, title, i in sets:
             group = per_set[name].get(key, [])
             if not group:
                 continue
             base = per_set[name].get((key[0], "generator"), [])
-            row = [_label(key, keys), title, _fmt(PAPER_T2[paper_key][i] if paper_key in PAPER_T2 else None, 3)]
+            row = [_label(key, keys), title, _fmt(PAPER_T2[paper_key][i] if paper_key in PAPER_T2 else None, 3, key[1])]
             for p in protocols:
                 view, digits = emd_view(group, *p), 5 if p[0] == "sqeuclidean" else 4  # W2² floors ~4e-5
                 row += [metric_cell(view, "emd").format(digits), metric_cell(view, "emd_floor").format(digits),
@@ -192,7 +208,7 @@ def table2(records: Records, out_dir: Path) -> list[Path]:
                "the DDLS paper's Table 2 value ± the spread it states. Mass TV: "
                "total variation between the mass per mode (25 Gaussians) or per bin along the roll (Swiss "
                "roll, 12 bins) of the samples, then of the exact target p_g·w (importance resampling, "
-               "reliable when the weights' ESS reaches n), and the data's. "
+               f"reliable when the weights' ESS reaches n), and the data's.{_note(keys)} "
                f"Sampling and metrics took {_wall(pairs)} (from the records).")
     written = write_table(out_dir / "table2", header, rows, caption)
     fig_rows = []

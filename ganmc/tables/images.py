@@ -35,7 +35,8 @@ PAPER_T3: dict[tuple[str, str], dict[str, float]] = {
     ("sngan_resnet32", "ddls"): {"is": 9.05, "fid": 15.76},
     ("sngan_resnet32", "ddls_cal"): {"is": 9.09, "fid": 15.42},
 }
-ORDER = ["generator", "drs", "drs_cal", "mhgan", "ddls", "ddls_cal", "collab", "collab_reject", "dot"]  # methods
+ORDER = ["generator", "drs", "drs_cal", "mhgan", "ddls", "ddls_cal", "collab", "collab_reject", "dot", "dgflow",
+         "latent_rs"]  # methods
 
 
 def method(sampler: str) -> str:

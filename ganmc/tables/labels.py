@@ -23,6 +23,11 @@ LABELS = {
     "collab_digits": "refinement (collab)",
     "collab+reject": "refinement + rejection",
     "collab_reject": "refinement + rejection",
+    "dgflow": "DGflow (authors' step η 0.1)",
+    "dgflow_2d": "DGflow (2-D step η 0.001)",
+    "dgflow_digits": "DGflow",
+    "latent_rs": "latent RS",
+    "latent_rs_digits": "latent RS",
 }
 
 

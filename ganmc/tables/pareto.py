@@ -39,7 +39,7 @@ SETS: dict[str, tuple[str, list[Quality]]] = {
     "stacked_digits": ("stacked digits", [("stacked_kl", "KL", 3, False), ("stacked_modes", "modes", 1, True),
                                           ("stacked_quality", "quality", 3, True)]),
 }
-ORDER = ["generator", "drs", "mhgan", "ddls", "collab", "collab_reject", "dot"]
+ORDER = ["generator", "drs", "mhgan", "ddls", "collab", "collab_reject", "dot", "dgflow", "dgflow_2d", "latent_rs"]
 TIERS = (1, 10, 100, 1_000, 10_000, 100_000)  # budgets (G+D evaluations per sample) of the best-at-budget table
 
 Key = tuple[str, str, int, str, str]  # (data set, GAN, training iterations, sampler preset, budget)
@@ -52,17 +52,27 @@ def _view(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cost(group: list[dict[str, Any]]) -> tuple[float, float]:
-    """(mean G+D evaluations per sample, mean seconds of the prepare and sample phases)."""
+    """(mean G+D evaluations per sample, mean seconds of the prepare and sample phases); a run that
+    loaded latent_rs's weight network from the cache is charged the seconds its training took."""
     evals = [r["timing"]["evals_per_sample"]["G"] + r["timing"]["evals_per_sample"]["D"] for r in group]
     phases = [r["timing"].get("phases", {}) for r in group]
-    seconds = [p.get("prepare", 0.0) + p.get("sample", r["timing"].get("sample_seconds", 0.0))
+    seconds = [p.get("prepare", 0.0) + p.get("sample", r["timing"].get("sample_seconds", 0.0)) + _cached_seconds(r)
                for p, r in zip(phases, group)]
     return float(np.mean(evals)), float(np.mean(seconds))
 
 
+def _cached_seconds(record: dict[str, Any]) -> float:
+    """The training seconds of a latent_rs weight network the run loaded from the cache (0 when
+    it trained it in its own prepare phase, or when the file does not say)."""
+    stats = record.get("stats", {})
+    seconds = float(stats.get("weights_train_seconds", 0.0)) if stats.get("weights_loaded") else 0.0
+    return seconds if np.isfinite(seconds) else 0.0
+
+
 def _groups(records: Records) -> dict[Key, list[dict[str, Any]]]:
     """Records by (data set, GAN, iterations, sampler, budget); the budget names the sampler
-    settings that differ between the runs of one sampler preset (e.g. ``n_steps=20``)."""
+    settings that differ between the runs of one sampler preset (e.g. ``n_steps=20``); a preset's
+    budgets by cost (evaluations per sample, then seconds: latent_rs's differ in seconds only)."""
     recs = [_view(r) for _, r in records if r.get("command") == "sample" and r["run"]["dataset"] in SETS]
     by_preset = group_records(recs, lambda r: (r["run"]["dataset"], r["run"]["gan"], r["run"]["train_iterations"],
                                                r["run"]["sampler"]))
@@ -73,7 +83,7 @@ def _groups(records: Records) -> dict[Key, list[dict[str, Any]]]:
             groups[(data, gan, its, sampler, b)] = part
     rank = rank_in(ORDER)
     return dict(sorted(groups.items(), key=lambda kv: (list(SETS).index(kv[0][0]), kv[0][1], kv[0][2],
-                                                       rank(method(kv[0][3])), kv[0][3], _cost(kv[1])[0])))
+                                                       rank(method(kv[0][3])), kv[0][3], *_cost(kv[1]))))
 
 
 def _budget(record: dict[str, Any], knobs: tuple[str, ...]) -> str:
@@ -138,7 +148,8 @@ def pareto(records: Records, out_dir: Path) -> list[Path]:
                f"EMD: exact OT between {emd_n or '–'} of them and as many iid real points). "
                f"Quality columns in order — {legend}; the first ranks the samplers. Cost: G and D evaluations "
                "per output sample in sampling (every proposal, chain step and gradient step counted), and "
-               "seconds of the run's prepare (e.g. D calibration) and sample phases, one thread per run with "
+               "seconds of the run's prepare (e.g. D calibration; latent RS: training its weight network, "
+               "train_steps, also when loaded from the cache) and sample phases, one thread per run with "
                "two runs at a time on 2 cores. Δ: paired by seed against the generator ± standard error, * "
                "beyond 2 SE. Pareto ✓: no cheaper (or equally cheap) point of the same GAN has a better mean "
                f"first quality.{_wall(recs)}")

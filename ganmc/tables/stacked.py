@@ -44,7 +44,8 @@ DIAGNOSTICS_TEXT = ("acceptance rate and efficiency (outputs per proposal) of th
                     "restarted for accepting nothing and those that returned their last proposal (fallback), "
                     "MH-GAN's D calibration error (ECE), DDLS's final energy, refinement steps taken (collab).")
 GRID_N = 16  # samples per sampler in the grids
-ORDER = ["generator", "drs", "mhgan", "ddls_cold", "ddls", "ddls_cal", "collab", "collab_reject", "dot"]  # methods
+ORDER = ["generator", "drs", "mhgan", "ddls_cold", "ddls", "ddls_cal", "collab", "collab_reject", "dot", "dgflow",
+         "latent_rs"]  # methods
 REAL = "real data (same n)"
 
 
