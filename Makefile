@@ -396,7 +396,7 @@ mnist-classifier: install
 # Stacked MNIST from the shipped GANs (`make data` first; `make stacked-mnist-gans` trains them):
 # the generator alone at 1k, 2k, 5k, 10k and 20k iterations x 5 seeds x both D sizes (modes and KL
 # against training length: results/stacked_mnist_training.{md,csv,tex,png}), then at 20k
-# iterations the generator alone at the protocol's n = 25,600 and the 9 samplers (generator
+# iterations the generator alone at the protocol's n = 25,600 and the 11 samplers (generator
 # included) at n = 2,560, 5 seeds x both D sizes (results/stacked_mnist{,_diagnostics}.* and
 # results/stacked_mnist_samples/). Run `make stacked-mnist-gans` first: a job whose GAN is not
 # shipped would train it (hours).
