@@ -194,3 +194,22 @@ def test_training_length_table_mean_se_published_rows_and_plot(tmp_path):
     assert "mean ± standard error over seeds" in caption and "the papers train 500,000" in caption
     png = Image.open(tmp_path / "out" / "stacked_mnist_training.png")
     assert png.format == "PNG" and png.size[0] > 600
+
+
+def test_stacked_mnist_fid_table_rows_and_caption(tmp_path):
+    """FID beside the papers' modes and KL, a row per sampler; the caption names the weights, n and reference."""
+    from ganmc.tables.images import stacked_mnist_fid
+    from ganmc.tables.records import find_records
+
+    runs = tmp_path / "runs"
+    fid = {"fid_ref_n": 1000, "inception_weights": "inception-2015-12-05-fid-helper-x.pth"}
+    _record(runs, "half", 20000, "generator", 0, {**_metrics(500, 1.0), "fid": 30.0, **fid}, 1000)
+    _record(runs, "half", 20000, "collab_digits", 0, {**_metrics(520, 0.9), "fid": 27.5, **fid}, 1000)
+    stacked_mnist_fid(find_records(runs), tmp_path / "out")
+    header, *rows = _rows(tmp_path / "out" / "stacked_mnist_fid.csv")
+    assert header[:5] == ["GAN", "method", "FID", "modes", "KL to uniform"]
+    assert [r[1:5] for r in rows] == [["generator only", "30.00", "500.0", "1.000"],
+                                      ["refinement (collab)", "27.50", "520.0", "0.900"]]
+    caption = (tmp_path / "out" / "stacked_mnist_fid.md").read_text().split("\n", 1)[0]
+    assert "fid-helper" in caption and "against 1,000 real images" in caption and "n = 1000 samples per run" in caption
+    assert "d_size half" in caption

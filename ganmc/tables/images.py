@@ -119,6 +119,24 @@ def digits(records: Records, out_dir: Path, name: str = "digits") -> list[Path]:
     return written + ordering(records, out_dir, f"{name}_order", "digits")
 
 
+@report("stacked_mnist_fid", Uses(("stacked_mnist",), ("fid",)))
+def stacked_mnist_fid(records: Records, out_dir: Path, name: str = "stacked_mnist_fid") -> list[Path]:
+    """FID from real Inception weights on real Stacked MNIST, beside the papers' mode count and KL."""
+    recs = [r for _, r in sample_records(records, "stacked_mnist")]
+    refs = sorted({r["metrics"]["fid_ref_n"] for r in recs if "fid_ref_n" in r["metrics"]})
+    weights = sorted({str(r["metrics"].get("inception_weights", "?")) for r in recs})
+    sizes = sorted({str(((r.get("config") or {}).get("gan") or {}).get("discriminator", {}).get("d_size")) for r in recs})
+    seeds = sorted({r["run"]["seed"] for r in recs})
+    caption = (f"FID on Stacked MNIST (real MNIST digits as R, G, B) with the Inception weights of 2015-12-05 "
+               f"({', '.join(weights)}), against {' / '.join(f'{n:,.0f}' for n in refs) or '?'} real images; the "
+               f"protocol's DCGAN (gan.discriminator.d_size {', '.join(sizes)}), seeds {', '.join(map(str, seeds))}; "
+               f"n = {_sizes(records, 'stacked_mnist')} samples per run (FID is biased upward at small n: compare "
+               f"rows, not levels); modes and KL to uniform as in stacked_mnist.md; seconds/run: the whole run "
+               f"(sampling, Inception and the mode classifier) on one CPU thread; mean ± std over seeds.")
+    return image_table(records, out_dir, name, "stacked_mnist", [("fid", "FID", 2), ("stacked_modes_argmax", "modes", 1),
+                                                                 ("stacked_kl_uniform", "KL to uniform", 3)], {}, caption)
+
+
 # What the papers report about the methods' order (best first), for the digits analogue.
 PAPER_ORDER = ("DDLS Table 3 (IS, CIFAR-10/CelebA, DCGAN and WGAN): DDLS > MH-GAN > DRS > generator; "
                "collaborative Fig. 6 (IS/FID, DCGAN): collab (refinement + rejection) > MH-GAN, DRS > generator")
