@@ -41,6 +41,7 @@ from ganmc.models.gan import GAN
 from ganmc.run.gans import build_dataset, gan_lock, obtain_gan, resolve_device
 from ganmc.run.sampler import build_sampler
 from ganmc.samplers import SampleBatch
+from ganmc.settings import metric_settings
 
 __all__ = ["GAN", "SampleBatch", "TensorData", "load_gan", "measure", "presets", "sample"]
 
@@ -177,12 +178,13 @@ def measure(samples: torch.Tensor | np.ndarray, dataset: str | Any = "gaussians2
     if metrics is not None:
         cfg.metric.metrics = list(metrics)
     check_output_shape(points.shape[1:], getattr(data, "shape", None) or data.dim)
-    check_metric(data, cfg.metric)
+    settings = metric_settings(cfg.metric)
+    check_metric(data, settings)
     check_named_metrics(data, list(metrics or []))
-    check_metric_files(data, cfg.metric, cfg.cache_dir)
+    check_metric_files(data, settings, cfg.cache_dir)
     device = resolve_device(str(cfg.device))
-    prepare_metrics(data, cfg.metric, cfg.cache_dir, device)
-    out = compute_metrics(points.detach().cpu(), data, cfg.metric, int(seed), cfg.cache_dir, device)
+    prepare_metrics(data, settings, cfg.cache_dir, device)
+    out = compute_metrics(points.detach().cpu(), data, settings, int(seed), cfg.cache_dir, device)
     if labels is not None:
         out.update(label_match(points, per_sample(labels, len(points), "labels"), data))
     return out

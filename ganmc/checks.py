@@ -113,7 +113,8 @@ def check_budget(cfg: DictConfig) -> None:
 
     from ganmc.samplers import GeneratorSampler
 
-    per = (GeneratorSampler if node is None else get_class(str(node._target_))).evals_per_sample(node)
+    config = None if node is None else OmegaConf.to_object(node)  # the sampler's Config dataclass
+    per = (GeneratorSampler if node is None else get_class(str(node._target_))).evals_per_sample(config)
     total = per * int(cfg.n_samples)
     if total > float(cfg.max_evals):
         raise GanmcError(f"this run asks for about {total:.3g} G and D evaluations ({per:.3g} per sample x "
@@ -161,8 +162,9 @@ def validate_run(cfg: DictConfig) -> None:
         net = cfg.gan[part]
         _positive(cfg, [f"gan.{part}.{k}" for k in ("width", "depth", "base_width", "channels") if k in net])
     from ganmc.models.own import check_own_config
+    from ganmc.settings import gan_config, plain_value
 
-    check_own_config(cfg)
+    check_own_config(gan_config(cfg), plain_value(cfg.get("sampler_labels")), int(cfg.n_samples))
     if cfg.gan.train.get("grid_every", 0) < 0:
         raise GanmcError(f"gan.train.grid_every must be >= 0, got {cfg.gan.train.grid_every}")
     if cfg.metric.sir_factor < 0 or cfg.metric.sir_max_pool < 0:
@@ -218,8 +220,9 @@ def check_sampler(cfg: DictConfig, dataset: Any) -> None:
         return
     from ganmc.models.gan import build_gan, data_shape
     from ganmc.run.sampler import construct_sampler
+    from ganmc.settings import gan_config
 
-    construct_sampler(cfg, build_gan(cfg.gan, data_shape(dataset), int(cfg.seed)))
+    construct_sampler(cfg, build_gan(gan_config(cfg), data_shape(dataset), int(cfg.seed)))
 
 
 def probe_writable(folder: str | Path, key: str) -> Path:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import dataclasses
 import os
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,25 @@ def bar_disable(progress: bool) -> bool | None:
 def enum_value(value: Any) -> str:
     """A config value that may be an Enum member (structured configs) or its plain value, as text."""
     return str(getattr(value, "value", value))
+
+
+# A schema field that a config must set: OmegaConf's missing-value marker (``omegaconf.MISSING``),
+# spelt here so that the schemas below the config (models, data, samplers) need no omegaconf.
+MISSING: Any = "???"
+
+
+def plain(value: Any) -> Any:
+    """A resolved config value as JSON-ready data, as OmegaConf's ``to_container(enum_to_str=True)``
+    gives it: dataclasses as dicts (in field order), enum members as their names, containers copied."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.name
+    if isinstance(value, dict):
+        return {key: plain(v) for key, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
 
 
 _LIBC: Any = None  # glibc, once looked up (False: not glibc)

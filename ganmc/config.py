@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
 
 from ganmc.checks import validate_run as validate_run  # value checks live in ganmc.checks
-from ganmc.common import DEFAULT_CACHE_DIR, STACKED_THRESHOLD
+from ganmc.common import DEFAULT_CACHE_DIR, MISSING, STACKED_THRESHOLD
 from ganmc.models.schemas import GanConfig
 
 # The checkpoints shipped with ganmc (next to the package in a source checkout): searched by

@@ -9,8 +9,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from omegaconf import MISSING, OmegaConf
+from omegaconf import OmegaConf
 
+from ganmc.common import MISSING
 from ganmc.config import ImageMetricConfig, MetricConfig, RunConfig, ShapingConfig, TableConfig
 
 CONF = Path(__file__).resolve().parent / "conf"
@@ -36,7 +37,7 @@ def _default(f: dataclasses.Field[Any]) -> str:
         value = f.default_factory()
     else:
         return ""
-    if value is MISSING or dataclasses.is_dataclass(value):
+    if (isinstance(value, str) and value == MISSING) or dataclasses.is_dataclass(value):
         return ""
     if isinstance(value, Enum):
         value = value.value

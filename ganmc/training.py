@@ -16,7 +16,6 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from omegaconf import DictConfig
 from tqdm import tqdm
 
 from ganmc.common import bar_disable, enum_value
@@ -25,6 +24,7 @@ from ganmc.errors import GanmcError
 from ganmc.grid import save_grid
 from ganmc.io import write_atomic
 from ganmc.models.gan import GAN
+from ganmc.models.schemas import TrainConfig
 from ganmc.weights import load_weights
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def g_loss(gan: GAN, fake: torch.Tensor) -> torch.Tensor:
 def train_gan(
     gan: GAN,
     dataset: Dataset,
-    train_cfg: DictConfig,
+    train_cfg: TrainConfig,
     seed: int,
     progress: bool = True,
     on_snapshot: Callable[[int, dict[str, Any]], None] | None = None,
@@ -108,7 +108,7 @@ def train_gan(
             first, elapsed, history = state["step"] + 1, float(state["wall_seconds"]), list(state["history"])
             log.info("resuming training from step %d (%s)", state["step"], resume)
     log_every = max(1, int(train_cfg.iterations) // 100)
-    grid_every = int(train_cfg.get("grid_every", 0) or 0) if grid_dir is not None else 0
+    grid_every = int(train_cfg.grid_every or 0) if grid_dir is not None else 0
     grid_z = gan.prior.sample(64, torch.Generator().manual_seed(seed + 1), device) if grid_every else None
     gan.generator.train()
     gan.discriminator.train()

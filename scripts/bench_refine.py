@@ -25,14 +25,14 @@ import time
 
 import torch
 from hydra import compose, initialize_config_module
-from hydra.utils import instantiate
 from torch import nn
 
 from ganmc.config import register_configs
 from ganmc.context import SamplingContext
 from ganmc.models.gan import GAN
-from ganmc.run import build_dataset, derive_seed, obtain_gan, resolve_device
+from ganmc.run import build_dataset, construct_sampler, derive_seed, obtain_gan, resolve_device
 from ganmc.samplers.refine import Refined, refine
+from ganmc.settings import checkpoint_spec
 
 
 class Opaque(nn.Module):
@@ -65,8 +65,8 @@ def main() -> None:
     dataset = build_dataset(cfg)
     gan, path = obtain_gan(cfg, dataset, device)
     gan.eval()
-    sampler = instantiate(cfg.sampler)(gan=gan)
-    sampler.setup(SamplingContext(dataset, path, None, derive_seed(args.seed, "bench"), cfg))
+    sampler = construct_sampler(cfg, gan)
+    sampler.setup(SamplingContext(dataset, path, None, derive_seed(args.seed, "bench"), checkpoint_spec(cfg)))
     threshold = sampler.estimate_median(torch.Generator().manual_seed(1))
     opaque = GAN(gan.generator, Opaque(gan.discriminator), gan.prior, gan.loss)
     layer, steps, lr = sampler.layer, sampler.n_steps, sampler.step_size

@@ -29,14 +29,14 @@ import time
 import torch
 from bench_refine import Opaque  # scripts/ is on sys.path when run as a script
 from hydra import compose, initialize_config_module
-from hydra.utils import instantiate
 
 import ganmc
 from ganmc.config import register_configs
 from ganmc.context import SamplingContext
 from ganmc.discriminators import finetune_discriminator
 from ganmc.models.gan import GAN
-from ganmc.run import build_dataset, derive_seed, obtain_gan, resolve_device
+from ganmc.run import build_dataset, construct_sampler, derive_seed, obtain_gan, resolve_device
+from ganmc.settings import checkpoint_spec
 
 
 def main() -> None:
@@ -59,8 +59,8 @@ def main() -> None:
     device = resolve_device(str(cfg.device))
     dataset = build_dataset(cfg)
     gan, path = obtain_gan(cfg, dataset, device)
-    sampler = instantiate(cfg.sampler)(gan=gan)
-    ctx = SamplingContext(dataset, path, None, derive_seed(args.seed, "shape"), cfg)
+    sampler = construct_sampler(cfg, gan)
+    ctx = SamplingContext(dataset, path, None, derive_seed(args.seed, "shape"), checkpoint_spec(cfg))
     sampler.setup(ctx)  # not prepare(): that would shape (or load) the preset's 5k iterations
     d = sampler.cfg.discriminator
     steps, lr, batch = d.steps, d.lr, d.batch

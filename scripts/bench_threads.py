@@ -32,6 +32,7 @@ from ganmc.config import register_configs
 from ganmc.io import derive_seed, write_atomic
 from ganmc.models.gan import build_gan, data_shape
 from ganmc.run.gans import build_dataset
+from ganmc.settings import gan_config
 from ganmc.threads import available_cores
 from ganmc.training import train_gan
 
@@ -51,12 +52,12 @@ def ms_per_iteration(cfg: DictConfig, threads: int, iterations: int, warmup: int
     return the timed part's milliseconds per iteration."""
     torch.set_num_threads(threads)
     dataset = build_dataset(cfg)
-    gan = build_gan(cfg.gan, data_shape(dataset), int(cfg.seed))
+    gan = build_gan(gan_config(cfg), data_shape(dataset), int(cfg.seed))
     seed = derive_seed(int(cfg.seed), "train")
     if warmup:
-        train_gan(gan, dataset, table_config(warmup).gan.train, seed, progress=False)
+        train_gan(gan, dataset, gan_config(table_config(warmup)).train, seed, progress=False)
     start = time.perf_counter()
-    train_gan(gan, dataset, cfg.gan.train, seed, progress=False)
+    train_gan(gan, dataset, gan_config(cfg).train, seed, progress=False)
     return 1000.0 * (time.perf_counter() - start) / iterations
 
 

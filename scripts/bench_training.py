@@ -13,16 +13,17 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 from hydra import compose, initialize_config_module
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
 
 from ganmc.config import register_configs
 from ganmc.io import write_atomic
 from ganmc.models.gan import build_gan, data_shape
+from ganmc.settings import gan_config
 from ganmc.training import train_gan
 
 
@@ -84,15 +85,16 @@ def main() -> None:
     args = parser.parse_args()
     cfg = _config()
     dataset = instantiate(cfg.dataset)
-    train_cfg = OmegaConf.merge(cfg.gan.train, {"iterations": args.iterations})
+    gan_cfg = gan_config(cfg)
+    train_cfg = replace(gan_cfg.train, iterations=args.iterations)
     ours, bare = [], []
     for r in range(args.repeats):  # alternate, so load changes hit both alike
-        gan = build_gan(cfg.gan, data_shape(dataset), r)
+        gan = build_gan(gan_cfg, data_shape(dataset), r)
         ours.append(_time(lambda gan=gan, r=r: train_gan(gan, dataset, train_cfg, r, progress=False)))
-        gan = build_gan(cfg.gan, data_shape(dataset), r)
+        gan = build_gan(gan_cfg, data_shape(dataset), r)
         bare.append(_time(lambda gan=gan: bare_loop(gan, dataset.centres, dataset.std, args.iterations)))
     parts: dict[str, float] = {}
-    bare_loop(build_gan(cfg.gan, data_shape(dataset), 0), dataset.centres, dataset.std, args.iterations, parts)
+    bare_loop(build_gan(gan_cfg, data_shape(dataset), 0), dataset.centres, dataset.std, args.iterations, parts)
     total = sum(parts.values())
     ms = 1000.0 / args.iterations
     lines = [f"# Training speed (torch {torch.__version__}, {torch.get_num_threads()} thread(s), "

@@ -38,6 +38,7 @@ from ganmc.config import register_configs  # noqa: E402
 from ganmc.models.adapters import load_foreign  # noqa: E402
 from ganmc.models.gan import GAN, build_gan  # noqa: E402
 from ganmc.run.sampler import construct_sampler  # noqa: E402
+from ganmc.settings import gan_config  # noqa: E402
 
 # Dense peak TFLOP/s by device name (vendor data sheets): (TF32, bf16).
 PEAKS = {"H200": (494.7, 989.4), "H100": (494.7, 989.4), "A100": (156.0, 312.0), "L40S": (183.0, 362.0)}
@@ -90,7 +91,7 @@ def sngan(path: Path, device: torch.device, sampler: str) -> tuple[GAN, Any]:
     register_configs()
     with initialize_config_module("ganmc.conf", version_base="1.3"):
         cfg = compose("sample", overrides=["experiment=table3", f"gan.checkpoint={path}", f"+sampler={sampler}"])
-    gan = load_foreign(path, "pytorch_gan_collections", build_gan(cfg.gan, (3, 32, 32), 0)).to(device).eval()
+    gan = load_foreign(path, "pytorch_gan_collections", build_gan(gan_config(cfg), (3, 32, 32), 0)).to(device).eval()
     return gan, construct_sampler(cfg, gan)
 
 

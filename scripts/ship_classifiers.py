@@ -25,6 +25,7 @@ from ganmc.io import write_atomic
 from ganmc.metrics.classifier import SHIPPED_CLASSIFIERS, load_classifier
 from ganmc.metrics.images import classifier_file
 from ganmc.run.gans import build_dataset
+from ganmc.settings import metric_settings
 
 EXPERIMENTS = ("digits", "stacked_digits")  # digits at 32 px (digits, collab Figs 9-11); stacked digits' channels
 
@@ -40,7 +41,7 @@ def main() -> None:
                                                                            version_base=None):
         for name in EXPERIMENTS:
             cfg = compose("sample", overrides=[f"experiment={name}"])
-            made = classifier_file(build_dataset(cfg), cfg.metric, cache)  # as the cs/fd/stacked metrics do
+            made = classifier_file(build_dataset(cfg), metric_settings(cfg.metric).classifier, cache)  # as the cs/fd/stacked metrics do
             if made.parent == args.out.resolve() or (args.out / made.name).is_file():
                 print(f"{args.out / made.name}: shipped already")
                 continue

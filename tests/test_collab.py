@@ -31,6 +31,7 @@ from ganmc.models.prior import Prior
 from ganmc.samplers import SamplingContext
 from ganmc.samplers.collab import CollabSampler
 from ganmc.samplers.refine import refine
+from ganmc.settings import checkpoint_spec
 
 RING = GaussianRing("imbal8")
 COLLAB = [*TINY, "dataset=imbal8", "gan=nsgan_mlp", "gan.train.snapshots=[]", "metric=collab"]
@@ -312,7 +313,7 @@ def test_shape_saves_a_child_checkpoint_atomically_that_sample_can_use(run_cli, 
 
     monkeypatch.setattr(torch, "save", half_save)
     with pytest.raises(OSError, match="disk full"):
-        save_checkpoint(target, _gan(), compose_cfg(*shape, config="shape"), 1, "", {})
+        save_checkpoint(target, _gan(), checkpoint_spec(compose_cfg(*shape, config="shape")), 1, "", {})
     assert sha256_file(target) == digest and [p.name for p in target.parent.iterdir()] == ["shaped.pt"]
 
 

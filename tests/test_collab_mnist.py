@@ -24,6 +24,7 @@ from ganmc.metrics.images import classifier_file
 from ganmc.models.checkpoint import cache_path
 from ganmc.models.gan import build_gan
 from ganmc.run.gans import build_dataset
+from ganmc.settings import checkpoint_spec, gan_config, metric_settings
 from ganmc.tables.collab_fig10 import LOGGED
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,7 +55,7 @@ def test_experiment_has_the_papers_settings(compose_cfg):
     d = s.discriminator
     assert (d.kind.value, d.steps, d.lr, d.batch) == ("shaped", 2000, 1e-5, 64)  # the authors' shaping
     assert list(cfg.metric.metrics) == ["cs", "fd"] and cfg.metric.n_ref is None and cfg.n_samples == 5000
-    gen = build_gan(cfg.gan, (1, 28, 28), 0).generator.eval()
+    gen = build_gan(gan_config(cfg), (1, 28, 28), 0).generator.eval()
     with torch.no_grad():  # layer 2 is the 128x7x7 feature map the authors refine
         assert gen.forward_to(torch.zeros(3, 62), 2).shape == (3, 128, 7, 7)
 
@@ -73,8 +74,9 @@ def test_the_experiment_loads_the_gans_collab_mnist_gans_trains(compose_cfg):
     train = [o for o in line.split() if not o.startswith("seed=")]
     assert "gan=nsgan_mnist" in train and "seed=0,1,2,3,4" in line
     for seed in (0, 4):
-        trained = cache_path(compose_cfg(*train, f"seed={seed}", config="train"))
-        loaded = cache_path(compose_cfg("experiment=collab_mnist", "+sampler=collab_mnist", f"seed={seed}"))
+        trained = cache_path(checkpoint_spec(compose_cfg(*train, f"seed={seed}", config="train")))
+        sampled = compose_cfg("experiment=collab_mnist", "+sampler=collab_mnist", f"seed={seed}")
+        loaded = cache_path(checkpoint_spec(sampled))
         assert trained.name == loaded.name and trained.name.startswith(f"mnist-nsgan_mnist-it4685-s{seed}-")
 
 
@@ -83,7 +85,8 @@ def test_cs_and_fd_use_the_shipped_mnist_classifier(compose_cfg, tmp_path):
     cfg = compose_cfg("experiment=collab_mnist", "+sampler=collab_mnist", f"dataset.root={root}")
     dataset = build_dataset(cfg)
     assert dataset.shape == (1, 28, 28)
-    assert classifier_file(dataset, cfg.metric, tmp_path / "cache") == SHIPPED_CLASSIFIERS / SHIPPED["mnist"]
+    found = classifier_file(dataset, metric_settings(cfg.metric).classifier, tmp_path / "cache")
+    assert found == SHIPPED_CLASSIFIERS / SHIPPED["mnist"]
     assert not (tmp_path / "cache").exists()  # nothing trained
 
 

@@ -4,6 +4,7 @@ registry, and the run-level constants that configs repeat."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import ganmc
 from ganmc.common import NOT_IDENTITY, RUN_DIR_EXCLUDE_KEYS
 from ganmc.data.synthetic import GaussianGrid, SwissRoll
 from ganmc.metrics.registry import METRICS, compute_metrics
+from ganmc.metrics.settings import MetricSettings
 from ganmc.record_schema import SHAPE, RunInfo, SampleRecord, SampleTiming, TrainRecord, n_samples
 
 EXPERIMENTS = Path(ganmc.__file__).parent / "conf" / "experiment"
@@ -75,14 +77,14 @@ def test_every_registered_metric_is_documented_and_typed():
 def test_metric_registry_runs_what_the_config_asks_for(tmp_path):
     builtin = ["is", "fid", "cs", "fd", "modes", "mass_tv", "collab", "emd", "emd_floor"]
     assert [name for name in METRICS if name in builtin] == builtin  # none lost, registration order kept
-    cfg = OmegaConf.create({"metrics": ["emd_floor", "emd", "mass_tv", "modes"], "emd_n": 100,
-                            "emd_cost": "euclidean", "hq_threshold": 4.0})
+    cfg = MetricSettings(metrics=("emd_floor", "emd", "mass_tv", "modes"), emd_n=100, emd_cost="euclidean",
+                         hq_threshold=4.0)
     grid = GaussianGrid("gaussians25")
     samples = grid.sample(200, torch.Generator().manual_seed(0))
     metrics = compute_metrics(samples, grid, cfg, seed=0, cache_dir=tmp_path)
     assert list(metrics)[-6:] == ["mass_tv", "emd", "emd_n", "emd_cost", "emd_real_set", "emd_floor"]
     assert "modes_recovered" in metrics and metrics["emd_n"] == 100
-    cfg.metrics = ["modes", "emd", "mass_tv"]  # modes: mixtures only, skipped on the roll
+    cfg = replace(cfg, metrics=("modes", "emd", "mass_tv"))  # modes: mixtures only, skipped on the roll
     roll = SwissRoll("swissroll")
     assert list(compute_metrics(roll.sample(200, torch.Generator().manual_seed(0)), roll, cfg, seed=0)) == \
         ["mass_tv", "emd", "emd_n", "emd_cost", "emd_real_set"]
@@ -103,7 +105,7 @@ def test_discriminator_node_merges_over_each_samplers_defaults():
     gan = GAN(MLPGenerator(2, 2, width=8, depth=2), MLPDiscriminator(2, width=8, depth=2), Prior("normal", 2), "ns")
     mh = MHGANSampler(gan, discriminator={"kind": "calibrated"}).cfg.discriminator
     assert (mh.kind, mh.steps, mh.batch) == (DKind.calibrated, 5000, 1000)
-    ddls = DDLSSampler(gan, discriminator=OmegaConf.create({"steps": 7})).cfg.discriminator
+    ddls = DDLSSampler(gan, discriminator={"steps": 7}).cfg.discriminator
     assert (ddls.kind, ddls.steps, ddls.batch) == (DKind.raw, 7, 512)
     assert DDLSSampler(gan).derived_d(None) is None  # raw: the GAN's own D
     assert DDLSSampler(gan, discriminator={"kind": "calibrated", "steps": 0}).derived_d(None) is None

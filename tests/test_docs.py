@@ -259,14 +259,16 @@ def test_every_make_target_and_variable_exists():
 def test_readme_commands_load_shipped_gans(compose_docs):
     """A README example trains nothing: its GAN is a shipped checkpoint (or a given file)."""
     from ganmc.models.checkpoint import cache_path
+    from ganmc.settings import checkpoint_spec
 
     shipped = {p.name for p in (ROOT / "checkpoints").glob("*.pt")}
     trains: list[str] = []
     for argv in commands(_text(README), "ganmc"):
         for command, cfg in composed_jobs(argv, compose_docs):
             if command in ("train", "sample", "shape") and not (cfg.gan.checkpoint or cfg.gan.get("factory")):
-                if cache_path(cfg).name not in shipped:
-                    trains.append(f"{' '.join(argv)} -> {cache_path(cfg).name}")
+                name = cache_path(checkpoint_spec(cfg)).name
+                if name not in shipped:
+                    trains.append(f"{' '.join(argv)} -> {name}")
     assert not trains, f"README commands that would train a GAN: {trains}"
 
 

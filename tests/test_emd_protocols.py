@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 from conftest import TINY
-from omegaconf import OmegaConf
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
@@ -18,6 +17,7 @@ from ganmc.data.synthetic import GaussianGrid, GaussianRing, SwissRoll, draw_rea
 from ganmc.errors import GanmcError
 from ganmc.metrics.emd import parse_protocol, real_points
 from ganmc.metrics.registry import compute_metrics
+from ganmc.metrics.settings import MetricSettings
 
 
 def _assignment_ot(x: np.ndarray, y: np.ndarray, squared: bool) -> float:
@@ -27,9 +27,8 @@ def _assignment_ot(x: np.ndarray, y: np.ndarray, squared: bool) -> float:
     return float(cost[rows, cols].mean())
 
 
-def _cfg(**metric) -> OmegaConf:
-    return OmegaConf.create({"metrics": ["emd", "emd_floor"], "emd_n": None, "emd_cost": "euclidean",
-                             "hq_threshold": 4.0, **metric})
+def _cfg(emd_also: list[str] | None = None, **metric) -> MetricSettings:
+    return MetricSettings(metrics=("emd", "emd_floor"), emd_also=tuple(emd_also or ()), **metric)
 
 
 def test_stratified_real_set_has_each_modes_share_exactly():

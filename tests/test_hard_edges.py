@@ -240,8 +240,9 @@ def test_a_second_process_waits_for_the_cache_lock(tmp_path, cache_dir, compose_
     import fcntl
 
     from ganmc.models.checkpoint import cache_path
+    from ganmc.settings import checkpoint_spec
 
-    target = cache_path(compose_cfg(*TINY))
+    target = cache_path(checkpoint_spec(compose_cfg(*TINY)))
     target.parent.mkdir(parents=True)
     exe = Path(sys.executable).with_name("ganmc")
     with open(target.with_name(target.name + ".lock"), "ab") as lock:

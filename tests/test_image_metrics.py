@@ -10,7 +10,6 @@ import re
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from ganmc.data.images import Digits, to_float
 from ganmc.data.synthetic import SwissRoll
@@ -23,6 +22,7 @@ from ganmc.metrics.classifier import (
 )
 from ganmc.metrics.fidelity import extract_features, fid_from_statistics, statistics
 from ganmc.metrics.images import image_metrics
+from ganmc.metrics.settings import ClassifierSettings, MetricSettings
 from ganmc.record_schema import TARGET_SET
 
 CLS = {"steps": 300, "lr": 5e-3, "batch_size": 64, "width": 16, "holdout": 0.1, "seed": 0}
@@ -64,10 +64,10 @@ def test_trained_classifier_is_cached_and_scores_real_data(digits8, tmp_path):
     assert abs(fid_from_statistics(same, same)) < 1e-6
 
 
-def _metric_cfg(metrics: list[str], n_ref: int | None = None):
-    return OmegaConf.create({"name": "image", "metrics": metrics, "n_ref": n_ref, "inception_weights": None,
-                             "feature_extractor": "ganmc-tiny", "batch_size": 256, "isc_splits": 2,
-                             "classifier": CLS})
+def _metric_cfg(metrics: list[str], n_ref: int | None = None) -> MetricSettings:
+    return MetricSettings(name="image", metrics=tuple(metrics), n_ref=n_ref, inception_weights=None,
+                          feature_extractor="ganmc-tiny", batch_size=256, isc_splits=2,
+                          classifier=ClassifierSettings(**CLS))
 
 
 def test_image_metrics_of_real_data(digits8, tmp_path):
@@ -103,18 +103,18 @@ def test_unknown_or_misplaced_metric_names_fail_before_any_compute():
     digits = Digits(size=8)
     for names, match in [(["cs", "fdd"], "unknown metric 'fdd'"), (["fd", "emd"], "set metric=image")]:
         with pytest.raises(GanmcError, match=match):
-            check_metric(digits, OmegaConf.create({"metrics": names}))
+            check_metric(digits, MetricSettings(metrics=tuple(names)))
     with pytest.raises(GanmcError, match="set metric=synthetic"):
-        check_metric(SwissRoll("swissroll"), OmegaConf.create({"metrics": ["emd", "fid"]}))
+        check_metric(SwissRoll("swissroll"), MetricSettings(metrics=("emd", "fid")))
     # the right metric config already chosen: the hint names the metrics that fit, not metric=...
     from ganmc.metrics.registry import METRICS
 
     images = ", ".join(name for name, metric in METRICS.items() if metric.data == "images")
     assert images.startswith("is, fid, cs, fd")
     with pytest.raises(GanmcError, match=re.escape(f"list metrics for images in metric.metrics ({images})")):
-        check_metric(digits, OmegaConf.create({"name": "image", "metrics": ["emd"]}))
+        check_metric(digits, MetricSettings(name="image", metrics=("emd",)))
     with pytest.raises(GanmcError, match=r"list metrics for 2-D points in metric.metrics \(modes, "):
-        check_metric(SwissRoll("swissroll"), OmegaConf.create({"name": "synthetic", "metrics": ["fid"]}))
+        check_metric(SwissRoll("swissroll"), MetricSettings(name="synthetic", metrics=("fid",)))
 
 
 def test_a_metric_that_does_not_apply_is_skipped_with_a_log_line(caplog, monkeypatch):
@@ -130,7 +130,7 @@ def test_a_metric_that_does_not_apply_is_skipped_with_a_log_line(caplog, monkeyp
     roll = SwissRoll("swissroll")
     with caplog.at_level("INFO", logger="ganmc.metrics.registry"):
         out = compute_metrics(roll.sample(50, torch.Generator().manual_seed(0)), roll,
-                              OmegaConf.create({"metrics": ["modes", "mass_tv"]}), 0)
+                              MetricSettings(metrics=("modes", "mass_tv")), 0)
     assert "modes_recovered" not in out and "mass_tv" in out
     assert "skipping metric modes: it does not apply to dataset=swissroll" in caplog.text
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 from helpers import to_pytorch_gan_collections
-from omegaconf import OmegaConf
 
 from ganmc.errors import CheckpointError, GanmcError
 from ganmc.models.adapters import from_pytorch_gan_collections, load_foreign
 from ganmc.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganmc.models.gan import build_gan
+from ganmc.models.schemas import GanConfig, Loss
 from ganmc.models.sngan import SNGANDiscriminator, SNGANGenerator
+from ganmc.settings import gan_config
 from ganmc.training import gradient_penalty, train_gan
 
 
@@ -32,7 +35,7 @@ def test_dcgan_shapes_and_layers(size, channels, norm):
 
 def test_wgan_gp_critic_has_no_batch_norm(compose_cfg):
     cfg = compose_cfg("dataset=digits", "gan=wgan_gp_dcgan32")
-    gan = build_gan(cfg.gan, (1, 32, 32), 0)
+    gan = build_gan(gan_config(cfg), (1, 32, 32), 0)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in gan.discriminator.modules())
     assert any(isinstance(m, torch.nn.GroupNorm) for m in gan.discriminator.modules())
 
@@ -62,11 +65,9 @@ def test_sngan_resnet32_architecture():
 
 @pytest.fixture(scope="module")
 def sngan_cfg():
-    return OmegaConf.create({
-        "latent_dim": 16, "prior": "normal", "loss": "hinge",
-        "generator": {"_target_": "ganmc.models.sngan.SNGANGenerator", "channels": 16},
-        "discriminator": {"_target_": "ganmc.models.sngan.SNGANDiscriminator", "channels": 8},
-    })
+    return GanConfig(name="sngan", loss=Loss.hinge, latent_dim=16,
+                     generator={"_target_": "ganmc.models.sngan.SNGANGenerator", "channels": 16},
+                     discriminator={"_target_": "ganmc.models.sngan.SNGANDiscriminator", "channels": 8})
 
 
 def test_pytorch_gan_collections_round_trip(tmp_path, sngan_cfg):
@@ -103,7 +104,7 @@ def test_pytorch_gan_collections_errors(tmp_path, sngan_cfg):
     torch.save({"state_dict": {}}, path)
     with pytest.raises(CheckpointError, match="needs 'net_G' and 'net_D', found \\['state_dict'\\]"):
         load_foreign(path, "pytorch_gan_collections", gan)
-    wide = OmegaConf.merge(sngan_cfg, {"generator": {"channels": 32}})
+    wide = replace(sngan_cfg, generator={**sngan_cfg.generator, "channels": 32})
     torch.save(to_pytorch_gan_collections(build_gan(wide, (3, 32, 32), 0)), path)
     with pytest.raises(CheckpointError, match="'linear.weight' has shape"):
         load_foreign(path, "pytorch_gan_collections", gan)
@@ -136,9 +137,9 @@ def test_every_image_gan_config_trains_on_digits(compose_cfg, tmp_path, gan_name
     from ganmc.run.gans import build_dataset
 
     dataset = build_dataset(cfg)
-    gan = build_gan(cfg.gan, dataset.shape, 0)
+    gan = build_gan(gan_config(cfg), dataset.shape, 0)
     before = [p.detach().clone() for p in gan.generator.parameters()]
-    record = train_gan(gan, dataset, cfg.gan.train, seed=0, progress=False, grid_dir=tmp_path)
+    record = train_gan(gan, dataset, gan_config(cfg).train, seed=0, progress=False, grid_dir=tmp_path)
     assert record["iterations"] == iterations
     assert all(torch.isfinite(torch.tensor(h["d_loss"])) for h in record["history"])
     assert any(not torch.equal(a, b) for a, b in zip(before, gan.generator.parameters()))

@@ -9,6 +9,7 @@ from ganmc.models.gan import build_gan
 from ganmc.run import build_dataset, build_sampler
 from ganmc.samplers import SAMPLERS as REGISTRY
 from ganmc.samplers.target import estimate_target
+from ganmc.settings import gan_config
 
 TINY_DCGAN = ["dataset=digits", "dataset.size=16", "gan=dcgan32", "gan.latent_dim=8",
               "gan.generator.base_width=4", "gan.discriminator.base_width=4", "device=cpu"]
@@ -35,7 +36,7 @@ def test_every_registered_sampler_runs_on_images_at_its_smoke_budget(compose_cfg
     """Driven by the registry: a new sampler (its config preset of the same name) is covered here."""
     cfg = compose_cfg(*TINY_DCGAN, f"+sampler={name}", "smoke=true")
     dataset = build_dataset(cfg)
-    sampler = build_sampler(cfg, build_gan(cfg.gan, dataset.shape, 0).eval(), dataset, None)
+    sampler = build_sampler(cfg, build_gan(gan_config(cfg), dataset.shape, 0).eval(), dataset, None)
     batch = sampler.sample(5, torch.Generator().manual_seed(1), batch_size=4)
     assert batch.samples.shape == (5, 1, 16, 16) and bool(torch.isfinite(batch.samples).all())
 
@@ -44,7 +45,7 @@ def test_every_registered_sampler_runs_on_images_at_its_smoke_budget(compose_cfg
 def test_every_sampler_runs_on_images(compose_cfg, name):
     cfg = compose_cfg(*TINY_DCGAN, f"+sampler={CONFIG.get(name, name)}", *SAMPLERS[name])
     dataset = build_dataset(cfg)
-    gan = build_gan(cfg.gan, dataset.shape, 0).eval()
+    gan = build_gan(gan_config(cfg), dataset.shape, 0).eval()
     sampler = build_sampler(cfg, gan, dataset, None)
     batch = sampler.sample(6, torch.Generator().manual_seed(1), batch_size=4)
     assert batch.samples.shape == (6, 1, 16, 16)

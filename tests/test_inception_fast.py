@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
 from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x
 from torch_fidelity.metric_isc import (
@@ -39,6 +38,7 @@ from ganmc.metrics.inception_fast import (
     random_inception,
     resize_like_tensorflow1x,
 )
+from ganmc.metrics.settings import MetricSettings
 from ganmc.metrics.streaming import RunningInceptionScore, RunningMoments
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -194,8 +194,8 @@ def test_batches_convert_per_batch():
 
 def test_image_references_fill_the_cache_image_metrics_reads(tmp_path):
     data = ImageDataset("noise", images(40, 8, 3))
-    cfg = OmegaConf.create({"n_ref": None, "inception_weights": None, "feature_extractor": "ganmc-tiny",
-                            "batch_size": 16, "isc_splits": 2})
+    cfg = MetricSettings(n_ref=None, inception_weights=None, feature_extractor="ganmc-tiny", batch_size=16,
+                         isc_splits=2)
     image_references(data, cfg, tmp_path, names=("is", "fid"))
     files = list((tmp_path / "fidelity").glob("noise-ganmc-tiny-pooled-n40-*.pt"))
     assert len(files) == 1

@@ -81,14 +81,12 @@ def test_emd_rejects_bad_input():
 
 def test_emd_floor_is_solved_once_and_cached(tmp_path, monkeypatch):
     """The real-vs-real floor depends on data, n, seed, cost and real set only: the second run reads it."""
-    from omegaconf import OmegaConf
-
     import ganmc.metrics.registry as pipeline
     from ganmc.data.synthetic import GaussianGrid
+    from ganmc.metrics.settings import MetricSettings
 
     data = GaussianGrid("gaussians25")
-    cfg = OmegaConf.create({"metrics": ["emd", "emd_floor"], "emd_n": 200, "emd_cost": "euclidean",
-                            "hq_threshold": 4.0})
+    cfg = MetricSettings(metrics=("emd", "emd_floor"), emd_n=200, emd_cost="euclidean", hq_threshold=4.0)
     samples = data.sample(300, torch.Generator().manual_seed(1))
     first = pipeline.compute_metrics(samples, data, cfg, seed=3, cache_dir=tmp_path)
     assert len(list((tmp_path / "emd_floor").glob("*.json"))) == 1

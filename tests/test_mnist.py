@@ -14,12 +14,12 @@ import math
 import os
 import pickle
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from ganmc.common import default_cache_dir
 from ganmc.data.fetch import (
@@ -43,6 +43,7 @@ from ganmc.metrics.classifier import (
     shipped_classifier,
 )
 from ganmc.metrics.registry import compute_metrics, prepare_metrics
+from ganmc.metrics.settings import ClassifierSettings, MetricSettings
 from ganmc.metrics.stacked import measure_stacked, stacked_metrics
 
 SHIPPED_FILE = SHIPPED_CLASSIFIERS / SHIPPED["mnist"]
@@ -212,7 +213,7 @@ def test_cs_fd_on_mnist_use_the_shipped_classifier_where_the_size_fits(mnist_roo
 
     trained = tmp_path / "trained.pt"
     monkeypatch.setattr(images, "obtain_classifier", lambda *a, **k: trained)
-    cfg = OmegaConf.create({"classifier": None})
+    cfg = ClassifierSettings()
     at_28 = MNIST(root=str(mnist_root), split="test", size=28)
     assert images.classifier_file(at_28, cfg, tmp_path) == SHIPPED_FILE  # the same on every machine
     at_32 = MNIST(root=str(mnist_root), split="test", size=32)  # the shipped net reads 28 px: train one
@@ -272,7 +273,7 @@ def test_real_stacked_mnist_finds_990_modes_and_kl_to_uniform_under_0_05(stacked
 
 
 def test_stacked_metrics_on_stacked_mnist_use_the_shipped_classifier(stacked, tmp_path):
-    cfg = OmegaConf.create({"metrics": PROTOCOL, "batch_size": 256, "stacked_threshold": 0.9})
+    cfg = MetricSettings(metrics=tuple(PROTOCOL), batch_size=256, stacked_threshold=0.9)
     samples = to_float(stacked.images[:300])
     prepare_metrics(stacked, cfg, tmp_path)
     got = compute_metrics(samples, stacked, cfg, seed=0, cache_dir=tmp_path)
@@ -282,7 +283,7 @@ def test_stacked_metrics_on_stacked_mnist_use_the_shipped_classifier(stacked, tm
     assert {*PROTOCOL, *(k.replace("stacked_", "stacked_real_") for k in PROTOCOL)} <= set(got)
     direct = measure_stacked(stacked.images[:300], stacked.weights, SHIPPED_FILE, 0.9, 256)
     assert {k: got[k] for k in PROTOCOL} == {k: direct[k] for k in PROTOCOL}
-    only = compute_metrics(samples, stacked, OmegaConf.create({**cfg, "metrics": ["stacked_modes", "stacked_kl"]}),
+    only = compute_metrics(samples, stacked, replace(cfg, metrics=("stacked_modes", "stacked_kl")),
                            seed=0, cache_dir=tmp_path)  # asked names only (and the real floor's)
     assert {k for k in only if k.startswith("stacked_")} == {"stacked_modes", "stacked_kl", "stacked_real_modes",
                                                               "stacked_real_kl", "stacked_threshold"}

@@ -10,6 +10,7 @@ from ganmc.errors import GanmcError
 from ganmc.models.gan import build_gan
 from ganmc.models.infogan import InfoGANDiscriminator, InfoGANGenerator
 from ganmc.models.stacked_mnist import StackedMNISTDiscriminator, StackedMNISTGenerator
+from ganmc.settings import gan_config
 
 
 def test_stacked_mnist_nets_have_the_protocol_shapes():
@@ -50,5 +51,5 @@ def test_infogan_nets_refine_at_the_7x7x128_features():
 ])
 def test_the_gan_configs_build(compose_cfg, overrides, shape):
     cfg = compose_cfg(*overrides)
-    gan = build_gan(cfg.gan, shape, seed=0)
+    gan = build_gan(gan_config(cfg), shape, seed=0)
     assert gan.generator(gan.prior.sample(2, torch.Generator().manual_seed(0), "cpu")).shape == (2, *shape)

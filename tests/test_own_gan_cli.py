@@ -13,6 +13,7 @@ from helpers import error_line
 from torch import nn
 
 from ganmc.models.checkpoint import cache_path, training_identity
+from ganmc.settings import checkpoint_spec, gan_config
 
 LEAKY = [*TINY, "gan.generator.activation=leaky_relu", "gan.discriminator.activation=leaky_relu"]
 
@@ -27,7 +28,7 @@ def test_mlp_leaky_relu_slope_is_a_config_key(compose_cfg):
     from ganmc.models.gan import build_gan
 
     cfg = compose_cfg(*LEAKY, "gan.discriminator.slope=0.2")
-    gan = build_gan(cfg.gan, 2, 0)
+    gan = build_gan(gan_config(cfg), 2, 0)
     slopes = {m.negative_slope for m in gan.discriminator.modules() if isinstance(m, nn.LeakyReLU)}
     assert slopes == {0.2}
     assert {m.negative_slope for m in gan.generator.modules() if isinstance(m, nn.LeakyReLU)} == {0.01}
@@ -37,10 +38,10 @@ def test_default_slope_leaves_the_training_identity_unchanged(compose_cfg):
     """slope=0.01 (the default, torch's) is left out of the identity: the cache keys of every
     existing config stay as they were; another slope is another GAN."""
     cfg = compose_cfg(*LEAKY)
-    assert "slope" not in training_identity(cfg)["gan"]["discriminator"]
+    assert "slope" not in training_identity(checkpoint_spec(cfg))["gan"]["discriminator"]
     other = compose_cfg(*LEAKY, "gan.discriminator.slope=0.2")
-    assert training_identity(other)["gan"]["discriminator"]["slope"] == 0.2
-    assert cache_path(other) != cache_path(cfg)
+    assert training_identity(checkpoint_spec(other))["gan"]["discriminator"]["slope"] == 0.2
+    assert cache_path(checkpoint_spec(other)) != cache_path(checkpoint_spec(cfg))
 
 
 def test_checkpoint_of_another_d_slope_is_refused_naming_the_key(run_cli, tmp_path):
@@ -203,14 +204,14 @@ def test_dcgan_d_leaky_slope_is_a_config_key_left_out_of_the_identity_at_its_def
     from ganmc.models.gan import build_gan
 
     cfg = compose_cfg("gan=dcgan32", "dataset=digits")
-    assert "slope" not in training_identity(cfg)["gan"]["discriminator"]
+    assert "slope" not in training_identity(checkpoint_spec(cfg))["gan"]["discriminator"]
     other = compose_cfg("gan=dcgan32", "dataset=digits", "gan.discriminator.slope=0.1",
                         "gan.generator.base_width=4", "gan.discriminator.base_width=4")
     assert "slope" not in other.gan.generator
-    gan = build_gan(other.gan, (1, 16, 16), 0)
+    gan = build_gan(gan_config(other), (1, 16, 16), 0)
     assert {m.negative_slope for m in gan.discriminator.modules() if isinstance(m, nn.LeakyReLU)} == {0.1}
-    assert cache_path(other) != cache_path(compose_cfg("gan=dcgan32", "dataset=digits", "gan.generator.base_width=4",
-                                                       "gan.discriminator.base_width=4"))
+    default = compose_cfg("gan=dcgan32", "dataset=digits", "gan.generator.base_width=4", "gan.discriminator.base_width=4")
+    assert cache_path(checkpoint_spec(other)) != cache_path(checkpoint_spec(default))
 
 
 def test_torchscript_image_nets_skip_the_config_net_family_check(run_cli, tmp_path):

@@ -113,10 +113,9 @@ def test_a_metric_named_on_the_command_line_must_apply(run_cli, tmp_path, cache_
 
 
 def test_a_listed_metric_that_does_not_apply_is_skipped_with_its_reason(caplog, monkeypatch):
-    from omegaconf import OmegaConf
-
     from ganmc.data import SwissRoll
     from ganmc.metrics.registry import _SKIP_LOGGED, compute_metrics
+    from ganmc.metrics.settings import MetricSettings
 
     logger = logging.getLogger("ganmc.metrics.registry")  # in-process runs configure logging
     monkeypatch.setattr(logger, "disabled", False)
@@ -125,7 +124,7 @@ def test_a_listed_metric_that_does_not_apply_is_skipped_with_its_reason(caplog, 
     roll = SwissRoll("swissroll")  # a config file's list (one list for a sweep's data sets): skipped
     with caplog.at_level("INFO", logger="ganmc.metrics.registry"):
         out = compute_metrics(roll.sample(50, torch.Generator().manual_seed(0)), roll,
-                              OmegaConf.create({"metrics": ["collab", "mass_tv"], "hq_threshold": 4.0}), 0)
+                              MetricSettings(metrics=("collab", "mass_tv"), hq_threshold=4.0), 0)
     assert "mass_tv" in out and "good_percent" not in out
     assert ("skipping metric collab: it does not apply to dataset=swissroll (it needs a mixture with modes "
             "and weights)") in caplog.text

@@ -10,6 +10,7 @@ from ganmc.discriminators import derived_file
 from ganmc.models.checkpoint import cache_path, load_gan, read_checkpoint
 from ganmc.run import build_dataset, construct_sampler
 from ganmc.samplers import SamplingContext
+from ganmc.settings import checkpoint_spec, gan_config, metric_settings
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
 
@@ -18,7 +19,7 @@ SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
 def test_table_experiments_find_their_shipped_checkpoint(compose_cfg, dataset, seed):
     cfg = compose_cfg("experiment=table1", f"dataset={dataset}", f"seed={seed}")
-    path = SHIPPED / cache_path(cfg).name
+    path = SHIPPED / cache_path(checkpoint_spec(cfg)).name
     assert path.is_file(), f"{path.name} missing: a config change altered the cache key; run `make checkpoints`"
     payload = read_checkpoint(path)
     assert payload["step"] == cfg.gan.train.iterations
@@ -32,8 +33,8 @@ def test_table_experiments_find_their_shipped_calibrated_discriminator(compose_c
     cfg = compose_cfg("experiment=table1", f"dataset={dataset}", f"seed={seed}", "+sampler=ddls_cal",
                       f"checkpoint_dirs=[{SHIPPED}]", f"cache_dir={tmp_path}")
     data = build_dataset(cfg)
-    ctx = SamplingContext(data, SHIPPED / cache_path(cfg).name, tmp_path, 0, cfg)
-    gan = load_gan(ctx.checkpoint, cfg, (2,))[0]
+    ctx = SamplingContext(data, SHIPPED / cache_path(checkpoint_spec(cfg)).name, tmp_path, 0, checkpoint_spec(cfg))
+    gan = load_gan(ctx.checkpoint, gan_config(cfg), (2,), cfg.seed)[0]
     spec = construct_sampler(cfg, gan).derived_d(ctx)
     assert spec is not None and spec.kind == "calibrated"
     path = derived_file(ctx, spec)[0]
@@ -50,7 +51,7 @@ def test_table_experiments_find_their_shipped_calibrated_discriminator(compose_c
 def test_training_length_study_finds_its_shipped_snapshots(compose_cfg, dataset, iterations, seed):
     cfg = compose_cfg("experiment=ddls_training_length", f"dataset={dataset}",
                       f"gan.train.iterations={iterations}", f"seed={seed}")
-    path = SHIPPED / cache_path(cfg).name
+    path = SHIPPED / cache_path(checkpoint_spec(cfg)).name
     assert path.is_file(), f"{path.name} missing: run `make checkpoints`"
     assert read_checkpoint(path)["step"] == iterations
 
@@ -59,7 +60,7 @@ def test_training_length_study_finds_its_shipped_snapshots(compose_cfg, dataset,
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_digits_experiment_finds_its_shipped_checkpoint(compose_cfg, gan, seed):
     cfg = compose_cfg("experiment=digits", f"gan={gan}", f"seed={seed}")
-    path = SHIPPED / cache_path(cfg).name
+    path = SHIPPED / cache_path(checkpoint_spec(cfg)).name
     assert path.is_file(), f"{path.name} missing: a config change altered the cache key"
     assert read_checkpoint(path)["step"] == cfg.gan.train.iterations
 
@@ -71,11 +72,11 @@ def test_collab_fig4_finds_its_shipped_gan_shaped_and_finetuned_discriminators(c
 
     cfg = compose_cfg("experiment=collab_fig4", f"seed={seed}", "+sampler=collab_shaped",
                       f"checkpoint_dirs=[{SHIPPED}]", f"cache_dir={tmp_path}")
-    gan_path = SHIPPED / cache_path(cfg).name
+    gan_path = SHIPPED / cache_path(checkpoint_spec(cfg)).name
     assert gan_path.is_file(), f"{gan_path.name} missing: run `make checkpoints`"
     data = build_dataset(cfg)
-    ctx = SamplingContext(data, gan_path, tmp_path, derive_seed(seed, "prepare"), cfg)
-    gan = load_gan(gan_path, cfg, (2,))[0]
+    ctx = SamplingContext(data, gan_path, tmp_path, derive_seed(seed, "prepare"), checkpoint_spec(cfg))
+    gan = load_gan(gan_path, gan_config(cfg), (2,), cfg.seed)[0]
     for preset in ("collab_shaped", "collab_reject_shaped", "mhgan_tuned"):
         run = compose_cfg("experiment=collab_fig4", f"seed={seed}", f"+sampler={preset}",
                           f"checkpoint_dirs=[{SHIPPED}]", f"cache_dir={tmp_path}")
@@ -110,7 +111,7 @@ def test_cs_fd_and_stacked_metrics_read_a_shipped_classifier(compose_cfg, tmp_pa
 
     cfg = compose_cfg(f"experiment={experiment}")
     data = build_dataset(cfg)
-    path = classifier_file(data, cfg.metric, tmp_path)
+    path = classifier_file(data, metric_settings(cfg.metric).classifier, tmp_path)
     assert path.parent == SHIPPED / "classifiers", f"{path.name} not shipped: run `make classifiers`"
     assert not (tmp_path / "classifiers").exists()
 
@@ -125,9 +126,9 @@ STACKED_MNIST_SEEDS = [0, 1, 2, 3, 4]
 def test_stacked_mnist_experiments_find_their_shipped_gans(compose_cfg, d_size, iterations, seed):
     cfg = compose_cfg("experiment=stacked_mnist_training", f"gan.discriminator.d_size={d_size}",
                       f"gan.train.iterations={iterations}", f"seed={seed}")
-    path = SHIPPED / cache_path(cfg).name
+    path = SHIPPED / cache_path(checkpoint_spec(cfg)).name
     assert path.is_file(), f"{path.name} missing: a config change altered the cache key, or run `make stacked-mnist-gans`"
     assert read_checkpoint(path)["step"] == iterations
     if iterations == 20000:  # the sampler table's GAN is the same file
         sampled = compose_cfg("experiment=stacked_mnist", f"gan.discriminator.d_size={d_size}", f"seed={seed}")
-        assert cache_path(sampled).name == path.name
+        assert cache_path(checkpoint_spec(sampled)).name == path.name

@@ -17,6 +17,8 @@ PACKAGE = ROOT / "ganmc"
 # Lower layers that must never import the layers above them.
 LOWER = ("ganmc.models", "ganmc.data", "ganmc.metrics", "ganmc.discriminators")
 UPPER = ("ganmc.samplers", "ganmc.run", "ganmc.cli", "ganmc.tables", "ganmc.config")
+# Packages that take the config resolved into typed values (ganmc.settings), never a config node.
+TYPED = ("ganmc.models", "ganmc.samplers", "ganmc.metrics", "ganmc.discriminators")
 MAX_LINES = 310
 
 
@@ -45,6 +47,39 @@ def test_lower_layers_never_import_samplers_pipeline_or_cli():
     bad = [(mod, dep) for mod, deps in _imports().items() if mod.startswith(LOWER)
            for dep in deps if dep.startswith(UPPER)]
     assert not bad, f"upward imports: {bad}"
+
+
+def test_models_samplers_metrics_and_discriminators_never_import_omegaconf():
+    """The run resolves its config at the top (:mod:`ganmc.settings`): these packages take typed
+    values, so none of their modules imports omegaconf (``DictConfig``, ``OmegaConf``, ``MISSING``)."""
+    bad = []
+    for path in PACKAGE.rglob("*.py"):
+        if not _module(path).startswith(TYPED):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            bad += [f"{_module(path)}: {name}" for name in names if name.split(".")[0] == "omegaconf"]
+    assert not bad, f"omegaconf imported below the run: {bad}"
+
+
+def test_a_sampler_gets_its_settings_as_plain_values(compose_cfg):
+    """Lists and nested nodes of the sampler's config reach it as Python lists and dataclasses."""
+    from dataclasses import fields
+
+    from omegaconf import Container
+
+    from ganmc.models.gan import GAN
+    from ganmc.models.mlp import MLPDiscriminator, MLPGenerator
+    from ganmc.models.prior import Prior
+    from ganmc.run.sampler import construct_sampler
+
+    gan = GAN(MLPGenerator(2, 2, width=8, depth=2), MLPDiscriminator(2, width=8, depth=2), Prior("normal", 2), "ns")
+    cfg = compose_cfg("+sampler=ddls", "sampler.snapshot_steps=[1,2]", "sampler.discriminator.kind=calibrated")
+    c = construct_sampler(cfg, gan).cfg
+    values = [getattr(c, f.name) for f in fields(c)] + [getattr(c.discriminator, f.name) for f in fields(c.discriminator)]
+    assert not [v for v in values if isinstance(v, Container)]
+    assert c.snapshot_steps == [1, 2] and type(c.snapshot_steps) is list
 
 
 def test_no_import_cycle_between_modules():

@@ -48,13 +48,15 @@ def ganmc_ckpts(standins, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     """Freshly initialised ganmc checkpoints of dcgan32 and wgan_gp_dcgan32 (as ganmc saves them)."""
     from ganmc.models.checkpoint import save_checkpoint
     from ganmc.models.gan import build_gan
+    from ganmc.settings import checkpoint_spec, gan_config
     from ganmc.tables.table3_checks import compose_gan
 
     out = tmp_path_factory.mktemp("ganmc-ckpts")
     paths = {}
     for gan in ("dcgan32", "wgan_gp_dcgan32"):
         cfg = compose_gan(gan)
-        paths[gan] = save_checkpoint(out / f"{gan}.pt", build_gan(cfg.gan, (3, 32, 32), 0), cfg, 1, "stand-in", {})
+        paths[gan] = save_checkpoint(out / f"{gan}.pt", build_gan(gan_config(cfg), (3, 32, 32), 0),
+                                     checkpoint_spec(cfg), 1, "stand-in", {})
     return paths
 
 

@@ -20,12 +20,13 @@ from ganmc.models.gan import build_gan
 from ganmc.models.mlp import MLPGenerator
 from ganmc.models.prior import Prior
 from ganmc.run import build_dataset, derive_seed, obtain_gan
+from ganmc.settings import checkpoint_spec, gan_config
 from ganmc.training import train_gan
 
 
 def _train(cfg, seed=0):
-    gan = build_gan(cfg.gan, 2, cfg.seed)
-    train_gan(gan, build_dataset(cfg), cfg.gan.train, seed, progress=False)
+    gan = build_gan(gan_config(cfg), 2, cfg.seed)
+    train_gan(gan, build_dataset(cfg), gan_config(cfg).train, seed, progress=False)
     return gan
 
 
@@ -41,7 +42,7 @@ def test_training_is_bit_reproducible_on_cpu(compose_cfg, gan_name):
 
 def test_training_moves_the_generator(compose_cfg):
     cfg = compose_cfg(*TINY)
-    before = build_gan(cfg.gan, 2, cfg.seed)
+    before = build_gan(gan_config(cfg), 2, cfg.seed)
     after = _train(cfg)
     assert any(not torch.equal(p, q) for p, q in zip(before.generator.parameters(), after.generator.parameters()))
 
@@ -66,10 +67,10 @@ def test_mlp_norm_option_and_cache_key():
 
 def test_default_mlp_norm_keeps_earlier_cache_keys(compose_cfg):
     cfg = compose_cfg(*TINY, "gan=wgan_gp_mlp")
-    assert "norm" not in training_identity(cfg)["gan"]["generator"]
+    assert "norm" not in training_identity(checkpoint_spec(cfg))["gan"]["generator"]
     normed = compose_cfg(*TINY, "gan=wgan_gp_mlp", "gan.generator.norm=batch")
-    assert training_identity(normed)["gan"]["generator"]["norm"] == "batch"
-    assert cache_path(normed) != cache_path(cfg)
+    assert training_identity(checkpoint_spec(normed))["gan"]["generator"]["norm"] == "batch"
+    assert cache_path(checkpoint_spec(normed)) != cache_path(checkpoint_spec(cfg))
 
 
 def test_prior_log_prob_and_support():
@@ -84,8 +85,8 @@ def test_prior_log_prob_and_support():
 def test_checkpoint_round_trip(compose_cfg, tmp_path):
     cfg = compose_cfg(*TINY)
     gan = _train(cfg)
-    path = save_checkpoint(tmp_path / "g.pt", gan, cfg, 6, "fp", {"note": "x"})
-    loaded, payload = load_gan(path, cfg, 2)
+    path = save_checkpoint(tmp_path / "g.pt", gan, checkpoint_spec(cfg), 6, "fp", {"note": "x"})
+    loaded, payload = load_gan(path, gan_config(cfg), 2, cfg.seed)
     z = torch.randn(7, 2)
     assert torch.equal(loaded.generator(z), gan.generator(z))
     assert torch.equal(loaded.discriminator(z), gan.discriminator(z))
@@ -106,16 +107,16 @@ def test_cache_hit_loads_instead_of_training(compose_cfg, caplog):
     assert path1 == path2 and path1.stat().st_mtime_ns == mtime
     z = torch.randn(4, 2)
     assert torch.equal(gan1.generator(z), gan2.generator(z))
-    assert cache_path(compose_cfg(*TINY, "seed=1")) != path1
+    assert cache_path(checkpoint_spec(compose_cfg(*TINY, "seed=1"))) != path1
 
 
 def test_snapshot_equals_shorter_training(compose_cfg):
     cfg = compose_cfg(*TINY, "gan.train.snapshots=[3]")
     obtain_gan(cfg, build_dataset(cfg), torch.device("cpu"))
     short = compose_cfg(*TINY, "gan.train.iterations=3")
-    snap = cache_path(short)
+    snap = cache_path(checkpoint_spec(short))
     assert snap.is_file()
-    gan_snap, _ = load_gan(snap, short, 2)
+    gan_snap, _ = load_gan(snap, gan_config(short), 2, short.seed)
     short_cfg = compose_cfg(*TINY, "gan.train.iterations=3", "gan.train.snapshots=[]")
     gan_short = _train(short_cfg, seed=derive_seed(0, "train"))
     for p, q in zip(gan_snap.generator.parameters(), gan_short.generator.parameters()):
@@ -137,10 +138,10 @@ def test_corrupt_and_foreign_checkpoints_fail_clearly(compose_cfg, tmp_path):
 
 def test_architecture_mismatch_is_one_clear_error(compose_cfg, tmp_path):
     cfg = compose_cfg(*TINY)
-    path = save_checkpoint(tmp_path / "g.pt", build_gan(cfg.gan, 2, 0), cfg, 1, "fp", {})
+    path = save_checkpoint(tmp_path / "g.pt", build_gan(gan_config(cfg), 2, 0), checkpoint_spec(cfg), 1, "fp", {})
     wider = compose_cfg(*TINY, "gan.generator.width=32")
     with pytest.raises(CheckpointError, match="does not match the configured architecture"):
-        load_gan(path, wider, 2)
+        load_gan(path, gan_config(wider), 2, wider.seed)
 
 
 def test_interrupted_training_resumes_bit_identically(compose_cfg, tmp_path):
@@ -149,11 +150,11 @@ def test_interrupted_training_resumes_bit_identically(compose_cfg, tmp_path):
     straight = _train(cfg)
     state = tmp_path / "resume.pt"
     short = compose_cfg(*TINY, "gan.train.snapshots=[]", "gan.train.iterations=3")
-    gan = build_gan(short.gan, 2, short.seed)
-    train_gan(gan, build_dataset(short), short.gan.train, 0, progress=False, resume=state, resume_every=1)
+    gan = build_gan(gan_config(short), 2, short.seed)
+    train_gan(gan, build_dataset(short), gan_config(short).train, 0, progress=False, resume=state, resume_every=1)
     assert torch.load(state, weights_only=True)["step"] == 3
-    resumed = build_gan(cfg.gan, 2, cfg.seed)
-    record = train_gan(resumed, build_dataset(cfg), cfg.gan.train, 0, progress=False, resume=state)
+    resumed = build_gan(gan_config(cfg), 2, cfg.seed)
+    record = train_gan(resumed, build_dataset(cfg), gan_config(cfg).train, 0, progress=False, resume=state)
     assert record["iterations"] == 6
     for part in ("generator", "discriminator"):
         for p, q in zip(getattr(straight, part).parameters(), getattr(resumed, part).parameters()):
@@ -165,9 +166,9 @@ def test_unusable_resume_state_trains_from_the_start(compose_cfg, tmp_path, capl
     straight = _train(cfg)
     state = tmp_path / "resume.pt"
     state.write_bytes(b"not a torch file")
-    gan = build_gan(cfg.gan, 2, cfg.seed)
+    gan = build_gan(gan_config(cfg), 2, cfg.seed)
     with caplog.at_level(logging.WARNING, logger="ganmc.training"):
-        train_gan(gan, build_dataset(cfg), cfg.gan.train, 0, progress=False, resume=state)
+        train_gan(gan, build_dataset(cfg), gan_config(cfg).train, 0, progress=False, resume=state)
     assert "ignoring" in caplog.text
     for p, q in zip(straight.generator.parameters(), gan.generator.parameters()):
         assert torch.equal(p, q)
@@ -188,8 +189,8 @@ def test_longer_run_continues_from_the_shorter_runs_state(compose_cfg, caplog):
 
 def test_training_without_a_terminal_logs_a_line_per_tenth(compose_cfg, caplog):
     cfg = compose_cfg(*TINY, "gan.train.iterations=20", "gan.train.snapshots=[]")
-    gan = build_gan(cfg.gan, 2, cfg.seed)
+    gan = build_gan(gan_config(cfg), 2, cfg.seed)
     with caplog.at_level(logging.INFO, logger="ganmc.training"):
-        train_gan(gan, build_dataset(cfg), cfg.gan.train, 0, progress=True)  # pytest's output is no terminal
+        train_gan(gan, build_dataset(cfg), gan_config(cfg).train, 0, progress=True)  # pytest's output is no terminal
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("training: iteration")]
     assert len(lines) == 10 and lines[-1].startswith("training: iteration 20 of 20")

@@ -120,10 +120,10 @@ def derive(gan: GAN, ctx: SamplingContext, spec: DerivedD, out: Path | None = No
 
 def _save(tuned: GAN, ctx: SamplingContext, spec: DerivedD, path: Path, parent_sha: str,
           history: list[dict[str, float]]) -> None:
-    """Save a derived D (with the run's config; nothing without one) and log where."""
-    if ctx.cfg is None:
+    """Save a derived D (with the identity of the run's GAN; nothing without one) and log where."""
+    if ctx.spec is None:
         return
-    save_checkpoint(path, tuned, ctx.cfg, int(ctx.cfg.gan.train.iterations), ctx.dataset.fingerprint(),
+    save_checkpoint(path, tuned, ctx.spec, int(ctx.spec.gan.train.iterations), ctx.dataset.fingerprint(),
                     {spec.kind: spec.settings, "history": history, "parent_sha256": parent_sha},
                     parent=str(ctx.checkpoint) if ctx.checkpoint else None)
     log.info("saved the %s discriminator (%s) at %s", spec.kind, spec.tag, path)

@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig
 
-from ganmc.common import default_cache_dir, enum_value, trim_heap
+from ganmc.common import default_cache_dir, trim_heap
 from ganmc.data import Dataset, ImageDataset
 from ganmc.errors import GanmcError
 from ganmc.metrics import emd, mode_metrics
 from ganmc.metrics.collab import collab_metrics
 from ganmc.metrics.emd import EMD_DEFAULT_N, emd_floor, parse_protocol, protocol_key, real_points
+from ganmc.metrics.settings import MetricSettings
 from ganmc.metrics.target import region_masses, total_variation
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class MetricInput:
 
     samples: torch.Tensor
     dataset: Dataset
-    cfg: DictConfig  # the metric config
+    settings: MetricSettings  # the resolved metric config
     seed: int
     cache_dir: str | Path | None
     device: torch.device | str
@@ -50,16 +50,16 @@ class MetricInput:
 
     def emd_n(self) -> int:
         """Points per side of the EMD: ``metric.emd_n``, else at most 10,000, and no more than the samples."""
-        return min(int(self.cfg.emd_n or EMD_DEFAULT_N), len(self.samples))
+        return min(int(self.settings.emd_n or EMD_DEFAULT_N), len(self.samples))
 
     def emd_protocols(self) -> list[tuple[str, str, str]]:
         """(cost, real set, record-key suffix) of every EMD protocol asked: ``metric.emd_cost``
         and ``metric.real_set`` (suffix ''), then each other one of ``metric.emd_also`` (once, a
         repeat is said at the config check) that the data set can take (a stratified real set needs
         modes: skipped, with a log line, elsewhere)."""
-        cost, real_set = enum_value(self.cfg.emd_cost), enum_value(self.cfg.get("real_set", "iid"))
+        cost, real_set = self.settings.emd_cost, self.settings.real_set
         protocols = [(cost, real_set, "")]
-        for text in (self.cfg.get("emd_also") or []) if self.extra_protocols else []:
+        for text in self.settings.emd_also if self.extra_protocols else ():
             extra = parse_protocol(text)
             if extra[1] == "stratified" and not _modes(self.dataset):
                 log.info("skipping EMD protocol %s: dataset=%s has no modes to stratify over", text, self.dataset.name)
@@ -124,7 +124,7 @@ def _image_references(m: MetricInput) -> dict[str, Any]:
     """The real images' FID/fd statistics (and the cs/fd classifier), computed once and cached."""
     from ganmc.metrics.images import image_references  # torch-fidelity: imported only for images
 
-    image_references(m.dataset, m.cfg, _cache(m), m.device, m.asked)
+    image_references(m.dataset, m.settings, _cache(m), m.device, m.asked)
     return {}
 
 
@@ -132,7 +132,7 @@ def _image_files(m: MetricInput) -> dict[str, Any]:
     """The IS/FID weights file (Inception's), found and read safely before any compute."""
     from ganmc.metrics.images import check_image_files
 
-    check_image_files(m.cfg, _cache(m), m.asked)
+    check_image_files(m.settings, _cache(m), m.asked)
     return {}
 
 
@@ -141,7 +141,7 @@ def _images(m: MetricInput) -> dict[str, Any]:
     """IS/FID/cs/fd of images (reference statistics and the cs/fd classifier cached under ``cache_dir``)."""
     from ganmc.metrics.images import image_metrics  # torch-fidelity: imported only for images
 
-    return image_metrics(m.samples, m.dataset, m.cfg, _cache(m), m.device, m.asked)
+    return image_metrics(m.samples, m.dataset, m.settings, _cache(m), m.device, m.asked)
 
 
 def _stacked(dataset: Dataset) -> bool:
@@ -160,7 +160,7 @@ def _stacked_classifier(m: MetricInput) -> dict[str, Any]:
     """The classifier the stacked metrics apply to each channel: shipped, or trained once and cached."""
     from ganmc.metrics.images import classifier_file
 
-    classifier_file(m.dataset, m.cfg, _cache(m), m.device)
+    classifier_file(m.dataset, m.settings.classifier, _cache(m), m.device)
     return {}
 
 
@@ -172,13 +172,13 @@ def _stacked_metrics(m: MetricInput) -> dict[str, Any]:
     and of as many real images (``stacked_real_*``, the floor at this n)."""
     from ganmc.metrics.stacked import stacked_record
 
-    return stacked_record(m.samples, m.dataset, m.cfg, m.seed, m.cache_dir, m.device, m.asked)
+    return stacked_record(m.samples, m.dataset, m.settings, m.seed, m.cache_dir, m.device, m.asked)
 
 
 @register_metric("modes", applies=_modes, needs="a mixture with modes")
 def _mode_metrics(m: MetricInput) -> dict[str, Any]:
     """DRS's mode metrics: modes recovered, %HQ, HQ std (mixtures only)."""
-    return mode_metrics(m.samples, m.dataset.centres, m.dataset.std, float(m.cfg.hq_threshold))
+    return mode_metrics(m.samples, m.dataset.centres, m.dataset.std, float(m.settings.hq_threshold))
 
 
 @register_metric("mass_tv", applies=lambda dataset: dataset.region_masses() is not None,
@@ -195,7 +195,7 @@ def _mass_tv(m: MetricInput) -> dict[str, Any]:
 def _collab(m: MetricInput) -> dict[str, Any]:
     """The collaborative-sampling protocol: % good samples, KL and JS over the modes."""
     return collab_metrics(m.samples, m.dataset.centres, m.dataset.std, m.dataset.weights,
-                          float(m.cfg.hq_threshold))
+                          float(m.settings.hq_threshold))
 
 
 @register_metric("emd")
@@ -220,10 +220,10 @@ def _emd_floor(m: MetricInput) -> dict[str, Any]:
             for cost, real_set, suffix in m.emd_protocols()}
 
 
-def check_metric(dataset: Dataset, metric_cfg: DictConfig) -> list[str]:
+def check_metric(dataset: Dataset, settings: MetricSettings) -> list[str]:
     """The metric config's ``metrics`` list, checked against the registry and the kind of data:
     fail before anything is computed."""
-    asked = [enum_value(name) for name in metric_cfg.get("metrics") or []]
+    asked = list(settings.metrics)
     kind = _data_kind(dataset)
     for name in asked:
         if name not in METRICS:
@@ -231,7 +231,7 @@ def check_metric(dataset: Dataset, metric_cfg: DictConfig) -> list[str]:
         if METRICS[name].data != kind:
             holds, fix = ("images", "image") if kind == "images" else ("2-D points", "synthetic")
             known = ", ".join(n for n, m in METRICS.items() if m.data == kind)
-            hint = (f"list metrics for {holds} in metric.metrics ({known})" if metric_cfg.get("name") == fix
+            hint = (f"list metrics for {holds} in metric.metrics ({known})" if settings.name == fix
                     else f"set metric={fix}")
             raise GanmcError(f"metric {name!r} is for {DATA_KINDS[METRICS[name].data]} data but dataset="
                              f"{dataset.name} holds {holds}: {hint}")
@@ -254,10 +254,10 @@ def check_named_metrics(dataset: Dataset, names: list[str]) -> None:
 _SKIP_LOGGED: set[tuple[str, ...]] = set()  # skipped metrics are logged once per data set
 
 
-def _wanted(dataset: Dataset, metric_cfg: DictConfig) -> list[tuple[Metric, tuple[str, ...]]]:
+def _wanted(dataset: Dataset, settings: MetricSettings) -> list[tuple[Metric, tuple[str, ...]]]:
     """Each registered function that provides a listed name (once, in registration order), with
     the names asked of it."""
-    asked = check_metric(dataset, metric_cfg)
+    asked = check_metric(dataset, settings)
     pairs = [(metric, tuple(name for name in metric.names if name in asked))
              for metric in dict.fromkeys(METRICS.values())]
     for metric, wanted in pairs:
@@ -268,32 +268,32 @@ def _wanted(dataset: Dataset, metric_cfg: DictConfig) -> list[tuple[Metric, tupl
     return [(metric, wanted) for metric, wanted in pairs if wanted and metric.applies(dataset)]
 
 
-def check_metric_files(dataset: Dataset, metric_cfg: DictConfig, cache_dir: str | Path | None = None) -> None:
+def check_metric_files(dataset: Dataset, settings: MetricSettings, cache_dir: str | Path | None = None) -> None:
     """The files the listed metrics read (Inception weights), checked before any compute: one line if not."""
-    given = MetricInput(torch.empty(0), dataset, metric_cfg, 0, cache_dir, "cpu")
-    for metric, wanted in _wanted(dataset, metric_cfg):
+    given = MetricInput(torch.empty(0), dataset, settings, 0, cache_dir, "cpu")
+    for metric, wanted in _wanted(dataset, settings):
         if metric.check is not None:
             metric.check(replace(given, asked=wanted))
 
 
-def prepare_metrics(dataset: Dataset, metric_cfg: DictConfig, cache_dir: str | Path | None = None,
+def prepare_metrics(dataset: Dataset, settings: MetricSettings, cache_dir: str | Path | None = None,
                     device: torch.device | str = "cpu") -> None:
     """The listed metrics' one-time work (reference statistics), cached: a run times it apart."""
-    given = MetricInput(torch.empty(0), dataset, metric_cfg, 0, cache_dir, device)
-    for metric, wanted in _wanted(dataset, metric_cfg):
+    given = MetricInput(torch.empty(0), dataset, settings, 0, cache_dir, device)
+    for metric, wanted in _wanted(dataset, settings):
         if metric.prepare is not None:
             metric.prepare(replace(given, asked=wanted))
 
 
-def compute_metrics(samples: torch.Tensor, dataset: Dataset, metric_cfg: DictConfig,
+def compute_metrics(samples: torch.Tensor, dataset: Dataset, settings: MetricSettings,
                     seed: int, cache_dir: str | Path | None = None,
                     device: torch.device | str = "cpu", extra_protocols: bool = True) -> dict[str, Any]:
-    """Every metric the config's ``metrics`` list names and the data set supports (the EMD under
+    """Every metric the settings' ``metrics`` list names and the data set supports (the EMD under
     ``metric.emd_also`` too unless ``extra_protocols`` is False: a run's extra sample sets)."""
-    given = MetricInput(samples.detach().cpu(), dataset, metric_cfg, seed, cache_dir, device,
+    given = MetricInput(samples.detach().cpu(), dataset, settings, seed, cache_dir, device,
                         extra_protocols=extra_protocols)
     metrics: dict[str, Any] = {}
-    for metric, wanted in _wanted(dataset, metric_cfg):
+    for metric, wanted in _wanted(dataset, settings):
         metrics.update(metric.measure(replace(given, asked=wanted)))
         trim_heap()  # its temporaries (chunked distances, solver buffers) go back to the system
     return metrics

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig
 
 from ganmc.common import STACKED_THRESHOLD, default_cache_dir
 from ganmc.data.images import ImageDataset, to_float
@@ -33,6 +32,7 @@ from ganmc.metrics.classifier import (
     stacked_forward,
 )
 from ganmc.metrics.images import classifier_file
+from ganmc.metrics.settings import MetricSettings
 
 
 @torch.no_grad()
@@ -77,15 +77,15 @@ def measure_stacked(images: torch.Tensor, weights: torch.Tensor, classifier: Pat
     return out
 
 
-def stacked_record(samples: torch.Tensor, dataset: ImageDataset, metric_cfg: DictConfig, seed: int,
+def stacked_record(samples: torch.Tensor, dataset: ImageDataset, settings: MetricSettings, seed: int,
                    cache_dir: str | Path | None, device: torch.device | str, asked: tuple[str, ...]) -> dict[str, Any]:
     """The ``asked`` stacked metrics of ``samples`` and of as many real images (``stacked_real_*``,
     the floor at this n: drawn from ``seed``, measured once and cached), with the threshold and
     the classifier's accuracy."""
     cache = Path(str(cache_dir)).expanduser() if cache_dir is not None else default_cache_dir()
-    path = classifier_file(dataset, metric_cfg, cache, device)
-    n, threshold = len(samples), float(metric_cfg.get("stacked_threshold", STACKED_THRESHOLD))
-    batch = int(metric_cfg.get("batch_size") or 1000)
+    path = classifier_file(dataset, settings.classifier, cache, device)
+    n, threshold = len(samples), float(settings.stacked_threshold)
+    batch = int(settings.batch_size or 1000)
 
     def real() -> dict[str, Any]:  # the same for every sampler of one seed: measured once, cached
         images = dataset.sample(n, torch.Generator().manual_seed(derive_seed(seed, "stacked-real")))

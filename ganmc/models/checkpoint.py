@@ -11,15 +11,17 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig, OmegaConf
 
+from ganmc.common import MISSING, plain
 from ganmc.errors import CheckpointError
 from ganmc.io import sha256_json, write_atomic
 from ganmc.models.gan import GAN, build_gan
+from ganmc.models.schemas import GanConfig
 from ganmc.weights import load_weights, state_mismatch
 
 FORMAT = "ganmc.checkpoint/1"
@@ -30,19 +32,35 @@ _TRAIN_KEY_EXCLUDE = {"snapshots", "grid_every"}
 _ARCH_KEYS = ("generator", "discriminator", "latent_dim", "prior", "loss")
 
 
-def training_identity(cfg: DictConfig) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CheckpointSpec:
+    """What names and keys a run's trained GAN, resolved from the run config by the run
+    (:func:`ganmc.settings.checkpoint_spec`): the ``gan`` config, the data set's resolved config
+    (plain values, as the key hashes it), the seed, the cache folder and the folders of shipped
+    checkpoints (``checkpoint_dirs``, as given)."""
+
+    gan: GanConfig
+    dataset: dict[str, Any]
+    seed: int
+    cache_dir: Path
+    checkpoint_dirs: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """``<dataset>-<gan>``: how checkpoint file names start."""
+        return f"{self.dataset['name']}-{self.gan.name}"
+
+
+def training_identity(spec: CheckpointSpec) -> dict[str, Any]:
     """What determines a trained GAN's weights: dataset, architecture, schedule, seed."""
-    gan = OmegaConf.to_container(cfg.gan, resolve=True, enum_to_str=True)
-    assert isinstance(gan, dict)
-    gan = {k: v for k, v in gan.items() if k not in _KEY_EXCLUDE}
+    gan = {k: v for k, v in plain(spec.gan).items() if k not in _KEY_EXCLUDE}
     gan["train"] = {k: v for k, v in gan["train"].items() if k not in _TRAIN_KEY_EXCLUDE}
     for part in ("generator", "discriminator"):
         net = gan.get(part)
         if isinstance(net, dict):
             later = _later_defaults(net)
             gan[part] = {k: v for k, v in net.items() if k not in later or v != later[k]}
-    dataset = OmegaConf.to_container(cfg.dataset, resolve=True, enum_to_str=True)
-    return {"dataset": dataset, "gan": gan, "seed": int(cfg.seed)}
+    return {"dataset": plain(spec.dataset), "gan": gan, "seed": int(spec.seed)}
 
 
 def _later_defaults(net: dict[str, Any]) -> dict[str, Any]:
@@ -54,37 +72,36 @@ def _later_defaults(net: dict[str, Any]) -> dict[str, Any]:
     return {"norm": "none", **({"slope": 0.01} if "depth" in net else {})}
 
 
-def cache_path(cfg: DictConfig, iterations: int | None = None) -> Path:
-    """Cache file of the GAN ``cfg`` describes (or of its snapshot after ``iterations``)."""
-    identity = training_identity(cfg)
+def cache_path(spec: CheckpointSpec, iterations: int | None = None) -> Path:
+    """Cache file of the GAN ``spec`` describes (or of its snapshot after ``iterations``)."""
+    identity = training_identity(spec)
     if iterations is not None:
         identity["gan"]["train"]["iterations"] = int(iterations)
     key = sha256_json(identity)[:16]
-    name = f"{cfg.dataset.name}-{cfg.gan.name}-it{identity['gan']['train']['iterations']}"
-    name += f"-s{cfg.seed}-{key}.pt"
-    return Path(str(cfg.cache_dir)).expanduser() / "checkpoints" / name
+    name = f"{spec.name}-it{identity['gan']['train']['iterations']}-s{spec.seed}-{key}.pt"
+    return spec.cache_dir / "checkpoints" / name
 
 
-def resume_path(cfg: DictConfig) -> Path:
-    """Where training of ``cfg``'s GAN keeps its resume state: keyed by everything that sets the
+def resume_path(spec: CheckpointSpec) -> Path:
+    """Where training of ``spec``'s GAN keeps its resume state: keyed by everything that sets the
     weights except the length, so a longer run of the same GAN continues from a shorter one."""
-    identity = training_identity(cfg)
+    identity = training_identity(spec)
     del identity["gan"]["train"]["iterations"]
     key = sha256_json(identity)[:16]
-    return Path(str(cfg.cache_dir)).expanduser() / "resume" / f"{cfg.dataset.name}-{cfg.gan.name}-s{cfg.seed}-{key}.pt"
+    return spec.cache_dir / "resume" / f"{spec.name}-s{spec.seed}-{key}.pt"
 
 
 def save_checkpoint(
     path: str | Path,
     gan: GAN,
-    cfg: DictConfig,
+    spec: CheckpointSpec,
     step: int,
     data_fingerprint: str,
     record: dict[str, Any],
     parent: str | None = None,
 ) -> Path:
-    """Write the checkpoint atomically (temporary file, then rename)."""
-    identity = training_identity(cfg)
+    """Write the checkpoint atomically (temporary file, then rename), keyed by ``spec``'s identity."""
+    identity = training_identity(spec)
     identity["gan"]["train"]["iterations"] = int(step)
     payload = {
         "format": FORMAT,
@@ -110,15 +127,16 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     return payload
 
 
-def load_gan(path: str | Path, cfg: DictConfig, data_dim: int | Sequence[int]) -> tuple[GAN, dict[str, Any]]:
-    """Build the configured architecture and load the checkpoint's weights into it."""
+def load_gan(path: str | Path, gan_cfg: GanConfig, data_dim: int | Sequence[int],
+             seed: int) -> tuple[GAN, dict[str, Any]]:
+    """Build the configured architecture (initialised from ``seed``) and load the checkpoint's weights into it."""
     payload = read_checkpoint(path)
-    problem = architecture_mismatch(payload, cfg)
+    problem = architecture_mismatch(payload, gan_cfg)
     if problem:
         raise CheckpointError(f"checkpoint {path} does not match the configured architecture: {problem}")
-    gan = build_gan(cfg.gan, data_dim, int(cfg.seed))
+    gan = build_gan(gan_cfg, data_dim, int(seed))
     for part in ("generator", "discriminator"):
-        load_net(getattr(gan, part), payload[part], path, part, f" gan={cfg.gan.name}")
+        load_net(getattr(gan, part), payload[part], path, part, f" gan={gan_cfg.name}")
     return gan, payload
 
 
@@ -132,10 +150,9 @@ def load_net(net: torch.nn.Module, state: Any, path: str | Path, part: str, arch
     net.load_state_dict(state, strict=True)
 
 
-def _arch_values(cfg: DictConfig) -> dict[str, Any]:
+def _arch_values(gan_cfg: GanConfig) -> dict[str, Any]:
     """The run's architecture keys, flat (``generator.slope``), ``_target_`` first per net."""
-    gan = OmegaConf.to_container(cfg.gan, resolve=True, enum_to_str=True)
-    assert isinstance(gan, dict)
+    gan = plain(gan_cfg)
     flat: dict[str, Any] = {}
     for key in _ARCH_KEYS:
         value = gan.get(key)
@@ -147,20 +164,20 @@ def _arch_values(cfg: DictConfig) -> dict[str, Any]:
     return flat
 
 
-def _schema_default(cfg: DictConfig, key: str) -> Any:
+def _schema_default(gan_cfg: GanConfig, key: str) -> Any:
     """The schema default of the run's net key ``part.name`` (None when it has none)."""
     part, _, name = key.partition(".")
-    schema = OmegaConf.get_type(cfg.gan, part) if name else None
-    if schema is None or not dataclasses.is_dataclass(schema):
+    net = getattr(gan_cfg, part) if name else None
+    if not dataclasses.is_dataclass(net):
         return None
-    for f in dataclasses.fields(schema):
+    for f in dataclasses.fields(net):
         if f.name == name and f.default is not dataclasses.MISSING:
-            return None if f.default == "???" else getattr(f.default, "value", f.default)
+            return None if f.default == MISSING else getattr(f.default, "value", f.default)
     return None
 
 
-def architecture_mismatch(payload: dict[str, Any], cfg: DictConfig) -> str | None:
-    """How the architecture the checkpoint was trained with differs from ``cfg``'s, in one
+def architecture_mismatch(payload: dict[str, Any], gan_cfg: GanConfig) -> str | None:
+    """How the architecture the checkpoint was trained with differs from ``gan_cfg``'s, in one
     phrase naming the first differing key and both values; None when they agree (or when the
     file stores no config). A key an older checkpoint lacks counts as its schema default."""
     try:
@@ -169,7 +186,7 @@ def architecture_mismatch(payload: dict[str, Any], cfg: DictConfig) -> str | Non
         stored = None
     if not isinstance(stored, dict):
         return None
-    run = _arch_values(cfg)
+    run = _arch_values(gan_cfg)
     keys = list(run)
     for key in _ARCH_KEYS:
         value = stored.get(key)
@@ -181,7 +198,7 @@ def architecture_mismatch(payload: dict[str, Any], cfg: DictConfig) -> str | Non
         if name:
             if not isinstance(node, dict):
                 continue
-            then = node[name] if name in node else _schema_default(cfg, key)
+            then = node[name] if name in node else _schema_default(gan_cfg, key)
             if name not in node and then is None:
                 continue  # not stored and no schema default: nothing to compare
         elif part in stored:

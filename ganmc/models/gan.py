@@ -9,12 +9,12 @@ from typing import Any
 
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig
 from torch import nn
 
 from ganmc.common import enum_value
 from ganmc.models.contracts import Given, LayeredG, checked_modules
 from ganmc.models.prior import Prior
+from ganmc.models.schemas import GanConfig
 
 
 @dataclass
@@ -87,8 +87,8 @@ def data_shape(dataset: Any) -> int | tuple[int, ...]:
     return tuple(int(v) for v in shape) if shape is not None else int(dataset.dim)
 
 
-def build_gan(gan_cfg: DictConfig, data_dim: int | Sequence[int], seed: int) -> GAN:
-    """Build freshly initialised nets from config; initialisation is seeded by ``seed``.
+def build_gan(gan_cfg: GanConfig, data_dim: int | Sequence[int], seed: int) -> GAN:
+    """Build freshly initialised nets from the resolved ``gan`` config; initialisation is seeded by ``seed``.
 
     Vector data (``data_dim`` an int) give the nets ``out_dim``/``in_dim``; image data
     (``data_dim`` a shape (C, H, W)) give them ``out_shape``/``in_shape``.

@@ -15,43 +15,44 @@ from __future__ import annotations
 import importlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
-from omegaconf import DictConfig
 
 from ganmc.common import enum_value
 from ganmc.data.classes import parse_labels
 from ganmc.errors import CheckpointError, GanmcError, first_line
 from ganmc.models.contracts import check_num_classes
 from ganmc.models.gan import GAN
+from ganmc.models.schemas import GanConfig
 from ganmc.weights import load_torchscript
 
 TORCHSCRIPT_FILES = ("generator.pt", "discriminator.pt")
 
 
-def check_own_config(cfg: DictConfig) -> None:
+def check_own_config(gan: GanConfig, sampler_labels: Any, n_samples: int) -> None:
     """``gan.factory``, ``gan.d_output`` and ``gan.num_classes`` only where they take effect;
-    ``sampler_labels`` valid for ``gan.num_classes`` and ``n_samples``."""
-    if cfg.gan.get("factory") and cfg.gan.get("checkpoint"):
-        raise GanmcError(f"gan.factory={cfg.gan.factory} and gan.checkpoint={cfg.gan.checkpoint} are both set: "
+    ``sampler_labels`` (plain values) valid for ``gan.num_classes`` and ``n_samples``."""
+    if gan.factory and gan.checkpoint:
+        raise GanmcError(f"gan.factory={gan.factory} and gan.checkpoint={gan.checkpoint} are both set: "
                          "a factory returns the trained nets itself, unset one of them")
-    own = cfg.gan.get("factory") or enum_value(cfg.gan.get("checkpoint_format")) == "torchscript"
-    if not own and enum_value(cfg.gan.get("d_output", "logit")) != "logit":
-        raise GanmcError(f"gan.d_output={enum_value(cfg.gan.d_output)} applies to nets of your own (gan.factory, "
+    own = gan.factory or enum_value(gan.checkpoint_format) == "torchscript"
+    if not own and enum_value(gan.d_output) != "logit":
+        raise GanmcError(f"gan.d_output={enum_value(gan.d_output)} applies to nets of your own (gan.factory, "
                          "gan.checkpoint_format=torchscript); ganmc's nets return what gan.loss says: unset it")
-    if not own and cfg.gan.get("num_classes") is not None:
-        raise GanmcError(f"gan.num_classes={cfg.gan.num_classes} applies to nets of your own (gan.factory, "
+    if not own and gan.num_classes is not None:
+        raise GanmcError(f"gan.num_classes={gan.num_classes} applies to nets of your own (gan.factory, "
                          "gan.checkpoint_format=torchscript); ganmc's nets are unconditional: unset it")
-    num_classes = check_num_classes(cfg.gan.get("num_classes"), "gan.num_classes")
-    parse_labels(cfg.get("sampler_labels"), num_classes, int(cfg.n_samples), "sampler_labels")
+    num_classes = check_num_classes(gan.num_classes, "gan.num_classes")
+    parse_labels(sampler_labels, num_classes, int(n_samples), "sampler_labels")
 
 
-def own_gan_name(gan_cfg: DictConfig) -> str | None:
+def own_gan_name(gan_cfg: GanConfig) -> str | None:
     """How records name nets of your own (``factory MODULE:FUNCTION``, ``torchscript FOLDER``);
     None for ganmc's nets."""
-    if gan_cfg.get("factory"):
+    if gan_cfg.factory:
         return f"factory {gan_cfg.factory}"
-    if enum_value(gan_cfg.get("checkpoint_format")) == "torchscript":
+    if enum_value(gan_cfg.checkpoint_format) == "torchscript":
         return f"torchscript {Path(str(gan_cfg.checkpoint)).name}"
     return None
 
@@ -70,14 +71,14 @@ def torchscript_folder(path: str | Path) -> Path:
     return folder
 
 
-def _from_modules(gan_cfg: DictConfig, generator: torch.nn.Module, discriminator: torch.nn.Module,
+def _from_modules(gan_cfg: GanConfig, generator: torch.nn.Module, discriminator: torch.nn.Module,
                   data_shape: int | Sequence[int]) -> GAN:
     return GAN.from_modules(generator, discriminator, latent_dim=int(gan_cfg.latent_dim),
                             prior=enum_value(gan_cfg.prior), d_output=enum_value(gan_cfg.d_output),
-                            data_shape=data_shape, num_classes=gan_cfg.get("num_classes"))
+                            data_shape=data_shape, num_classes=gan_cfg.num_classes)
 
 
-def load_torchscript_gan(folder: Path, gan_cfg: DictConfig, data_shape: int | Sequence[int]) -> GAN:
+def load_torchscript_gan(folder: Path, gan_cfg: GanConfig, data_shape: int | Sequence[int]) -> GAN:
     """The TorchScript G and D in ``folder`` (see :func:`torchscript_folder`), on the CPU, checked."""
     nets = []
     for name in TORCHSCRIPT_FILES:
@@ -85,7 +86,7 @@ def load_torchscript_gan(folder: Path, gan_cfg: DictConfig, data_shape: int | Se
     return _from_modules(gan_cfg, nets[0], nets[1], data_shape)
 
 
-def from_factory(spec: str, gan_cfg: DictConfig, data_shape: int | Sequence[int]) -> tuple[GAN, Path]:
+def from_factory(spec: str, gan_cfg: GanConfig, data_shape: int | Sequence[int]) -> tuple[GAN, Path]:
     """The nets ``package.module:function`` returns (it is called with no arguments: your code
     runs), checked; and the module's file (hashed into the run record as a checkpoint is)."""
     module_name, sep, attr = spec.partition(":")

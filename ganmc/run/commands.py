@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from ganmc.checks import check_magnitude, preflight, validate_run
 from ganmc.data import ImageDataset
@@ -22,6 +23,7 @@ from ganmc.metrics.registry import (
     compute_metrics,
     prepare_metrics,
 )
+from ganmc.metrics.settings import MetricSettings
 from ganmc.models.checkpoint import cache_path
 from ganmc.record_schema import TARGET_SET, SampleRecord, TrainRecord
 from ganmc.records import provenance, resolved_config, same_run, sampler_choice
@@ -38,6 +40,7 @@ from ganmc.run.phases import Phases
 from ganmc.run.sampler import build_sampler
 from ganmc.samplers import SampleBatch
 from ganmc.samplers.target import CHUNK, estimate_target
+from ganmc.settings import checkpoint_spec, metric_settings
 from ganmc.threads import apply_threads
 
 log = logging.getLogger(__name__)
@@ -54,9 +57,10 @@ def run_train(cfg: DictConfig, folder: RunFolder) -> TrainRecord:
     preflight(cfg, folder.path, dataset)
     folder.claim(fresh_log=folder.holds_record())  # checked: the run writes into the folder from here
     with gan_lock(cfg):  # whether it existed, and the hash of the file used, under the cache lock
-        existed = cache_path(cfg).is_file() and not cfg.retrain and not cfg.gan.checkpoint
+        cached = cache_path(checkpoint_spec(cfg))
+        existed = cached.is_file() and not cfg.retrain and not cfg.gan.checkpoint
         if existed:
-            log.info("already trained: %s (retrain=true trains it again)", cache_path(cfg))
+            log.info("already trained: %s (retrain=true trains it again)", cached)
         gan, path = obtain_gan(cfg, dataset, device, grid_dir=folder.output_dir("grids") if cfg.plot else None)
         checkpoint_sha256 = sha256_file(path)
     return write_train_run(folder, cfg, dataset, gan, lambda: train_record(
@@ -84,9 +88,10 @@ def run_sample(cfg: DictConfig, folder: RunFolder) -> SampleRecord:
     device = resolve_device(str(cfg.device))
     phases = Phases(device)
     dataset = build_dataset(cfg)
-    check_metric(dataset, cfg.metric)
+    metric = metric_settings(cfg.metric)
+    check_metric(dataset, metric)
     preflight(cfg, run_dir, dataset)
-    check_metric_files(dataset, cfg.metric, cfg.cache_dir)  # weights files: there, and read safely
+    check_metric_files(dataset, metric, cfg.cache_dir)  # weights files: there, and read safely
     folder.claim(fresh_log=folder.holds_record())  # checked: the run writes into the folder from here
     with gan_lock(cfg):  # the hash names the very file loaded (another run may retrain it later)
         gan, path = obtain_gan(cfg, dataset, device)
@@ -103,20 +108,20 @@ def run_sample(cfg: DictConfig, folder: RunFolder) -> SampleRecord:
         check_magnitude(part, f"sampler {sampler.name}" + ("" if name == "samples" else f" ({name})"))
     sample_seconds = phases.done("sample")
     target, target_info = None, None
-    if cfg.metric.target:  # opt-in: its pool costs sir_factor times the samples' G and D passes
-        target = estimate_target(sampler, len(batch), gen, int(cfg.metric.sir_factor), int(cfg.metric.sir_max_pool),
+    if metric.target:  # opt-in: its pool costs sir_factor times the samples' G and D passes
+        target = estimate_target(sampler, len(batch), gen, int(metric.sir_factor), int(metric.sir_max_pool),
                                  None if images else dataset, int(cfg.eval_batch or CHUNK), keep)
     if target is not None:
         batch.extra[TARGET_SET], target_info = target
         target_info["seconds"] = phases.done("target")
     samples = batch.samples
-    prepare_metrics(dataset, cfg.metric, cfg.cache_dir, device)  # reference statistics, once per cache
+    prepare_metrics(dataset, metric, cfg.cache_dir, device)  # reference statistics, once per cache
     phases.done("reference")
     log.info("computing metrics of %d samples%s", len(samples),
              f" (and of the extra sets: {', '.join(batch.extra)})" if batch.extra else "")
-    metrics = compute_metrics(samples, dataset, cfg.metric, int(cfg.seed), cfg.cache_dir, device)
+    metrics = compute_metrics(samples, dataset, metric, int(cfg.seed), cfg.cache_dir, device)
     per_class = label_stats(batch, dataset, metrics, gan.num_classes)
-    target_metrics = {name: compute_metrics(extra, dataset, _extra_metrics(cfg.metric, name), int(cfg.seed),
+    target_metrics = {name: compute_metrics(extra, dataset, _extra_metrics(metric, name), int(cfg.seed),
                                             cfg.cache_dir, device, extra_protocols=False)
                       for name, extra in batch.extra.items()}
     metric_seconds = phases.done("metrics")
@@ -153,10 +158,9 @@ def _on_cpu(samples: torch.Tensor) -> torch.Tensor:
     return samples.detach().cpu().float()
 
 
-def _extra_metrics(metric_cfg: DictConfig, name: str) -> DictConfig:
-    """The metric config of the extra sample set ``name``: the target's set measures only
+def _extra_metrics(metric: MetricSettings, name: str) -> MetricSettings:
+    """The metric settings of the extra sample set ``name``: the target's set measures only
     ``metric.target_metrics`` where given (the tables' readings: no unread EMD solves)."""
-    wanted = metric_cfg.get("target_metrics")
-    if name != TARGET_SET or wanted is None:
-        return metric_cfg
-    return OmegaConf.merge(metric_cfg, {"metrics": list(wanted)})
+    if name != TARGET_SET or metric.target_metrics is None:
+        return metric
+    return replace(metric, metrics=metric.target_metrics)

@@ -19,9 +19,16 @@ from ganmc.data import Dataset
 from ganmc.errors import CheckpointError, GanmcError
 from ganmc.io import derive_seed, file_lock
 from ganmc.models.adapters import load_foreign
-from ganmc.models.checkpoint import cache_path, load_gan, resume_path, save_checkpoint
+from ganmc.models.checkpoint import (
+    CheckpointSpec,
+    cache_path,
+    load_gan,
+    resume_path,
+    save_checkpoint,
+)
 from ganmc.models.gan import GAN, build_gan, data_shape
 from ganmc.models.own import from_factory, load_torchscript_gan, torchscript_folder
+from ganmc.settings import checkpoint_spec
 from ganmc.training import train_gan
 from ganmc.weights import require_file
 
@@ -52,61 +59,68 @@ def obtain_gan(cfg: DictConfig, dataset: Dataset, device: torch.device,
     """Your nets (``gan.factory``, a TorchScript ``gan.checkpoint``), else load ``gan.checkpoint``,
     else the cached GAN for this config, else train and cache it
     (writing sample grids of image GANs under ``grid_dir`` while training)."""
-    if cfg.gan.factory:
-        gan, path = from_factory(str(cfg.gan.factory), cfg.gan, data_shape(dataset))
+    spec = checkpoint_spec(cfg)
+    gan_cfg = spec.gan
+    if gan_cfg.factory:
+        gan, path = from_factory(str(gan_cfg.factory), gan_cfg, data_shape(dataset))
         return gan.to(device).eval(), path
-    if cfg.gan.checkpoint and enum_value(cfg.gan.checkpoint_format) == "torchscript":
-        path = torchscript_folder(str(cfg.gan.checkpoint))
-        return load_torchscript_gan(path, cfg.gan, data_shape(dataset)).to(device).eval(), path
-    if cfg.gan.checkpoint:
-        path = require_file(str(cfg.gan.checkpoint), f"gan.checkpoint={cfg.gan.checkpoint}",
+    if gan_cfg.checkpoint and enum_value(gan_cfg.checkpoint_format) == "torchscript":
+        path = torchscript_folder(str(gan_cfg.checkpoint))
+        return load_torchscript_gan(path, gan_cfg, data_shape(dataset)).to(device).eval(), path
+    if gan_cfg.checkpoint:
+        path = require_file(str(gan_cfg.checkpoint), f"gan.checkpoint={gan_cfg.checkpoint}",
                             "give the path of a trained checkpoint file (a .pt), or leave gan.checkpoint unset "
                             "to train one", CheckpointError)
-        fmt = enum_value(cfg.gan.checkpoint_format)
+        fmt = enum_value(gan_cfg.checkpoint_format)
         if fmt != "ganmc":
-            gan = load_foreign(path, fmt, build_gan(cfg.gan, data_shape(dataset), cfg.seed))
+            gan = load_foreign(path, fmt, build_gan(gan_cfg, data_shape(dataset), spec.seed))
             return gan.to(device).eval(), path
-        return _load_checked(path, cfg, dataset, device), path
-    path = cache_path(cfg)
-    with gan_lock(cfg):  # concurrent runs of one uncached config: the first trains, the others wait
-        return _cached_or_trained(cfg, dataset, device, grid_dir, path)
+        return _load_checked(path, spec, dataset, device), path
+    path = cache_path(spec)
+    with _lock(spec):  # concurrent runs of one uncached config: the first trains, the others wait
+        return _cached_or_trained(cfg, spec, dataset, device, grid_dir, path)
 
 
 def gan_lock(cfg: DictConfig) -> AbstractContextManager[None]:
     """The lock (``<cache file>.lock``) around finding or training ``cfg``'s cached GAN; none
     for a given ``gan.checkpoint`` or ``gan.factory``. Re-entrant: hold it around ``obtain_gan``
     to hash the file."""
-    if cfg.gan.checkpoint or cfg.gan.factory:
+    return _lock(checkpoint_spec(cfg))
+
+
+def _lock(spec: CheckpointSpec) -> AbstractContextManager[None]:
+    if spec.gan.checkpoint or spec.gan.factory:
         return nullcontext()
-    path = cache_path(cfg)
+    path = cache_path(spec)
     return file_lock(path.with_name(path.name + ".lock"), "another run is training this GAN")
 
 
-def _cached_or_trained(cfg: DictConfig, dataset: Dataset, device: torch.device, grid_dir: Path | None,
-                       path: Path) -> tuple[GAN, Path]:
+def _cached_or_trained(cfg: DictConfig, spec: CheckpointSpec, dataset: Dataset, device: torch.device,
+                       grid_dir: Path | None, path: Path) -> tuple[GAN, Path]:
     """The GAN cached at ``path`` (or shipped), else trained now and cached there."""
     if path.is_file() and not cfg.retrain:
         log.info("loading cached GAN %s", path)
-        return _load_checked(path, cfg, dataset, device), path
+        return _load_checked(path, spec, dataset, device), path
     shipped = _shipped(cfg, path.name)
     if shipped is not None and not cfg.retrain:
         log.info("loading shipped GAN %s", shipped)
-        return _load_checked(shipped, cfg, dataset, device), shipped
+        return _load_checked(shipped, spec, dataset, device), shipped
+    train = spec.gan.train
     log.info("no trained GAN for this config%s: training %s on %s for %d iterations, caching at %s",
-             "" if not path.is_file() else " (retrain=true)", cfg.gan.name, cfg.dataset.name,
-             cfg.gan.train.iterations, path)
-    gan = build_gan(cfg.gan, data_shape(dataset), cfg.seed).to(device)
+             "" if not path.is_file() else " (retrain=true)", spec.gan.name, spec.dataset["name"],
+             train.iterations, path)
+    gan = build_gan(spec.gan, data_shape(dataset), spec.seed).to(device)
     fingerprint = dataset.fingerprint()
 
     def snapshot(step: int, record: dict[str, Any]) -> None:
-        target = cache_path(cfg, iterations=step)
-        save_checkpoint(target, gan, cfg, step, fingerprint, record)
+        target = cache_path(spec, iterations=step)
+        save_checkpoint(target, gan, spec, step, fingerprint, record)
         log.info("snapshot at iteration %d cached at %s", step, target)
 
-    resume = None if cfg.retrain else resume_path(cfg)
-    record = train_gan(gan, dataset, cfg.gan.train, derive_seed(cfg.seed, "train"), on_snapshot=snapshot,
+    resume = None if cfg.retrain else resume_path(spec)
+    record = train_gan(gan, dataset, train, derive_seed(spec.seed, "train"), on_snapshot=snapshot,
                        grid_dir=grid_dir, resume=resume, alternative=shipped_instead(cfg))
-    save_checkpoint(path, gan, cfg, int(cfg.gan.train.iterations), fingerprint, record)
+    save_checkpoint(path, gan, spec, int(train.iterations), fingerprint, record)
     return gan.eval(), path
 
 
@@ -135,9 +149,9 @@ def _shipped(cfg: DictConfig, name: str) -> Path | None:
     return None
 
 
-def _load_checked(path: Path, cfg: DictConfig, dataset: Dataset, device: torch.device) -> GAN:
-    gan, payload = load_gan(path, cfg, data_shape(dataset))
+def _load_checked(path: Path, spec: CheckpointSpec, dataset: Dataset, device: torch.device) -> GAN:
+    gan, payload = load_gan(path, spec.gan, data_shape(dataset), spec.seed)
     if payload.get("data_fingerprint") and payload["data_fingerprint"] != dataset.fingerprint():
-        raise CheckpointError(f"checkpoint {path} was trained on other data than dataset={cfg.dataset.name}: "
+        raise CheckpointError(f"checkpoint {path} was trained on other data than dataset={spec.dataset['name']}: "
                               "set dataset= to the data set it was trained on")
     return gan.to(device).eval()

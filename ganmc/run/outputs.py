@@ -22,10 +22,11 @@ from ganmc.records import resolved_config
 from ganmc.run.folder import RunFolder
 from ganmc.samplers import GeneratorSampler, SampleBatch, Sampler, SamplingContext
 from ganmc.samplers.per_label import PerLabel
+from ganmc.settings import gan_config
 
 
 def run_info(cfg: DictConfig, sampler: Sampler, choice: str, n: int) -> RunInfo:
-    own = own_gan_name(cfg.gan)
+    own = own_gan_name(gan_config(cfg))
     return RunInfo(sampler=choice, method=sampler.name, dataset=cfg.dataset.name, gan=own or cfg.gan.name,
                    seed=int(cfg.seed), n_samples=n, train_iterations=None if own else int(cfg.gan.train.iterations))
 

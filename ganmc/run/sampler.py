@@ -13,6 +13,7 @@ from ganmc.io import derive_seed
 from ganmc.models.gan import GAN
 from ganmc.samplers import GeneratorSampler, Sampler, SamplingContext
 from ganmc.samplers.per_label import PerLabel
+from ganmc.settings import checkpoint_spec, plain_value
 
 
 def build_sampler(cfg: DictConfig, gan: GAN, dataset: Dataset, checkpoint: Path | None) -> Sampler:
@@ -20,8 +21,8 @@ def build_sampler(cfg: DictConfig, gan: GAN, dataset: Dataset, checkpoint: Path 
     ``prepare`` gets the data set, the checkpoint and the cache (one-time work such as deriving
     a calibrated or shaped D)."""
     sampler = construct_sampler(cfg, gan)
-    cache = Path(str(cfg.cache_dir)).expanduser()
-    sampler.prepare(SamplingContext(dataset, checkpoint, cache, derive_seed(cfg.seed, "prepare"), cfg))
+    spec = checkpoint_spec(cfg)
+    sampler.prepare(SamplingContext(dataset, checkpoint, spec.cache_dir, derive_seed(spec.seed, "prepare"), spec))
     return sampler
 
 
@@ -29,16 +30,17 @@ def construct_sampler(cfg: DictConfig, gan: GAN) -> Sampler:
     """The configured sampler on ``gan`` (the generator alone when ``sampler`` is unset), not
     prepared: the data set reaches it only through ``prepare``'s context. With ``smoke=true``
     the sampler runs at its smallest budget (its class's ``smoke`` settings over the config). On
-    a class-conditional GAN, one such sampler per label (:class:`PerLabel`, ``sampler_labels``)."""
+    a class-conditional GAN, one such sampler per label (:class:`PerLabel`, ``sampler_labels``).
+    The sampler gets its settings as plain values (Hydra converts the node's lists and dicts)."""
     if gan.num_classes is not None:
-        return PerLabel(lambda at_label: construct_sampler(cfg, at_label), gan, cfg.get("sampler_labels"))
+        return PerLabel(lambda at_label: construct_sampler(cfg, at_label), gan, plain_value(cfg.get("sampler_labels")))
     if cfg.sampler is None:
         sampler: Sampler = GeneratorSampler(gan)
     else:
         node = cfg.sampler
         if cfg.get("smoke"):
             node = OmegaConf.merge(node, smoke_settings(str(node._target_)))
-        sampler = instantiate(node)(gan=gan)
+        sampler = instantiate(node, _convert_="all")(gan=gan)
     sampler.eval_batch = cfg.get("eval_batch")
     return sampler
 

@@ -24,6 +24,7 @@ from ganmc.records import provenance
 from ganmc.run.gans import build_dataset, obtain_gan, resolve_device
 from ganmc.run.sampler import construct_sampler
 from ganmc.samplers.collab import CollabSampler
+from ganmc.settings import checkpoint_spec
 from ganmc.threads import apply_threads
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,8 @@ def run_shape(cfg: DictConfig, run_dir: Path) -> ShapeRecord:
     sampler = construct_sampler(cfg, gan)
     if not isinstance(sampler, CollabSampler):
         raise GanmcError("ganmc shape refines with the collab sampler: use sampler=collab (or leave it unset)")
-    cache = Path(str(cfg.cache_dir)).expanduser()
-    ctx = SamplingContext(dataset, parent, cache, derive_seed(cfg.seed, "prepare"), cfg)  # as a sampling run's
+    spec = checkpoint_spec(cfg)
+    ctx = SamplingContext(dataset, parent, spec.cache_dir, derive_seed(spec.seed, "prepare"), spec)  # as a sampling run's
     d = sampler.cfg.discriminator
     if d.steps <= 0:
         raise GanmcError(f"sampler.discriminator.steps must be positive, got {d.steps}")

@@ -17,10 +17,9 @@ from enum import Enum
 from typing import Any, ClassVar, TypeVar
 
 import torch
-from omegaconf import MISSING, DictConfig, OmegaConf
 from tqdm import tqdm
 
-from ganmc.common import bar_disable, enum_value, trim_heap
+from ganmc.common import MISSING, bar_disable, enum_value, trim_heap
 from ganmc.context import SamplingContext
 from ganmc.discriminators import DerivedD, calibrated, derive
 from ganmc.errors import GanmcError
@@ -125,11 +124,11 @@ class SamplerConfig:
 
 
 def discriminator_config(given: Any, default: DiscriminatorConfig) -> DiscriminatorConfig:
-    """``given`` (a dataclass, a dict or Hydra's node) over ``default``, with its kind as :class:`DKind`."""
+    """``given`` (a dataclass or a dict) over ``default``, with its kind as :class:`DKind`."""
     if isinstance(given, DiscriminatorConfig):
         out = given
     else:
-        values = OmegaConf.to_container(given, resolve=True) if isinstance(given, DictConfig) else dict(given or {})
+        values = dict(given or {})
         unknown = set(values) - {f.name for f in fields(DiscriminatorConfig)}
         if unknown:
             raise GanmcError(f"sampler.discriminator has no key {sorted(unknown)[0]!r} (kind, steps, lr, batch)")
@@ -184,9 +183,10 @@ class Sampler(ABC):
     exact_target: ClassVar[bool] = True
 
     @classmethod
-    def evals_per_sample(cls, node: Any) -> float:
-        """Roughly how many G and D evaluations one output costs under the config ``node`` (a
-        run's budget check, before any compute; the record counts the real ones)."""
+    def evals_per_sample(cls, config: Any) -> float:
+        """Roughly how many G and D evaluations one output costs under ``config`` (an instance of
+        the sampler's ``Config``; a run's budget check, before any compute; the record counts the
+        real ones)."""
         return 2.0
 
     def __init__(self, gan: GAN, **hparams: Any) -> None:

@@ -74,8 +74,8 @@ class CollabSampler(Sampler):
     derivations = (DKind.raw, DKind.calibrated, DKind.shaped)
 
     @classmethod
-    def evals_per_sample(cls, node: Any) -> float:
-        return 4.0 * (int(node.n_steps) + 1) * (int(node.k) if node.reject else 1)
+    def evals_per_sample(cls, config: Any) -> float:
+        return 4.0 * (int(config.n_steps) + 1) * (int(config.k) if config.reject else 1)
 
     def __init__(self, gan: GAN, **hparams: Any) -> None:
         super().__init__(gan, **hparams)

@@ -57,8 +57,8 @@ class DDLSSampler(Sampler):
               "noise_scale": ">= 0", "eps_x": "> 0", "snapshot_every": ">= 0"}
 
     @classmethod
-    def evals_per_sample(cls, node: Any) -> float:
-        return 4.0 * (int(node.n_steps) + 1)
+    def evals_per_sample(cls, config: Any) -> float:
+        return 4.0 * (int(config.n_steps) + 1)
 
     def __init__(self, gan: GAN, **hparams: Any) -> None:
         super().__init__(gan, **hparams)

@@ -84,8 +84,8 @@ class DGflowSampler(Sampler):
     ranges = {"step_size": "> 0", "noise": ">= 0", "n_steps": ">= 0"}
 
     @classmethod
-    def evals_per_sample(cls, node: Any) -> float:
-        return 4.0 * int(node.n_steps) + 1.0
+    def evals_per_sample(cls, config: Any) -> float:
+        return 4.0 * int(config.n_steps) + 1.0
 
     def __init__(self, gan: GAN, **hparams: Any) -> None:
         super().__init__(gan, **hparams)

@@ -45,8 +45,8 @@ class DOTSampler(Sampler):
     ranges = {"n_steps": ">= 0", "lr": "> 0", "k_pairs": "> 1", "k_eff": "> 0"}
 
     @classmethod
-    def evals_per_sample(cls, node: Any) -> float:
-        return 4.0 * (int(node.n_steps) + 1)
+    def evals_per_sample(cls, config: Any) -> float:
+        return 4.0 * (int(config.n_steps) + 1)
 
     def __init__(self, gan: GAN, **hparams: Any) -> None:
         super().__init__(gan, **hparams)

@@ -69,7 +69,7 @@ class LatentRSSampler(Sampler):
               "proposal_batch": ">= 1", "max_proposals_per_sample": ">= 1"}
 
     @classmethod
-    def evals_per_sample(cls, node: Any) -> float:
+    def evals_per_sample(cls, config: Any) -> float:
         return 1.0
 
     def __init__(self, gan: GAN, **hparams: Any) -> None:

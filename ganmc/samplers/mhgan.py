@@ -62,8 +62,8 @@ class MHGANSampler(Sampler):
     ranges = {"k": ">= 1", "n_calib": ">= 2", "max_restarts": ">= 0", "chunk": ">= 1"}
 
     @classmethod
-    def evals_per_sample(cls, node: Any) -> float:
-        return 2.0 * int(node.k)
+    def evals_per_sample(cls, config: Any) -> float:
+        return 2.0 * int(config.k)
 
     def __init__(self, gan: GAN, **hparams: Any) -> None:
         super().__init__(gan, **hparams)

@@ -122,14 +122,15 @@ def check_checkpoint(gan: str, fmt: str, path: Path) -> str | None:
     from ganmc.models.adapters import load_pytorch_gan_collections
     from ganmc.models.checkpoint import load_gan
     from ganmc.models.gan import build_gan
+    from ganmc.settings import gan_config
 
     cfg = compose_gan(gan)
     shape = (int(cfg.dataset.channels), int(cfg.dataset.size), int(cfg.dataset.size))
     try:
         if fmt == "pytorch_gan_collections":
-            load_pytorch_gan_collections(path, build_gan(cfg.gan, shape, int(cfg.seed)))
+            load_pytorch_gan_collections(path, build_gan(gan_config(cfg), shape, int(cfg.seed)))
         else:
-            load_gan(path, cfg, shape)
+            load_gan(path, gan_config(cfg), shape, int(cfg.seed))
     except GanmcError as exc:  # CheckpointError: one line naming the file and the problem
         return str(exc)
     return None
