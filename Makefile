@@ -173,7 +173,7 @@ reproduce-digits: install
 # Stacked digits (1,000 modes): the 16 px DCGAN (1,000 and 5,000 iterations) and WGAN-GP (500 and
 # 2,000), 5 seeds each (one training run per seed, the shorter length its snapshot), 11 samplers,
 # 1,000 samples per run (~27 min on 2 cores for the first 9; DGflow and latent RS add ~7 min):
-# runs/stacked_digits -> results/stacked_digits{,_diagnostics}.{md,csv,tex}
+# runs/stacked_digits -> results/stacked_digits{,_variants,_diagnostics}.{md,csv,tex}, _runs.csv
 # and results/stacked_digits_samples/. With RETRAIN=1 the 10 GANs are trained first (~25 min).
 STACKED_TRAIN = $(GANMC) train -m experiment=stacked_digits gan=dcgan16 seed=0,1,2,3,4 gan.train.iterations=5000 \
 		'gan.train.snapshots=[1000]' threads=1 'metric.metrics=[]' plot=false $(1) +sampler=generator $(LAUNCH) \
@@ -397,7 +397,7 @@ mnist-classifier: install
 # the generator alone at 1k, 2k, 5k, 10k and 20k iterations x 5 seeds x both D sizes (modes and KL
 # against training length: results/stacked_mnist_training.{md,csv,tex,png}), then at 20k
 # iterations the generator alone at the protocol's n = 25,600 and the 11 samplers (generator
-# included) at n = 2,560, 5 seeds x both D sizes (results/stacked_mnist{,_diagnostics}.* and
+# included) at n = 2,560, 5 seeds x both D sizes (results/stacked_mnist{,_variants,_diagnostics}.* and
 # results/stacked_mnist_samples/). Run `make stacked-mnist-gans` first: a job whose GAN is not
 # shipped would train it (hours).
 reproduce-stacked-mnist-training: install

@@ -139,7 +139,8 @@ def _stacked_record(runs: Path, gan: str, its: int, sampler: str, seed: int, met
     folder.mkdir(parents=True)
     config = {"n_samples": 2000, "dataset": {"name": dataset}, "gan": {"name": gan, "train": {"iterations": its}},
               "sampler": None if sampler == "generator" else {"_target_": sampler, "discriminator": discriminator}}
-    record = {"command": "sample", "run": {"sampler": sampler, "dataset": dataset, "seed": seed, "gan": gan},
+    record = {"command": "sample", "run": {"sampler": sampler, "dataset": dataset, "seed": seed, "gan": gan,
+                                           "n_samples": 2000},
               "metrics": metrics, "stats": {}, "config": config,
               "timing": {"evals_per_sample": {"G": 1.0, "D": 0.0}, "wall_seconds": 10.0,
                          "started_at": 100.0 * seed, "finished_at": 100.0 * seed + 10.0}}
@@ -161,12 +162,29 @@ def test_stacked_table_paired_deltas_real_row_and_grid(tmp_path):
         _stacked_record(runs, "dcgan16", 1000, "ddls_digits", seed,  # +10 modes on every seed: resolved
                         {"stacked_modes": 410 + seed, "stacked_kl": 1.0 + 0.1 * (seed - 1), "stacked_quality": 0.5})
     written = stacked_digits(find_records(runs), tmp_path / "out")
-    assert {p.name for p in written} >= {"stacked_digits.md", "stacked_digits_diagnostics.md", "dcgan16-it1000.png"}
+    assert {p.name for p in written} >= {"stacked_digits.md", "stacked_digits_variants.csv",
+                                         "stacked_digits_diagnostics.md", "dcgan16-it1000.png"}
     rows = list(csv.reader((tmp_path / "out" / "stacked_digits.csv").open()))
+    assert rows[0] == ["GAN", "iterations", "method", "modes (higher better)", "KL (lower better)",  # the papers' shape
+                       "Δ modes vs generator", "Δ KL vs generator", "n"]
     assert [r[2] for r in rows[1:]] == ["real data (same n)", "generator only", "DDLS"]
-    assert rows[1][3:6] == ["900.0 ± 0.0", "0.200 ± 0.000", "0.940 ± 0.000"]
+    assert rows[1][3:] == ["900.0 ± 0.0", "0.200 ± 0.000", "–", "–", "–"]
     ddls = rows[3]
-    assert ddls[6] == "+10.0 ± 0.0 *" and ddls[7] == "+0.000 ± 0.058"  # KL: not resolved, no star
+    assert ddls[5:] == ["+10.0 ± 0.0 *", "+0.000 ± 0.058", "2,000"]  # KL: not resolved, no star
+    more = list(csv.reader((tmp_path / "out" / "stacked_digits_variants.csv").open()))  # quality and cost
+    assert more[0] == ["GAN", "iterations", "method", "n", "quality (higher better)", "Δ quality vs generator",
+                       "G evals/sample", "D evals/sample", "seconds/run", "seeds"]
+    assert [r[2:6] for r in more[1:]] == [["real data (same n)", "–", "0.940 ± 0.000", "–"],
+                                          ["generator only", "2,000", "0.500 ± 0.000", "–"],
+                                          ["DDLS", "2,000", "0.500 ± 0.000", "+0.000 ± 0.000"]]
+    assert more[3][-1] == "3"
+    md = (tmp_path / "out" / "stacked_digits.md").read_text()
+    caption, variants = (line for line in md.splitlines() if line.startswith("Stacked digits"))
+    assert variants.startswith("Stacked digits, other metrics and cost") and "Quality:" in variants
+    for text in (caption, variants):  # data, GAN, n, seeds and what ± is, in both
+        for words in ("GAN dcgan16 trained 1,000 iterations", "n = 2,000 samples per run", "seeds 0, 1, 2",
+                      "mean ± std over seeds", "± standard error"):
+            assert words in text, (words, text)
 
 
 def test_stacked_rows_put_dgflow_and_latent_rs_after_the_seed_papers_samplers(tmp_path):
@@ -181,8 +199,10 @@ def test_stacked_rows_put_dgflow_and_latent_rs_after_the_seed_papers_samplers(tm
             _stacked_record(runs, "dcgan16", 5000, sampler, seed,
                             {"stacked_modes": 400, "stacked_kl": 1.0, "stacked_quality": 0.5})
     stacked_digits(find_records(runs), tmp_path / "out")
-    rows = list(csv.reader((tmp_path / "out" / "stacked_digits.csv").open()))
-    assert [r[2] for r in rows[1:]] == ["real data (same n)", "generator only", "DDLS", "DOT", "DGflow", "latent RS"]
+    for name in ("stacked_digits", "stacked_digits_variants"):
+        rows = list(csv.reader((tmp_path / "out" / f"{name}.csv").open()))
+        assert [r[2] for r in rows[1:]] == ["real data (same n)", "generator only", "DDLS", "DOT", "DGflow",
+                                            "latent RS"]
 
 
 def test_fig10_table_groups_by_shaping_iterations(tmp_path):

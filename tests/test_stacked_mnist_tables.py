@@ -70,35 +70,49 @@ def test_stacked_mnist_table_rows_paired_deltas_and_published_rows(tmp_path):
                                          "dcgan_stacked_mnist-quarter-it20000.png",
                                          "dcgan_stacked_mnist-half-it20000.png"}
     header, *rows = _rows(tmp_path / "out" / "stacked_mnist.csv")
+    assert header == ["D size", "iterations", "method", "modes (higher better)",  # the papers' shape
+                      "KL to uniform (lower better)", "Δ modes vs generator", "Δ KL to uniform vs generator", "n"]
     col = {name: i for i, name in enumerate(header)}
     assert [(r[0], r[1], r[2]) for r in rows] == [
         (d, its, method) for d in ("D = 1/4 G", "D = 1/2 G") for its, method in [
             ("500000", "DCGAN, Metz et al. 2017, Unrolled GAN: published"),
             ("500000", "DCGAN, Lin et al. 2018, PacGAN Table 3: published"),
             ("20000", "real data (same n)"), ("20000", "generator only"), ("20000", "DRS"), ("20000", "DDLS")]]
+    more_header, *more = _rows(tmp_path / "out" / "stacked_mnist_variants.csv")  # the other metrics and cost
+    assert more_header == ["D size", "iterations", "method", "n", "KL to data (lower better)",
+                           "confident modes (higher better)", "quality (higher better)", "Δ KL to data vs generator",
+                           "Δ confident modes vs generator", "Δ quality vs generator", "G evals/sample",
+                           "D evals/sample", "ms/sample", "seeds"]
+    assert [r[:3] for r in more] == [r[:3] for r in rows if "published" not in r[2]]  # no published rows
+    extra = {name: i for i, name in enumerate(more_header)}
     modes, kl = col["modes (higher better)"], col["KL to uniform (lower better)"]
-    for block, d_size in ((rows[:6], "quarter"), (rows[6:], "half")):
+    for block, extras, d_size in ((rows[:6], more[:4], "quarter"), (rows[6:], more[4:], "half")):
         metz, lin = PAPER[d_size]
-        assert [block[0][modes], block[0][kl]] == metz and [block[1][modes], block[1][kl]] == lin
-        assert block[1][col["seeds"]] == "50" and block[1][col["n"]] == "25,600"
-        assert block[0][col["KL to data (lower better)"]] == "–"  # the papers report no such column
+        assert block[0][3:] == [*metz, "–", "–", "25,600"] and block[1][3:] == [*lin, "–", "–", "25,600"]
         assert block[2][modes] == "1.0 ± 0.0"  # the real data row: stacked_real_modes_argmax
+        assert extras[0][extra["KL to data (lower better)"]] == "1.000 ± 0.000"  # stacked_real_kl
         generator, drs, ddls = block[3:]
         assert generator[modes] == "110.0 ± 14.1" and generator[col["Δ modes vs generator"]] == "–"
         assert ddls[col["Δ modes vs generator"]] == "+10.5 ± 0.5 *"  # paired by seed: +10, +11
         assert drs[col["Δ KL to uniform vs generator"]] == "+0.000 ± 0.100"  # +0.1 and -0.1: no star
-        assert ddls[col["Δ confident modes vs generator"]] == "+5.2 ± 0.2 *"
-        assert ddls[col["G evals/sample"]] == "3.0" and ddls[col["ms/sample"]] == "0.0200"
-        assert ddls[col["n"]] == "25,600" and ddls[col["seeds"]] == "2"
+        assert ddls[col["n"]] == "25,600"
+        ddls_more = extras[3]
+        assert ddls_more[extra["Δ confident modes vs generator"]] == "+5.2 ± 0.2 *"
+        assert ddls_more[extra["G evals/sample"]] == "3.0" and ddls_more[extra["ms/sample"]] == "0.0200"
+        assert ddls_more[extra["n"]] == "25,600" and ddls_more[extra["seeds"]] == "2"
     run_header, *run_rows = _rows(tmp_path / "out" / "stacked_mnist_runs.csv")  # each run's own values
     assert run_header[:6] == ["D size", "iterations", "n", "method", "seed", "stacked_modes_argmax"]
     assert [r[:6] for r in run_rows if r[3] == "DDLS"] == [
         [d, "20000", "25600", "DDLS", str(seed), str(110 + 21 * seed)] for d in ("D = 1/4 G", "D = 1/2 G") for seed in (0, 1)]
-    caption = (tmp_path / "out" / "stacked_mnist.md").read_text().split("\n", 1)[0]
-    assert "n = 25,600 samples per run (the protocol's)" in caption
-    assert "trained 20,000 iterations, where the papers train 500,000: a deviation" in caption
-    assert "mean ± std over seeds" in caption and "± standard error" in caption and "seeds 0, 1" in caption
+    md = (tmp_path / "out" / "stacked_mnist.md").read_text()
+    caption, variants = (line for line in md.splitlines() if line.startswith("Stacked MNIST"))
+    assert variants.startswith("Stacked MNIST, other metrics and cost") and "KL to data:" in variants
+    for text in (caption, variants):  # data, GAN, n, seeds and what ± is, in both
+        assert "n = 25,600 samples per run (the protocol's)" in text and "GAN: dcgan_stacked_mnist" in text
+        assert "trained 20,000 iterations, where the papers train 500,000: a deviation" in text
+        assert "mean ± std over seeds" in text and "± standard error" in text and "seeds 0, 1" in text
     assert "Metz et al. 2017" in caption and "Lin et al. 2018, PacGAN Table 3 (50 trials" in caption
+    assert md.index("| DDLS |") < md.index(variants) < md.index("| ms/sample |")
 
 
 def test_stacked_mnist_caption_says_each_rows_n_when_they_differ(tmp_path):

@@ -34,11 +34,25 @@ def test_write_table_writes_three_formats(tmp_path):
     assert "| c | 50% |" in (tmp_path / "t.md").read_text()
 
 
+def test_write_table_puts_the_variants_below_and_in_their_own_files(tmp_path):
+    """A paper table's protocol variants: a second table below the first in stem.md, and stem_variants.*."""
+    paths = write_table(tmp_path / "t", ["method", "x"], [["a", "1"]], "main cap",
+                        (["method", "y", "z"], [["a", "2", "3"]], "variants cap"))
+    assert [p.name for p in paths] == ["t.md", "t.csv", "t.tex", "t_variants.md", "t_variants.csv", "t_variants.tex"]
+    md = (tmp_path / "t.md").read_text()
+    assert md.index("| a | 1 |") < md.index("variants cap") < md.index("| a | 2 | 3 |")
+    assert list(csv.reader((tmp_path / "t.csv").open())) == [["method", "x"], ["a", "1"]]
+    assert list(csv.reader((tmp_path / "t_variants.csv").open())) == [["method", "y", "z"], ["a", "2", "3"]]
+    assert "variants cap" not in (tmp_path / "t.tex").read_text()
+    assert "variants cap" in (tmp_path / "t_variants.tex").read_text()
+
+
 def _record(tmp: Path, sampler: str, seed: int, dataset: str, metrics: dict) -> None:
     folder = tmp / f"{dataset}-{sampler}-{seed}"
     folder.mkdir(parents=True)
     record = {"command": "sample",
-              "run": {"sampler": sampler, "dataset": dataset, "seed": seed, "train_iterations": 4000},
+              "run": {"sampler": sampler, "dataset": dataset, "seed": seed, "train_iterations": 4000,
+                      "gan": "wgan_gp_mlp"},
               "metrics": metrics, "timing": {"evals_per_sample": {"G": 1.0, "D": 0.0}},
               "config": {"dataset": {"_target_": "ganmc.data.synthetic.GaussianGrid", "name": "g"}
                          if dataset == "gaussians25" else
@@ -57,23 +71,63 @@ def test_table1_and_table2_from_records(tmp_path):
         _record(runs, "generator", seed, "swissroll", {"emd": 0.02, "emd_floor": 0.01, "emd[sqeuclidean/iid]": 0.004})
     out = tmp_path / "results"
     written = table1(find_records(runs), out)
-    assert {p.name for p in written} == {"table1.md", "table1.csv", "table1.tex", "table1.png"}
+    assert {p.name for p in written} == {f"table1{v}.{e}" for v in ("", "_variants") for e in ("md", "csv", "tex")} \
+        | {"table1.png"}
     rows = list(csv.reader((out / "table1.csv").open()))
+    assert rows[0] == ["method", "modes (paper)", "modes (ours)", "%HQ (paper)", "%HQ (ours)",  # the paper's shape
+                       "Δ %HQ vs generator (± SE)", "seeds"]
     gen = next(r for r in rows if r[0] == "generator only")
-    assert gen[rows[0].index("%HQ (ours)")] == "70.0 ± 14.1"
-    assert gen[rows[0].index("Δ %HQ")] == "+0.0"  # paper's generator: 70
+    assert gen[4] == "70.0 ± 14.1" and gen[5] == "–" and gen[6] == "2"
     ddls = next(r for r in rows if r[0] == "DDLS (calibrated D)")
-    assert ddls[rows[0].index("%HQ (paper)")] == "98 ± 2"
+    assert ddls[3] == "98 ± 2" and ddls[5] == "+10.0 ± 0.0 *"  # paired by seed: +10 on each
+    more = list(csv.reader((out / "table1_variants.csv").open()))  # the columns the paper's table lacks
+    assert more[0][:4] == ["method", "HQ std (paper)", "HQ std (ours)", "Δ %HQ vs paper"]
+    assert {"%HQ of exact target (SIR)", "mode mass TV", "target mode mass TV", "G evals/sample"} <= set(more[0])
+    assert next(r for r in more if r[0] == "generator only")[3] == "+0.0"  # paper's generator: 70
+    md = (out / "table1.md").read_text()
+    assert md.index("| Δ %HQ vs generator") < md.index("DDLS Table 1, extra columns") < md.index("| HQ std (paper)")
     table2(find_records(runs), out)
     rows2 = list(csv.reader((out / "table2.csv").open()))
+    assert rows2[0] == ["method", "data", "EMD (paper)", "W2² (ours)", "W2² floor",  # the closest protocol measured
+                        "W2² Δ vs generator (± SE)", "seeds"]
     gen2 = next(r for r in rows2 if r[:2] == ["generator only", "Swiss roll"])
-    assert gen2[rows2[0].index("W1 (ours)")] == "0.0200 ± 0.0000"
-    assert gen2[rows2[0].index("W2² (ours)")] == "0.00400 ± 0.00000"  # the extra protocol, read by its key
-    assert "W2², stratified real (ours)" not in rows2[0]  # no record measured it
+    assert gen2[3] == "0.00400 ± 0.00000"  # the extra protocol, read by its key
     ddls2 = next(r for r in rows2 if r[:2] == ["DDLS (calibrated D)", "25 Gaussians"])
-    assert ddls2[rows2[0].index("W1 Δ vs generator (± SE)")] == "-0.0100 ± 0.0000"
-    assert ddls2[rows2[0].index("W2² (ours)")] == "n/a"
-    assert "seeds 0, 1 (one GAN each)" in (out / "table2.md").read_text()
+    assert ddls2[3] == "n/a" and ddls2[6] == "2"
+    more2 = list(csv.reader((out / "table2_variants.csv").open()))  # the other protocols
+    assert "W1 (ours)" in more2[0] and "W2² (ours)" not in more2[0] and "W2², stratified real (ours)" not in more2[0]
+    assert next(r for r in more2 if r[:2] == ["generator only", "Swiss roll"])[more2[0].index("W1 (ours)")] == \
+        "0.0200 ± 0.0000"
+    assert next(r for r in more2 if r[:2] == ["DDLS (calibrated D)", "25 Gaussians"])[
+        more2[0].index("W1 Δ vs generator (± SE)")] == "-0.0100 ± 0.0000"
+    for name in ("table1", "table2"):  # every caption: data, GAN, n, seeds, and what ± is
+        captions = [line for line in (out / f"{name}.md").read_text().splitlines() if line.startswith("DDLS")]
+        assert len(captions) == 2
+        for caption in captions:
+            for words in ("25 Gaussians", "GAN wgan_gp_mlp trained 4000 iterations", "n = ",
+                          "seeds 0, 1 (one GAN each)", "mean ± std over seeds"):
+                assert words in caption, (name, words, caption)
+        assert "Δ %HQ vs generator: paired by seed (same GAN), mean ± standard error" in captions[0] or name != "table1"
+        assert all("Δ vs generator: paired by seed (same GAN, same real sample), mean ± standard error" in c
+                   for c in captions) or name != "table2"
+
+
+@pytest.mark.parametrize("name", ["table1", "table2"])
+def test_paper_tables_have_the_papers_shape_in_at_most_8_columns(tmp_path, name):
+    runs = tmp_path / "runs"
+    for seed in (0, 1):
+        for sampler in ("generator", "ddls", "dgflow"):
+            for dataset in ("gaussians25", "swissroll"):
+                _record(runs, sampler, seed, dataset, {"modes_recovered": 25, "hq_percent": 90.0, "hq_std": 0.02,
+                                                       "emd": 0.05, "emd_floor": 0.03, "emd[sqeuclidean/iid]": 0.01,
+                                                       "emd[sqeuclidean/stratified]": 0.01})
+    (table1 if name == "table1" else table2)(find_records(runs), tmp_path / "out")
+    main = list(csv.reader((tmp_path / "out" / f"{name}.csv").open()))
+    more = list(csv.reader((tmp_path / "out" / f"{name}_variants.csv").open()))
+    assert len(main[0]) <= 8 and all(len(r) == len(main[0]) for r in main)
+    keys = 1 if name == "table1" else 2  # method (, data)
+    assert [r[:keys] for r in more[1:]] == [r[:keys] for r in main[1:]]  # the same rows, the other columns
+    assert not {"mode mass TV", "W1 (ours)", "W1 floor", "W2², stratified real (ours)", "G evals/sample"} & set(main[0])
 
 
 def test_samplers_the_paper_lacks_come_last_marked_not_in_the_paper(tmp_path):
@@ -89,16 +143,18 @@ def test_samplers_the_paper_lacks_come_last_marked_not_in_the_paper(tmp_path):
     out = tmp_path / "results"
     table1(find_records(runs), out)
     rows = list(csv.reader((out / "table1.csv").open()))
+    more = list(csv.reader((out / "table1_variants.csv").open()))
     assert [r[0] for r in rows[1:]] == ["generator only", "DOT", "DDLS (raw D, cold chain)",
                                         "DGflow (authors' step η 0.1)", "DGflow (2-D step η 0.001)", "latent RS"]
     head = rows[0]
     for row in rows[1:]:
         ours = row[0].startswith(("DGflow", "latent RS"))
-        paper = [row[head.index(c)] for c in ("modes (paper)", "%HQ (paper)", "HQ std (paper)")]
+        extra = next(r for r in more[1:] if r[0] == row[0])
+        paper = [row[head.index(c)] for c in ("modes (paper)", "%HQ (paper)")] + [extra[1]]  # HQ std (paper)
         assert (paper == ["not in the paper"] * 3) if ours else ("not in the paper" not in paper)
         assert row[head.index("%HQ (ours)")] == "90.0 ± 0.0"
         if ours:
-            assert row[head.index("Δ %HQ")] == "–"  # no paper value to differ from
+            assert extra[more[0].index("Δ %HQ vs paper")] == "–"  # no paper value to differ from
     assert rows[2][1:4:2] == ["–", "–"]  # DOT: in the paper, not in its Table 1
     assert "'not in the paper': a method the DDLS paper does not run" in (out / "table1.md").read_text()
     table2(find_records(runs), out)

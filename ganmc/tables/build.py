@@ -275,10 +275,17 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
     return write_atomic(path, lambda tmp: tmp.write_text(_csv(header, rows)))
 
 
-def write_table(stem: str | Path, header: list[str], rows: list[list[str]], caption: str = "") -> list[Path]:
-    """Write ``stem.md``, ``stem.csv`` and ``stem.tex`` atomically; return their paths."""
+Table = tuple[list[str], list[list[str]], str]  # (header, rows, caption)
+
+
+def write_table(stem: str | Path, header: list[str], rows: list[list[str]], caption: str = "",
+                variants: Table | None = None) -> list[Path]:
+    """Write ``stem.md``, ``stem.csv`` and ``stem.tex`` atomically; return their paths. ``variants``:
+    a second table (a paper table's protocol variants and extra columns), written as
+    ``stem_variants.*`` and shown below the first in ``stem.md``."""
     stem = Path(stem)
-    texts = {".md": _markdown(header, rows, caption), ".csv": _csv(header, rows),
-             ".tex": _latex(header, rows, caption)}
-    return [write_atomic(stem.with_suffix(ext), lambda tmp, t=text: tmp.write_text(t))
-            for ext, text in texts.items()]
+    md = _markdown(header, rows, caption) + ("\n" + _markdown(*variants) if variants else "")
+    texts = {".md": md, ".csv": _csv(header, rows), ".tex": _latex(header, rows, caption)}
+    written = [write_atomic(stem.with_suffix(ext), lambda tmp, t=text: tmp.write_text(t))
+               for ext, text in texts.items()]
+    return written + (write_table(stem.with_name(f"{stem.name}_variants"), *variants) if variants else [])

@@ -47,6 +47,7 @@ GRID_N = 16  # samples per sampler in the grids
 ORDER = ["generator", "drs", "mhgan", "ddls_cold", "ddls", "ddls_cal", "collab", "collab_reject", "dot", "dgflow",
          "latent_rs"]  # methods
 REAL = "real data (same n)"
+OTHERS = ", other metrics and cost"  # how a variants table's caption begins, after the data's name
 
 
 class Gan(NamedTuple):
@@ -63,9 +64,11 @@ Recs = list[dict[str, Any]]
 
 @dataclass(frozen=True)
 class Layout:
-    """What one stacked report shows beyond the shared rows: its GAN column, metrics, cost columns
-    (``cost_cells`` of a row's records), rows printed above a GAN's own (``published``: published
-    numbers) and captions (``caption`` of all the table's records)."""
+    """What one stacked report shows beyond the shared rows: its GAN column, metrics (the first
+    ``headline`` in the main table, the papers' shape; the rest in ``<name>_variants``), cost
+    columns of the variants table (``cost_cells`` of a row's records), main-table rows printed above
+    a GAN's own (``published``: published numbers) and captions (``caption`` of the table's records,
+    for the main table, or for the variants when its second argument is true)."""
 
     title: str
     gan_column: str
@@ -73,9 +76,10 @@ class Layout:
     gan_of: Callable[[dict[str, Any]], Gan]
     cost_header: list[str]
     cost_cells: Callable[[Recs], list[str]]
-    caption: Callable[[Recs], str]
+    caption: Callable[[Recs, bool], str]
     diagnostics_caption: str
     published: Callable[[Gan], list[Row]] = lambda gan: []
+    headline: int = 2
 
 
 Key = tuple[Gan, int, int, str]  # (GAN, training iterations, samples per run, sampler)
@@ -163,16 +167,30 @@ def _run_rows(groups: Groups, layout: Layout) -> tuple[Row, list[Row]]:
     return header, rows
 
 
+def _titles(metrics: list[Metric]) -> list[str]:
+    """Column titles of the metrics, then of their paired Δs vs the generator."""
+    return ([f"{title} ({'higher' if higher else 'lower'} better)" for _, title, _, higher in metrics]
+            + [f"Δ {title} vs generator" for _, title, _, _ in metrics])
+
+
+def _cells(group: Recs, base: Recs, sampler: str, metrics: list[Metric]) -> Row:
+    """A row's metrics (mean ± std over seeds), then their paired Δs vs the generator (± SE)."""
+    return ([metric_cell(group, key).format(d) for key, _, d, _ in metrics]
+            + ["–" if sampler == "generator" or not base else delta_text(paired_delta(group, base, key), d)
+               for key, _, d, _ in metrics])
+
+
 def stacked_table(records: Records, out_dir: Path, name: str, dataset: str, layout: Layout) -> list[Path]:
-    """The report's table, its diagnostics table and one labelled sample grid per (GAN, length)."""
+    """The report's table in the papers' shape (the headline metrics, their Δs and n; published rows)
+    with its other metrics and cost in ``<name>_variants``, each run's values, the diagnostics
+    table and one labelled sample grid per (GAN, length)."""
     groups = _groups(records, dataset, layout)
     recs = [r for group in groups.values() for _, r in group]
-    header = [layout.gan_column, "iterations", "method"]
-    for _, title, _, higher in layout.metrics:
-        header.append(f"{title} ({'higher' if higher else 'lower'} better)")
-    header += [f"Δ {title} vs generator" for _, title, _, _ in layout.metrics]
-    header += layout.cost_header
+    main, rest = layout.metrics[:layout.headline], layout.metrics[layout.headline:]
+    header = [layout.gan_column, "iterations", "method", *_titles(main), "n"]
+    more = [layout.gan_column, "iterations", "method", "n", *_titles(rest), *layout.cost_header]
     rows: list[Row] = []
+    more_rows: list[Row] = []
     diag_rows: list[Row] = []
     seen: set[Gan] = set()
     for (gan, its, n, sampler), group in groups.items():
@@ -181,22 +199,22 @@ def stacked_table(records: Records, out_dir: Path, name: str, dataset: str, layo
             rows += layout.published(gan)
         group_recs = [r for _, r in group]
         base = [r for _, r in groups.get((gan, its, n, "generator"), [])]
+        ids = [gan.label, str(its), label(sampler)]
         if sampler == "generator":  # the real data at the same n first: the floor of every column
-            row = [gan.label, str(its), REAL]
-            row += [metric_cell(group_recs, key.replace("stacked_", "stacked_real_")).format(d)
-                    for key, _, d, _ in layout.metrics]
-            rows.append(row + ["–"] * (len(header) - len(row)))
-        row = [gan.label, str(its), label(sampler)]
-        row += [metric_cell(group_recs, key).format(d) for key, _, d, _ in layout.metrics]
-        row += ["–" if sampler == "generator" or not base else delta_text(paired_delta(group_recs, base, key), d)
-                for key, _, d, _ in layout.metrics]
-        rows.append(row + layout.cost_cells(group_recs))
+            real = [[metric_cell(group_recs, key.replace("stacked_", "stacked_real_")).format(d)
+                     for key, _, d, _ in metrics] for metrics in (main, rest)]
+            rows.append([*ids[:2], REAL, *real[0], *["–"] * (len(main) + 1)])
+            more_rows.append([*ids[:2], REAL, "–", *real[1], *["–"] * (len(more) - 4 - len(rest))])
+        rows.append([*ids, *_cells(group_recs, base, sampler, main), sample_counts(group_recs)])
+        more_rows.append([*ids, sample_counts(group_recs), *_cells(group_recs, base, sampler, rest),
+                          *layout.cost_cells(group_recs)])
         cells = [metric_cell(group_recs, key) for key, _ in DIAGNOSTICS]
         if any(c.n for c in cells):
-            diag_rows.append([gan.label, str(its), label(sampler), *(c.format(3) if c.n else "–" for c in cells)])
+            diag_rows.append([*ids, *(c.format(3) if c.n else "–" for c in cells)])
     cache: dict[str, torch.Tensor | None] = {}
     grids = {(gan, its): _grid_rows(groups, gan, its, cache) for gan, its, _, _ in groups}  # before writing
-    written = write_table(out_dir / name, header, rows, layout.caption(recs))
+    written = write_table(out_dir / name, header, rows, layout.caption(recs, False),
+                          (more, more_rows, layout.caption(recs, True)))
     written.append(write_csv(out_dir / f"{name}_runs.csv", *_run_rows(groups, layout)))
     diag_header = [layout.gan_column, "iterations", "method", *(title for _, title in DIAGNOSTICS)]
     written += write_table(out_dir / f"{name}_diagnostics", diag_header, diag_rows, layout.diagnostics_caption)
@@ -210,18 +228,31 @@ def _digits_cost(recs: Recs) -> list[str]:
     return [*evals_cells(recs), f"{np.mean([r['timing']['wall_seconds'] for r in recs]):.0f}", str(len(recs))]
 
 
-def _digits_caption(recs: Recs) -> str:
+def seeds_text(recs: Recs) -> str:
+    """The records' seeds, ascending: '0, 1, 2'."""
+    return ", ".join(map(str, sorted({r["run"]["seed"] for r in recs})))
+
+
+def _digits_caption(recs: Recs, variants: bool) -> str:
+    """The stacked digits captions: the setting (data, GANs, n, seeds, what ± is), then the columns
+    of the main table (modes, KL) or of the variants (quality, cost)."""
     span, summed = span_minutes(recs)
     threshold = sorted({r["metrics"].get("stacked_threshold") for r in recs} - {None})
     accuracy = metric_cell(recs, "classifier_accuracy")
-    return (f"Stacked digits (three scikit-learn digits as R, G, B: 1,000 modes), n = "
-            f"{sample_counts(recs)} samples per run, mean ± std over seeds; modes: modes with a sample whose "
-            f"three channels all get top probability ≥ {', '.join(map(str, threshold)) or '?'} from a digits CNN "
-            f"(hold-out accuracy {accuracy.format(3)}) applied per channel; KL(generated mode histogram ‖ data's "
-            f"mode weights), every sample at its most likely mode; quality: share of such confident samples. "
-            f"Δ: paired difference to the generator over seeds ± standard error, * beyond 2 SE. "
-            f"Real data row: the same metrics of as many real images. Sweep wall time {span:.1f} min "
-            f"({summed:.1f} min summed over {len(recs)} runs)." + smoke_text(recs))
+    its = ", ".join(f"{i:,}" for i in sorted({iterations(r) for r in recs}))
+    setting = (f"Stacked digits{OTHERS if variants else ''} (three scikit-learn digits as R, G, B: 1,000 modes), GAN "
+               f"{', '.join(sorted({r['run']['gan'] for r in recs}))} trained {its} iterations (one GAN per seed), "
+               f"n = {sample_counts(recs)} samples per run, seeds {seeds_text(recs)}; cells: mean ± std over seeds; "
+               f"Δ: paired difference to the generator by seed ± standard error, * beyond 2 SE. Real data row: the "
+               f"same metrics of as many real images. ")
+    confident = (f"three channels all get top probability ≥ {', '.join(map(str, threshold)) or '?'} from a digits "
+                 f"CNN (hold-out accuracy {accuracy.format(3)}) applied per channel")
+    if variants:
+        return (setting + f"Quality: share of samples whose {confident}. Cost: G and D evaluations per sample, "
+                "seconds per run." + smoke_text(recs))
+    return (setting + f"Modes: modes with a sample whose {confident}; KL(generated mode histogram ‖ data's mode "
+            f"weights), every sample at its most likely mode. Quality and cost: the variants table. Sweep wall time "
+            f"{span:.1f} min ({summed:.1f} min summed over {len(recs)} runs)." + smoke_text(recs))
 
 
 DIGITS = Layout(

@@ -1,8 +1,8 @@
 """The Stacked MNIST table (experiment=stacked_mnist): per D size of the protocol's DCGAN and
-training length, one row per sampler with the papers' mode count and KL to uniform, ganmc's KL to
-the data's mode weights, confident modes and quality, paired Δ vs the generator, cost and n; the
-real data's row and the published DCGAN rows beside ours; diagnostics and sample grids
-(:func:`ganmc.tables.stacked.stacked_table`)."""
+training length, one row per sampler with the papers' mode count and KL to uniform, their paired Δ
+vs the generator and n, the real data's row and the published DCGAN rows beside ours; ganmc's KL to
+the data's mode weights, confident modes, quality, their Δs and cost in the variants table;
+diagnostics and sample grids (:func:`ganmc.tables.stacked.stacked_table`)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,14 @@ from ganmc.record_schema import n_samples
 from ganmc.tables.build import Records, cell, evals_cells, sample_counts
 from ganmc.tables.stacked import (
     DIAGNOSTICS_TEXT,
+    OTHERS,
     Gan,
     Layout,
     Metric,
     Recs,
     Row,
     iterations,
+    seeds_text,
     smoke_text,
     span_minutes,
     stacked_table,
@@ -82,13 +84,9 @@ def pm(value: tuple[float, float], digits: int) -> str:
 
 
 def _published_rows(gan: Gan) -> list[Row]:
-    rows = []
-    for p in published(gan):
-        metrics = {"stacked_modes_argmax": pm(p.modes, 1), "stacked_kl_uniform": pm(p.kl, 2)}
-        row = [gan.label, str(PAPER_ITERATIONS), f"DCGAN, {p.source}: published"]
-        row += [metrics.get(key, "–") for key, _, _, _ in METRICS] + ["–"] * len(METRICS)
-        rows.append(row + ["–", "–", "–", f"{PAPER_N:,}", p.trials])
-    return rows
+    """The published rows in the main table's shape: modes, KL to uniform, no Δ, the papers' n."""
+    return [[gan.label, str(PAPER_ITERATIONS), f"DCGAN, {p.source}: published", pm(p.modes, 1), pm(p.kl, 2), "–",
+             "–", f"{PAPER_N:,}"] for p in published(gan)]
 
 
 def _ms_per_sample(recs: Recs) -> str:
@@ -99,11 +97,7 @@ def _ms_per_sample(recs: Recs) -> str:
 
 
 def _cost(recs: Recs) -> list[str]:
-    return [*evals_cells(recs), _ms_per_sample(recs), sample_counts(recs), str(len(recs))]
-
-
-def seeds_text(recs: Recs) -> str:
-    return ", ".join(map(str, sorted({r["run"]["seed"] for r in recs})))
+    return [*evals_cells(recs), _ms_per_sample(recs), str(len(recs))]
 
 
 def n_text(recs: Recs) -> str:
@@ -122,30 +116,36 @@ def _accuracy(recs: Recs) -> str:
     return ", ".join(f"{v:.4f}" for v in values) or "?"
 
 
-def _caption(recs: Recs) -> str:
+def _caption(recs: Recs, variants: bool) -> str:
+    """The Stacked MNIST captions: the setting (data, GAN, n, seeds, what ± is), then the columns of
+    the main table (the papers' modes and KL to uniform, the published rows) or of the variants."""
     its = sorted({iterations(r) for r in recs})
     gans = sorted({r["run"]["gan"] for r in recs})
     span, summed = span_minutes(recs)
     threshold = sorted({r["metrics"].get("stacked_threshold") for r in recs} - {None})
-    return (f"Stacked MNIST (three MNIST digits as R, G, B: 1,000 modes; the Unrolled GAN / PacGAN protocol). "
-            f"GAN: {', '.join(gans)} (the protocol's DCGAN; D = 1/4 G or 1/2 G: gan.discriminator.d_size), "
-            f"trained {', '.join(f'{i:,}' for i in its)} iterations, where the papers train {PAPER_ITERATIONS:,}: "
-            f"a deviation, so our rows are shorter-trained GANs than the published ones. {n_text(recs)}; "
-            f"seeds {seeds_text(recs)} (one GAN trained per seed); our cells: mean ± std over seeds. "
-            f"Modes: distinct argmax mode triples of an MNIST CNN (held-out accuracy {_accuracy(recs)}) applied "
-            f"per channel, the papers' count; KL to uniform: KL(generated mode histogram ‖ 1/1,000 each), the "
-            f"papers' KL; KL to data: to the data's own "
-            f"mode weights; confident modes: modes with a sample whose three channels all get top probability "
-            f"≥ {', '.join(map(str, threshold)) or '?'}; quality: share of such confident samples. "
-            f"Δ: paired difference to the generator by seed, ± standard error, * beyond 2 SE. Real data row: the "
-            f"same metrics of as many real images. Cost: G and D evaluations per sample, milliseconds per sample "
-            f"of the sampling phase (not loading or metrics). {PUBLISHED_TEXT} Sweep wall time {span:.1f} min "
-            f"({summed:.1f} min summed over {len(recs)} runs)." + smoke_text(recs))
+    setting = (f"Stacked MNIST{OTHERS if variants else ''} (three MNIST digits as R, G, B: 1,000 modes; the Unrolled "
+               f"GAN / PacGAN protocol). "
+               f"GAN: {', '.join(gans)} (the protocol's DCGAN; D = 1/4 G or 1/2 G: gan.discriminator.d_size), "
+               f"trained {', '.join(f'{i:,}' for i in its)} iterations, where the papers train {PAPER_ITERATIONS:,}: "
+               f"a deviation, so our rows are shorter-trained GANs than the published ones. {n_text(recs)}; "
+               f"seeds {seeds_text(recs)} (one GAN trained per seed); our cells: mean ± std over seeds. "
+               f"Δ: paired difference to the generator by seed, ± standard error, * beyond 2 SE. Real data row: the "
+               f"same metrics of as many real images. ")
+    if variants:
+        return (setting + f"KL to data: KL(generated mode histogram ‖ the data's own mode weights); confident "
+                f"modes: modes with a sample whose three channels all get top probability "
+                f"≥ {', '.join(map(str, threshold)) or '?'} from the MNIST CNN; quality: share of such confident "
+                f"samples. Cost: G and D evaluations per sample, milliseconds per sample of the sampling phase "
+                f"(not loading or metrics)." + smoke_text(recs))
+    return (setting + f"Modes: distinct argmax mode triples of an MNIST CNN (held-out accuracy {_accuracy(recs)}) "
+            f"applied per channel, the papers' count; KL to uniform: KL(generated mode histogram ‖ 1/1,000 each), "
+            f"the papers' KL. KL to data, confident modes, quality and cost: the variants table. {PUBLISHED_TEXT} "
+            f"Sweep wall time {span:.1f} min ({summed:.1f} min summed over {len(recs)} runs)." + smoke_text(recs))
 
 
 MNIST = Layout(
     title="stacked MNIST table", gan_column="D size", metrics=METRICS, gan_of=gan_of,
-    cost_header=["G evals/sample", "D evals/sample", "ms/sample", "n", "seeds"], cost_cells=_cost,
+    cost_header=["G evals/sample", "D evals/sample", "ms/sample", "seeds"], cost_cells=_cost,
     caption=_caption, published=_published_rows,
     diagnostics_caption="Sampler diagnostics on Stacked MNIST, mean ± std over seeds: " + DIAGNOSTICS_TEXT)
 

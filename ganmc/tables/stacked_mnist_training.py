@@ -18,7 +18,7 @@ from ganmc.tables.build import (
     write_table,
 )
 from ganmc.tables.figures import Marks, Series, errorbar_panels
-from ganmc.tables.stacked import iterations, smoke_text
+from ganmc.tables.stacked import iterations, seeds_text, smoke_text
 from ganmc.tables.stacked_mnist import (
     PAPER_ITERATIONS,
     PAPER_N,
@@ -27,7 +27,6 @@ from ganmc.tables.stacked_mnist import (
     n_text,
     pm,
     published,
-    seeds_text,
 )
 from ganmc.tables.uses import Uses, report
 
