@@ -166,11 +166,11 @@ def test_stacked_table_paired_deltas_real_row_and_grid(tmp_path):
                                          "stacked_digits_diagnostics.md", "dcgan16-it1000.png"}
     rows = list(csv.reader((tmp_path / "out" / "stacked_digits.csv").open()))
     assert rows[0] == ["GAN", "iterations", "method", "modes (higher better)", "KL (lower better)",  # the papers' shape
-                       "Δ modes vs generator", "Δ KL vs generator", "n"]
+                       "Δ modes vs generator", "Δ KL vs generator", "n × seeds"]
     assert [r[2] for r in rows[1:]] == ["real data (same n)", "generator only", "DDLS"]
     assert rows[1][3:] == ["900.0 ± 0.0", "0.200 ± 0.000", "–", "–", "–"]
     ddls = rows[3]
-    assert ddls[5:] == ["+10.0 ± 0.0 *", "+0.000 ± 0.058", "2,000"]  # KL: not resolved, no star
+    assert ddls[5:] == ["+10.0 ± 0.0 *", "+0.000 ± 0.058", "2,000 × 3"]  # KL: not resolved, no star
     more = list(csv.reader((tmp_path / "out" / "stacked_digits_variants.csv").open()))  # quality and cost
     assert more[0] == ["GAN", "iterations", "method", "n", "quality (higher better)", "Δ quality vs generator",
                        "G evals/sample", "D evals/sample", "seconds/run", "seeds"]

@@ -71,7 +71,7 @@ def test_stacked_mnist_table_rows_paired_deltas_and_published_rows(tmp_path):
                                          "dcgan_stacked_mnist-half-it20000.png"}
     header, *rows = _rows(tmp_path / "out" / "stacked_mnist.csv")
     assert header == ["D size", "iterations", "method", "modes (higher better)",  # the papers' shape
-                      "KL to uniform (lower better)", "Δ modes vs generator", "Δ KL to uniform vs generator", "n"]
+                      "KL to uniform (lower better)", "Δ modes vs generator", "Δ KL to uniform vs generator", "n × seeds"]
     col = {name: i for i, name in enumerate(header)}
     assert [(r[0], r[1], r[2]) for r in rows] == [
         (d, its, method) for d in ("D = 1/4 G", "D = 1/2 G") for its, method in [
@@ -88,14 +88,14 @@ def test_stacked_mnist_table_rows_paired_deltas_and_published_rows(tmp_path):
     modes, kl = col["modes (higher better)"], col["KL to uniform (lower better)"]
     for block, extras, d_size in ((rows[:6], more[:4], "quarter"), (rows[6:], more[4:], "half")):
         metz, lin = PAPER[d_size]
-        assert block[0][3:] == [*metz, "–", "–", "25,600"] and block[1][3:] == [*lin, "–", "–", "25,600"]
+        assert block[0][3:] == [*metz, "–", "–", "25,600 × –"] and block[1][3:] == [*lin, "–", "–", "25,600 × 50"]
         assert block[2][modes] == "1.0 ± 0.0"  # the real data row: stacked_real_modes_argmax
         assert extras[0][extra["KL to data (lower better)"]] == "1.000 ± 0.000"  # stacked_real_kl
         generator, drs, ddls = block[3:]
         assert generator[modes] == "110.0 ± 14.1" and generator[col["Δ modes vs generator"]] == "–"
         assert ddls[col["Δ modes vs generator"]] == "+10.5 ± 0.5 *"  # paired by seed: +10, +11
         assert drs[col["Δ KL to uniform vs generator"]] == "+0.000 ± 0.100"  # +0.1 and -0.1: no star
-        assert ddls[col["n"]] == "25,600"
+        assert ddls[col["n × seeds"]] == "25,600 × 2"
         ddls_more = extras[3]
         assert ddls_more[extra["Δ confident modes vs generator"]] == "+5.2 ± 0.2 *"
         assert ddls_more[extra["G evals/sample"]] == "3.0" and ddls_more[extra["ms/sample"]] == "0.0200"
@@ -123,10 +123,10 @@ def test_stacked_mnist_caption_says_each_rows_n_when_they_differ(tmp_path):
     _sweep(runs, half_n=2560)
     stacked_mnist(find_records(runs), tmp_path / "out")
     header, *rows = _rows(tmp_path / "out" / "stacked_mnist.csv")
-    n = header.index("n")
-    assert [r[n] for r in rows if r[2] == "DDLS"] == ["25,600", "2,560"]
+    n = header.index("n × seeds")
+    assert [r[n] for r in rows if r[2] == "DDLS"] == ["25,600 × 2", "2,560 × 2"]
     caption = (tmp_path / "out" / "stacked_mnist.md").read_text().split("\n", 1)[0]
-    assert "n differs between rows (2,560, 25,600 samples per run; column n gives each row's" in caption
+    assert "n differs between rows (2,560, 25,600 samples per run; column n × seeds gives each row's n and its number of seeds" in caption
 
 
 def test_stacked_mnist_generator_at_the_protocols_n_above_samplers_paired_at_a_smaller_n(tmp_path):
@@ -143,10 +143,10 @@ def test_stacked_mnist_generator_at_the_protocols_n_above_samplers_paired_at_a_s
     stacked_mnist(find_records(runs), tmp_path / "out")
     header, *rows = _rows(tmp_path / "out" / "stacked_mnist.csv")
     col = {name: i for i, name in enumerate(header)}
-    ours = [(r[2], r[col["n"]], r[col["modes (higher better)"]], r[col["Δ modes vs generator"]]) for r in rows[2:]]
-    assert ours == [("real data (same n)", "–", "1.0 ± 0.0", "–"), ("generator only", "25,600", "300.0 ± 0.0", "–"),
-                    ("real data (same n)", "–", "1.0 ± 0.0", "–"), ("generator only", "2,560", "100.5 ± 0.7", "–"),
-                    ("DDLS", "2,560", "111.0 ± 1.4", "+10.5 ± 0.5 *")]
+    ours = [(r[2], r[col["n × seeds"]], r[col["modes (higher better)"]], r[col["Δ modes vs generator"]]) for r in rows[2:]]
+    assert ours == [("real data (same n)", "–", "1.0 ± 0.0", "–"), ("generator only", "25,600 × 2", "300.0 ± 0.0", "–"),
+                    ("real data (same n)", "–", "1.0 ± 0.0", "–"), ("generator only", "2,560 × 2", "100.5 ± 0.7", "–"),
+                    ("DDLS", "2,560 × 2", "111.0 ± 1.4", "+10.5 ± 0.5 *")]
 
 
 def test_stacked_mnist_grid_has_a_labelled_row_per_sampler_under_a_real_row(tmp_path):

@@ -187,7 +187,7 @@ def stacked_table(records: Records, out_dir: Path, name: str, dataset: str, layo
     groups = _groups(records, dataset, layout)
     recs = [r for group in groups.values() for _, r in group]
     main, rest = layout.metrics[:layout.headline], layout.metrics[layout.headline:]
-    header = [layout.gan_column, "iterations", "method", *_titles(main), "n"]
+    header = [layout.gan_column, "iterations", "method", *_titles(main), "n × seeds"]
     more = [layout.gan_column, "iterations", "method", "n", *_titles(rest), *layout.cost_header]
     rows: list[Row] = []
     more_rows: list[Row] = []
@@ -205,7 +205,7 @@ def stacked_table(records: Records, out_dir: Path, name: str, dataset: str, layo
                      for key, _, d, _ in metrics] for metrics in (main, rest)]
             rows.append([*ids[:2], REAL, *real[0], *["–"] * (len(main) + 1)])
             more_rows.append([*ids[:2], REAL, "–", *real[1], *["–"] * (len(more) - 4 - len(rest))])
-        rows.append([*ids, *_cells(group_recs, base, sampler, main), sample_counts(group_recs)])
+        rows.append([*ids, *_cells(group_recs, base, sampler, main), f"{sample_counts(group_recs)} × {len(group_recs)}"])
         more_rows.append([*ids, sample_counts(group_recs), *_cells(group_recs, base, sampler, rest),
                           *layout.cost_cells(group_recs)])
         cells = [metric_cell(group_recs, key) for key, _ in DIAGNOSTICS]

@@ -86,7 +86,7 @@ def pm(value: tuple[float, float], digits: int) -> str:
 def _published_rows(gan: Gan) -> list[Row]:
     """The published rows in the main table's shape: modes, KL to uniform, no Δ, the papers' n."""
     return [[gan.label, str(PAPER_ITERATIONS), f"DCGAN, {p.source}: published", pm(p.modes, 1), pm(p.kl, 2), "–",
-             "–", f"{PAPER_N:,}"] for p in published(gan)]
+             "–", f"{PAPER_N:,} × {p.trials}"] for p in published(gan)]
 
 
 def _ms_per_sample(recs: Recs) -> str:
@@ -107,7 +107,7 @@ def n_text(recs: Recs) -> str:
     if len(counts) == 1:
         return f"n = {sizes} samples per run" + (" (the protocol's)" if counts == {PAPER_N} else
                                                  f" (the protocol's is {PAPER_N:,})")
-    return f"n differs between rows ({sizes} samples per run; column n gives each row's; the protocol's is {PAPER_N:,})"
+    return f"n differs between rows ({sizes} samples per run; column n × seeds gives each row's n and its number of seeds; the protocol's is {PAPER_N:,})"
 
 
 def _accuracy(recs: Recs) -> str:
