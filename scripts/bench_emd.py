@@ -18,7 +18,7 @@ import numpy as np
 import ot
 from scipy.spatial.distance import cdist
 
-from ganmc.metrics.emd import DENSE_PAIRS, _MAX_ITER
+from ganmc.metrics.emd import _MAX_ITER, DENSE_PAIRS
 
 
 def solve(a: np.ndarray, b: np.ndarray, cost: str, dense: bool) -> tuple[float, float]:

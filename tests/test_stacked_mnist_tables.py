@@ -85,7 +85,7 @@ def test_stacked_mnist_table_rows_paired_deltas_and_published_rows(tmp_path):
                            "D evals/sample", "ms/sample", "seeds"]
     assert [r[:3] for r in more] == [r[:3] for r in rows if "published" not in r[2]]  # no published rows
     extra = {name: i for i, name in enumerate(more_header)}
-    modes, kl = col["modes (higher better)"], col["KL to uniform (lower better)"]
+    modes = col["modes (higher better)"]
     for block, extras, d_size in ((rows[:6], more[:4], "quarter"), (rows[6:], more[4:], "half")):
         metz, lin = PAPER[d_size]
         assert block[0][3:] == [*metz, "–", "–", "25,600 × –"] and block[1][3:] == [*lin, "–", "–", "25,600 × 50"]

@@ -107,7 +107,8 @@ def n_text(recs: Recs) -> str:
     if len(counts) == 1:
         return f"n = {sizes} samples per run" + (" (the protocol's)" if counts == {PAPER_N} else
                                                  f" (the protocol's is {PAPER_N:,})")
-    return f"n differs between rows ({sizes} samples per run; column n × seeds gives each row's n and its number of seeds; the protocol's is {PAPER_N:,})"
+    return (f"n differs between rows ({sizes} samples per run; column n × seeds gives each row's n and "
+            f"its number of seeds; the protocol's is {PAPER_N:,})")
 
 
 def _accuracy(recs: Recs) -> str:
