@@ -72,6 +72,14 @@ def test_table2_measures_only_what_it_reads_of_the_target(compose_cfg, experimen
     assert (None if cfg.metric.target_metrics is None else list(cfg.metric.target_metrics)) == want
 
 
+@pytest.mark.parametrize("experiment", ["table2", "ddls_training_length", "ddls_temperature", "conditional"])
+def test_table_experiments_measure_the_emd_on_every_sample(compose_cfg, experiment):
+    """Plain runs cap the EMD at 2,000 samples; the tables' protocols (Table 2 at 5,000, the
+    training-length study at 2,500) must not inherit that cap silently."""
+    cfg = compose_cfg(f"experiment={experiment}")
+    assert cfg.metric.emd_n == cfg.n_samples and cfg.n_samples > 2000
+
+
 @pytest.mark.parametrize("experiment", TARGET_ON + TARGET_OFF)
 def test_experiments_keep_the_target_where_their_tables_read_it(compose_cfg, experiment):
     cfg = compose_cfg(f"experiment={experiment}")

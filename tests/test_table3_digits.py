@@ -112,7 +112,7 @@ def test_image_tables_from_records(tmp_path):
     md = (tmp_path / "out" / "digits.md").read_text()
     assert "| dcgan32 | generator only | 8.50 ± 0.71 | 2.000 ± 0.000 | n/a |" in md
     assert "| dcgan32 | DDLS | 9.50 ± 0.00 |" in md and "sngan" not in md
-    assert tmp_path / "out" / "digits_samples" / "dcgan32-ddls.png" in written
+    assert tmp_path / "out" / "digits_samples" / "dcgan32.png" in written  # one labelled grid per GAN
     order = (tmp_path / "out" / "digits_order.md").read_text()
     # cs: DDLS 9.5 ± 0 vs generator 8.5 ± 0.71 -> apart by more than a std; fd: lower is better
     assert "| dcgan32 | cs (higher better) | DDLS > generator only |" in order
@@ -133,3 +133,24 @@ def test_image_table_puts_dgflow_and_latent_rs_after_the_seed_papers_samplers(tm
     md = (tmp_path / "out" / "digits.md").read_text()
     assert [line.split(" | ")[1] for line in md.splitlines() if line.startswith("| dcgan32")] == \
         ["generator only", "refinement (collab)", "DGflow", "latent RS"]
+
+
+def test_image_table_grid_has_a_real_row_and_a_labelled_row_per_sampler(tmp_path):
+    """The digits grid: real data first (16 images), then generator and DDLS (4 images each), 8 px
+    enlarged by the smallest whole factor that makes the 16-image row reach 400 px
+    (3: 16 x (24 + 2) + 2 = 418), rows 24 + 2 x 2 = 28 px high, label margin left."""
+    from PIL import Image
+
+    from ganmc.tables.records import find_records
+
+    for sampler in ("generator", "ddls_digits"):
+        _record(tmp_path / "r" / sampler, "dcgan32", sampler, 0, {"cs": 8.0, "fd": 2.0}, "digits")
+        record = json.loads((tmp_path / "r" / sampler / "record.json").read_text())
+        record["config"] = {"dataset": {"_target_": "ganmc.data.Digits", "size": 8, "channels": 1}}
+        (tmp_path / "r" / sampler / "record.json").write_text(json.dumps(record))
+    digits(find_records(tmp_path / "r"), tmp_path / "out")
+    grid = Image.open(tmp_path / "out" / "digits_samples" / "dcgan32.png")
+    width, height = grid.size
+    assert height == 3 * (8 * 3 + 2 * 2) and width > 418
+    real_row = np.asarray(grid.convert("L"))[: 8 * 3, -418:]
+    assert real_row.std() > 0  # the real digits, not the all-black samples of the records

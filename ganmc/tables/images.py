@@ -1,6 +1,7 @@
 """Image tables from records: DDLS Table 3 (CIFAR-10, IS/FID) and the digits analogue
 (cs, fd, and FID where measured), one row per (GAN, sampler), mean ± std over seeds, with a
-sample grid per row (seed 0) from the runs' ``samples.npy``."""
+labelled sample grid per GAN (real data, then a row per sampler, the lowest seed) from the runs'
+``samples.npy``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ganmc.grid import save_grid
+from ganmc.grid import save_labelled_rows
 from ganmc.tables.build import (
     Records,
     evals_cells,
@@ -22,6 +23,7 @@ from ganmc.tables.build import (
     sample_records,
     write_table,
 )
+from ganmc.tables.grids import grid_rows
 from ganmc.tables.labels import label
 from ganmc.tables.uses import Uses, report
 
@@ -51,17 +53,6 @@ def _groups(records: Records, dataset: str) -> dict[tuple[str, str], list[tuple[
     return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], rank(method(kv[0][1])), kv[0][1])))
 
 
-def _grid(group: list[tuple[Path, dict[str, Any]]], target: Path) -> Path | None:
-    """A grid of the first 64 samples of the group's lowest seed, if its samples.npy exists."""
-    for path, _ in sorted(group, key=lambda pr: pr[1]["run"]["seed"]):
-        npy = path.parent / "samples.npy"
-        if npy.is_file():
-            arr = np.load(npy)[:64]
-            images = torch.from_numpy(arr).float().div(127.5).sub(1) if arr.dtype == np.uint8 else torch.from_numpy(arr)
-            return save_grid(images, target)
-    return None
-
-
 def image_table(records: Records, out_dir: Path, stem: str, dataset: str, metrics: list[tuple[str, str, int]],
                 paper: dict[tuple[str, str], dict[str, float]], caption: str) -> list[Path]:
     """One row per (GAN, sampler): ``metrics`` = (record key, column title, digits), with the
@@ -70,8 +61,11 @@ def image_table(records: Records, out_dir: Path, stem: str, dataset: str, metric
     for key, title, _ in metrics:
         header += [f"{title} (paper)", f"{title} (ours)"] if any(key in v for v in paper.values()) else [title]
     header += ["G evals/sample", "D evals/sample", "seconds/run", "seeds"]
-    rows, written = [], []
-    for (gan, sampler), group in _groups(records, dataset).items():
+    rows: list[list[str]] = []
+    groups = _groups(records, dataset)
+    cache: dict[str, torch.Tensor | None] = {}
+    grids = {gan: grid_rows({s: g for (gn, s), g in groups.items() if gn == gan}, cache) for gan, _ in groups}
+    for (gan, sampler), group in groups.items():
         recs = [r for _, r in group]
         row = [gan, label(sampler)]
         for key, _, digits in metrics:
@@ -83,10 +77,8 @@ def image_table(records: Records, out_dir: Path, stem: str, dataset: str, metric
                 row.append(ours)
         row += [*evals_cells(recs), f"{np.mean([r['timing']['wall_seconds'] for r in recs]):.0f}", str(len(recs))]
         rows.append(row)
-        grid = _grid(group, out_dir / f"{stem}_samples" / f"{gan}-{method(sampler)}.png")
-        if grid is not None:
-            written.append(grid)
-    return write_table(out_dir / stem, header, rows, caption) + written
+    written = write_table(out_dir / stem, header, rows, caption)
+    return written + [save_labelled_rows(r, out_dir / f"{stem}_samples" / f"{gan}.png") for gan, r in grids.items() if r]
 
 
 def _sizes(records: Records, dataset: str) -> str:

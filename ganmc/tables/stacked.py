@@ -5,7 +5,6 @@ samplers' diagnostics, and one grid of samples per GAN. :func:`stacked_table` bu
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,6 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from ganmc.errors import GanmcError
 from ganmc.grid import save_labelled_rows
 from ganmc.record_schema import n_samples
 from ganmc.tables.build import (
@@ -30,6 +28,7 @@ from ganmc.tables.build import (
     write_csv,
     write_table,
 )
+from ganmc.tables.grids import grid_rows
 from ganmc.tables.images import method
 from ganmc.tables.labels import label
 from ganmc.tables.uses import Uses, report
@@ -43,7 +42,6 @@ DIAGNOSTICS = [("acceptance_rate", "acceptance"), ("efficiency", "efficiency"),
 DIAGNOSTICS_TEXT = ("acceptance rate and efficiency (outputs per proposal) of the rejection samplers, MH chains "
                     "restarted for accepting nothing and those that returned their last proposal (fallback), "
                     "MH-GAN's D calibration error (ECE), DDLS's final energy, refinement steps taken (collab).")
-GRID_N = 16  # samples per sampler in the grids
 ORDER = ["generator", "drs", "mhgan", "ddls_cold", "ddls", "ddls_cal", "collab", "collab_reject", "dot", "dgflow",
          "latent_rs"]  # methods
 REAL = "real data (same n)"
@@ -117,41 +115,12 @@ def smoke_text(recs: Recs) -> str:
             if any(r.get("config", {}).get("smoke") for r in recs) else "")
 
 
-def _real_images(record: dict[str, Any], cache: dict[str, torch.Tensor | None]) -> torch.Tensor | None:
-    """:data:`GRID_N` real images (seed 0) of the record's data set, when its config can build it;
-    data that cannot be read is an error (before any file is written)."""
-    from hydra.utils import instantiate
-
-    config = record.get("config", {}).get("dataset")
-    if not isinstance(config, dict) or "_target_" not in config:
-        return None  # a record without a buildable data set config: no real row
-    key = json.dumps(config, sort_keys=True, default=str)
-    if key not in cache:
-        try:
-            cache[key] = instantiate(config).sample(GRID_N, torch.Generator().manual_seed(0))
-        except GanmcError as exc:
-            raise GanmcError(f"the sample grids' real-data row: {exc} (nothing was written)") from None
-    return cache[key]
-
-
 def _grid_rows(groups: Groups, gan: Gan, its: int, cache: dict[str, torch.Tensor | None]) -> list[tuple[str, Any]]:
-    """(row label, images) of one GAN's grid: the real data, then the first :data:`GRID_N` samples
-    of the lowest seed per sampler, in the table's order (the same seed and n: the DDLS and DOT
-    chains start from the generator's latents), at the n that most samplers ran."""
+    """One GAN's grid rows (:func:`grid_rows`) at the n that most samplers ran, in the table's order."""
     sizes = [n for (g, i, n, _) in groups if (g, i) == (gan, its)]
     size = max(sizes, key=lambda n: (sizes.count(n), -n))
-    mine = {sampler: group for (g, i, n, sampler), group in groups.items() if (g, i, n) == (gan, its, size)}
-    seed = min(r["run"]["seed"] for group in mine.values() for _, r in group)
-    first = next(iter(mine.values()))[0][1]
-    real = _real_images(first, cache)
-    rows: list[tuple[str, Any]] = [("real data", real)] if real is not None else []
-    for sampler, group in mine.items():
-        npy = next((p.parent / "samples.npy" for p, r in group if r["run"]["seed"] == seed), None)
-        if npy is not None and npy.is_file():
-            arr = np.load(npy)[:GRID_N]
-            if len(arr):
-                rows.append((label(sampler), torch.from_numpy(arr)))
-    return rows if len(rows) > (real is not None) else []
+    return grid_rows({sampler: group for (g, i, n, sampler), group in groups.items() if (g, i, n) == (gan, its, size)},
+                     cache)
 
 
 def _run_rows(groups: Groups, layout: Layout) -> tuple[Row, list[Row]]:
@@ -218,9 +187,9 @@ def stacked_table(records: Records, out_dir: Path, name: str, dataset: str, layo
     written.append(write_csv(out_dir / f"{name}_runs.csv", *_run_rows(groups, layout)))
     diag_header = [layout.gan_column, "iterations", "method", *(title for _, title in DIAGNOSTICS)]
     written += write_table(out_dir / f"{name}_diagnostics", diag_header, diag_rows, layout.diagnostics_caption)
-    for (gan, its), grid_rows in grids.items():
-        if grid_rows:
-            written.append(save_labelled_rows(grid_rows, out_dir / f"{name}_samples" / f"{gan.file}-it{its}.png"))
+    for (gan, its), rows_of_grid in grids.items():
+        if rows_of_grid:
+            written.append(save_labelled_rows(rows_of_grid, out_dir / f"{name}_samples" / f"{gan.file}-it{its}.png"))
     return written
 
 
