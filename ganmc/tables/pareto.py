@@ -149,8 +149,7 @@ def pareto(records: Records, out_dir: Path) -> list[Path]:
                f"Quality columns in order — {legend}; the first ranks the samplers. Cost: G and D evaluations "
                "per output sample in sampling (every proposal, chain step and gradient step counted), and "
                "seconds of the run's prepare (e.g. D calibration; latent RS: training its weight network, "
-               "train_steps, also when loaded from the cache) and sample phases, one thread per run with "
-               "two runs at a time on 2 cores. Δ: paired by seed against the generator ± standard error, * "
+               "train_steps, also when loaded from the cache) and sample phases. Δ: paired by seed against the generator ± standard error, * "
                "beyond 2 SE. Pareto ✓: no cheaper (or equally cheap) point of the same GAN has a better mean "
                f"first quality.{_wall(recs)}")
     written += write_table(out_dir / "pareto", header, rows, caption)
@@ -181,6 +180,8 @@ def _wall(recs: list[dict[str, Any]]) -> str:
     if not t:
         return ""
     elapsed = max(x["finished_at"] for x in t) - min(x["started_at"] for x in t)
+    threads = sorted({r.get("provenance", {}).get("cpu_threads") for r in recs} - {None})
+    per_run = f", {'/'.join(map(str, threads))} thread(s) per run" if threads else ""
     return (f" The runs took {sum(x['wall_seconds'] for x in t) / 60:.1f} min summed over {len(t)} runs, "
-            f"{elapsed / 60:.1f} min from the first start to the last finish (from the records).")
+            f"{elapsed / 60:.1f} min from the first start to the last finish (from the records{per_run}).")
 
