@@ -373,7 +373,7 @@ stacked-mnist-gans: install
 # The collaborative MNIST study's GANs (gan=nsgan_mnist at 28 px, the paper's "original NS-GAN",
 # 4,685 iterations = 5 epochs of batch 64, seeds 0-4), resumably as above. Measured 2026-12-03 on
 # one thread of these 2 cores while both were busy (load ~4): 30 iterations in 19.3 s (0.64 s
-# each, 0.46 s of CPU); the shipped seeds 0-3 trained 2026-12-04 in 27-38 min each (0.34-0.57 s
+# each, 0.46 s of CPU); the shipped seeds 0-4 trained 2026-12-04 in 27-38 min each (0.34-0.57 s
 # per iteration, one thread, beside other jobs), so ~1.5 h for the five, two at a time. Each
 # checkpoint is 53 MB (G and D hold 6.6M parameters each). Needs `make data`.
 CMNIST_CACHE ?= out/collab-mnist-cache
