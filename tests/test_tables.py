@@ -309,3 +309,16 @@ def test_table_time_sums_runs_and_gives_elapsed_when_runs_overlap():
                     "provenance": {"cpu_threads": 1}})]
     assert _wall(runs) == "3.0 min summed over 2 runs, 2.0 min elapsed (1 thread(s) per run)"
     assert _wall([(None, {"timing": {"wall_seconds": 30.0}})]) == "0.5 min summed over 1 runs"
+
+
+def test_run_time_gives_elapsed_only_when_every_record_has_its_times():
+    from ganmc.tables.pareto import _wall
+    from ganmc.tables.records import run_time
+
+    timed = [{"timing": {"wall_seconds": 60.0, "started_at": 0.0, "finished_at": 90.0}, "provenance": {"cpu_threads": 2}},
+             {"timing": {"wall_seconds": 30.0, "started_at": 30.0, "finished_at": 60.0}, "provenance": {"cpu_threads": 1}}]
+    t = run_time(timed)
+    assert (t.summed, t.runs, t.elapsed, t.threads) == (1.5, 2, 1.5, "1/2")
+    untimed = run_time([*timed, {"timing": {"wall_seconds": 60.0}}])
+    assert (untimed.summed, untimed.runs, untimed.elapsed, untimed.threads) == (2.5, 3, None, "1/2")
+    assert _wall([*timed, {"timing": {"wall_seconds": 60.0}}]) == ""  # no span to state

@@ -32,6 +32,7 @@ from ganmc.tables.build import (
 )
 from ganmc.tables.figures import scatter_grid
 from ganmc.tables.labels import label
+from ganmc.tables.records import run_time
 from ganmc.tables.uses import Uses, report
 
 # Paper values: (mean, std) from the DDLS paper (Tables 1 and 2; Table 2 also quotes the DOT paper).
@@ -108,14 +109,10 @@ def _samples(records: Records, key: Key, seed: int = 0) -> np.ndarray | None:
 def _wall(records: Records) -> str:
     """Summed wall time of the runs behind a table and, when the records carry start and finish
     times, the elapsed time from the first start to the last finish (runs may overlap)."""
-    timings = [r.get("timing", {}) for _, r in records]
-    total = sum(t.get("wall_seconds", 0.0) for t in timings)
-    text = f"{total / 60:.1f} min summed over {len(records)} runs"
-    if timings and all("started_at" in t and "finished_at" in t for t in timings):
-        elapsed = max(t["finished_at"] for t in timings) - min(t["started_at"] for t in timings)
-        threads = sorted({r.get("provenance", {}).get("cpu_threads") for _, r in records} - {None})
-        text += (f", {elapsed / 60:.1f} min elapsed"
-                 + (f" ({'/'.join(map(str, threads))} thread(s) per run)" if threads else ""))
+    t = run_time(r for _, r in records)
+    text = f"{t.summed:.1f} min summed over {t.runs} runs"
+    if t.elapsed is not None:
+        text += f", {t.elapsed:.1f} min elapsed" + (f" ({t.threads} thread(s) per run)" if t.threads else "")
     return text
 
 

@@ -26,6 +26,7 @@ from ganmc.tables.build import (
 from ganmc.tables.figures import Series, curve_panels
 from ganmc.tables.images import method
 from ganmc.tables.labels import label
+from ganmc.tables.records import run_time
 from ganmc.tables.uses import Uses, report
 
 Quality = tuple[str, str, int, bool]  # (metric key, column title, digits, higher is better)
@@ -176,12 +177,10 @@ def _series(points: dict[Key, list[dict[str, Any]]], cells: dict[Key, Cell],
 
 def _wall(recs: list[dict[str, Any]]) -> str:
     """The runs' summed wall time and the elapsed time from the first start to the last finish."""
-    t = [r["timing"] for r in recs if "started_at" in r.get("timing", {})]
-    if not t:
+    t = run_time(recs)
+    if t.elapsed is None:
         return ""
-    elapsed = max(x["finished_at"] for x in t) - min(x["started_at"] for x in t)
-    threads = sorted({r.get("provenance", {}).get("cpu_threads") for r in recs} - {None})
-    per_run = f", {'/'.join(map(str, threads))} thread(s) per run" if threads else ""
-    return (f" The runs took {sum(x['wall_seconds'] for x in t) / 60:.1f} min summed over {len(t)} runs, "
-            f"{elapsed / 60:.1f} min from the first start to the last finish (from the records{per_run}).")
+    per_run = f", {t.threads} thread(s) per run" if t.threads else ""
+    return (f" The runs took {t.summed:.1f} min summed over {t.runs} runs, "
+            f"{t.elapsed:.1f} min from the first start to the last finish (from the records{per_run}).")
 

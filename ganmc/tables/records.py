@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +92,26 @@ def sampling_records(records: Records, root: Path) -> Records:
         found = f" ({len(records)} of other commands)" if records else ""
         raise GanmcError(f"no sampling records under {root}{found}: pass records=DIR, a folder of ganmc sample runs")
     return rows
+
+
+@dataclass(frozen=True)
+class RunTime:
+    """What a table's runs cost, from their records: minutes summed over the runs, minutes from the
+    first start to the last finish (None unless every record carries both), threads per run."""
+
+    summed: float
+    runs: int
+    elapsed: float | None
+    threads: str  # '1', '1/2' (several), '' (not recorded)
+
+
+def run_time(records: Iterable[dict[str, Any]]) -> RunTime:
+    """The runs' :class:`RunTime` (runs may overlap, so elapsed may be shorter than summed)."""
+    recs = list(records)
+    timings = [r.get("timing", {}) for r in recs]
+    elapsed = None
+    if timings and all("started_at" in t and "finished_at" in t for t in timings):
+        elapsed = (max(t["finished_at"] for t in timings) - min(t["started_at"] for t in timings)) / 60
+    threads = sorted({r.get("provenance", {}).get("cpu_threads") for r in recs} - {None})
+    return RunTime(sum(t.get("wall_seconds", 0.0) for t in timings) / 60, len(recs), elapsed,
+                   "/".join(map(str, threads)))

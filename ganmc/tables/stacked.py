@@ -31,6 +31,7 @@ from ganmc.tables.build import (
 from ganmc.tables.grids import grid_rows
 from ganmc.tables.images import method
 from ganmc.tables.labels import label
+from ganmc.tables.records import run_time
 from ganmc.tables.uses import Uses, report
 
 Metric = tuple[str, str, int, bool]  # (record key, column title, digits, higher is better)
@@ -102,11 +103,8 @@ def _groups(records: Records, dataset: str, layout: Layout) -> Groups:
 
 def span_minutes(recs: Recs) -> tuple[float, float]:
     """(wall minutes from the first run's start to the last one's end, minutes summed over runs)."""
-    t = [r["timing"] for r in recs if "started_at" in r.get("timing", {})]
-    if not t:
-        return float("nan"), float("nan")
-    return ((max(x["finished_at"] for x in t) - min(x["started_at"] for x in t)) / 60,
-            sum(x["wall_seconds"] for x in t) / 60)
+    t = run_time(recs)
+    return (float("nan") if t.elapsed is None else t.elapsed), t.summed
 
 
 def smoke_text(recs: Recs) -> str:
