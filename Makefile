@@ -12,7 +12,7 @@ SPACE := $(EMPTY) $(EMPTY)
 # leave it off; anything else stops make with one line.
 truthy = $(if $(filter-out 0 1 true false yes no on off,$($(1))),$(error $(1)=$($(1)): use 1 (on) or 0 (off)),$(filter 1 true yes on,$($(1))))
 
-.PHONY: install test test-slow test-slurm demo lint clean bench reproduce-table1 reproduce-table2 \
+.PHONY: install test test-slow test-slurm demo lint clean bench bench-emd reproduce-table1 reproduce-table2 \
 	reproduce-ddls-training-length reproduce-ddls-sweep reproduce-ddls-temperature checkpoints reproduce-digits reproduce-digits-fid reproduce-table3 \
 	preflight-table3 table3-gans-known rehearse-table3 reproduce-table3-rehearsal gpu-check reproduce-collab-fig4 reproduce-collab-table1 \
 	reproduce-stacked-digits reproduce-collab-fig10 reproduce-pareto data stacked-mnist-gans mnist-classifier classifiers reproduce-conditional \
@@ -164,6 +164,10 @@ checkpoints: install
 
 bench: install
 	$(PY) scripts/bench_samplers.py
+
+# The exact EMD's solvers at Table 2's n (POT dense, POT lazy, an assignment solver), one thread.
+bench-emd: install
+	OMP_NUM_THREADS=1 $(PY) scripts/bench_emd.py --n 5000
 
 # Table 3 protocol on digits (DCGAN and WGAN-GP, 5 samplers, 3 seeds, cs and fd) on CPU.
 reproduce-digits: install
