@@ -219,10 +219,9 @@ reproduce-collab-fig10: install
 # refinement (20 SGD steps of 0.1 at layer 2) with each and with the raw D, the generator alone,
 # 5,000 samples per run, cs and fd from the shipped MNIST classifier: the table (with the authors'
 # logged values) and figure results/collab_mnist.{md,csv,tex,png}, the Fig. 9 and Fig. 11 grids of
-# seed 0 (results/collab_mnist_fig9.png, _fig11.png). Cost on one thread of these loaded cores
-# (measured 2026-12-03 on a 30-iteration GAN): a shaping iteration 0.35 s when refinement stops at
-# once, 3.7 s when all 20 steps run (0.2-2 h per seed); a sampling run <= 200 s; so ~1-5 h in all,
-# two jobs at a time. SMOKE=1 runs the whole chain on a tiny budget (seeds 0 and 1, GANs of 4
+# seed 0 (results/collab_mnist_fig9.png, _fig11.png). Cost, measured 2026-12-04 with two jobs of
+# one thread each on the 2 cores: a D shaping 24-26 min per seed (0.7-0.8 s per iteration), a
+# refinement run 24-62 s, a generator run 4 s: ~85 min for the five seeds from the shipped GANs. SMOKE=1 runs the whole chain on a tiny budget (seeds 0 and 1, GANs of 4
 # iterations, D shaped 2 and 4 iterations, 2 refinement steps, 64 samples; give RUNS= and RESULTS=
 # elsewhere; ~2 min): a check of the wiring, not a result.
 CMNIST_SMOKE = $(call truthy,SMOKE)

@@ -160,6 +160,11 @@ def test_report_puts_the_authors_logged_values_beside_ours(run_cli, tmp_path):
                   "4,685 iterations"):
         assert words in caption, caption
     assert (tmp_path / "out" / "collab_mnist.png").stat().st_size > 0
+    versus = list(csv.reader((tmp_path / "out" / "collab_mnist_variants.csv").open()))
+    assert versus[0] == ["D", "shaping iterations", "Δ cs vs generator", "Δ fd vs generator", "seeds"]
+    # seed 0: cs 9 - 8, seed 1: 10 - 8 -> mean +1.5 ± SE 0.5; fd (3.5 - s) - 3 -> +0.5 - s: 0.0 ± 0.5
+    assert versus[1] == ["raw", "0", "+1.500 ± 0.500 *", "+0.000 ± 0.500", "2"]
+    assert versus[2][:4] == ["shaped", "400", "+1.500 ± 0.500 *", "-1.000 ± 0.500"]
 
 
 @pytest.mark.parametrize("stale, mixed", [

@@ -153,10 +153,25 @@ def collab_fig10(records: Records, out_dir: Path, name: str = "collab_fig10", da
                f"shaped for the given iterations (0: the raw D), n = {sample_counts(r for _, r in recs)} samples "
                f"per run, mean ± std over seeds; Δ: paired difference to the raw D ± standard error, * beyond 2 SE."
                + (" " + _differences(logged, recs[0][1], refined) if logged and recs else ""))
-    written = write_table(out_dir / name, header, rows, caption)
+    written = write_table(out_dir / name, header, rows, caption, _versus_generator(groups, gen))
     if groups:
         written.append(_figure(groups, gen, out_dir / f"{name}.png"))
     return written
+
+
+def _versus_generator(groups: dict[int, list[dict[str, Any]]],
+                      gen: list[dict[str, Any]]) -> tuple[list[str], list[list[str]], str] | None:
+    """The second table: each D's refinement against the generator alone, paired by seed (does
+    refining pay at all, not only shaping against the raw D); None without generator records."""
+    if not gen or not groups:
+        return None
+    header = ["D", "shaping iterations", *(f"Δ {k} vs generator" for k, _, _ in METRICS), "seeds"]
+    rows = [["raw" if steps == 0 else "shaped", str(steps),
+             *(delta_text(paired_delta(group, gen, k)) for k, _, _ in METRICS), str(len(group))]
+            for steps, group in groups.items()]
+    return header, rows, ("The same runs against the generator alone: does refining pay at all? Paired difference "
+                          "by seed (same G, same sample size) ± standard error, * beyond 2 SE; cs higher and fd lower "
+                          "are better.")
 
 
 def _figure(groups: dict[int, list[dict[str, Any]]], gen: list[dict[str, Any]], path: Path) -> Path:
