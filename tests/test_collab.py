@@ -355,6 +355,11 @@ def test_shape_command_writes_the_d_a_sampling_run_with_the_same_settings_loads(
     assert code == 0, err
     record = json.loads((tmp_path / "sample" / "record.json").read_text())
     assert record["stats"]["discriminator_checkpoint"] == shaped and "deriving" not in err
+    first = (tmp_path / "shape" / "record.json").read_text()
+    code, _, err = run_cli("shape", *common, f"hydra.run.dir={tmp_path / 'shape'}")  # the same run again
+    assert code == 0 and "skipping" in err, err
+    assert (tmp_path / "shape" / "record.json").read_text() == first  # its shaping history kept
+    assert json.loads(first)["shaping"]["history"]
 
 def test_shaping_snapshots_equal_shorter_shapings_bit_for_bit(run_cli, tmp_path):
     """`shape.snapshots=[S]` saves, on the way to T steps, the very D an S-step shaping gives, where

@@ -8,6 +8,7 @@ settings loads it instead of shaping again; ``shape.out`` writes it elsewhere.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ from ganmc.discriminators import derive
 from ganmc.errors import GanmcError
 from ganmc.io import derive_seed, sha256_file, write_json_atomic
 from ganmc.record_schema import ShapeRecord
-from ganmc.records import provenance
+from ganmc.records import provenance, same_run
 from ganmc.run.gans import build_dataset, obtain_gan, resolve_device
 from ganmc.run.sampler import construct_sampler
 from ganmc.samplers.collab import CollabSampler
@@ -36,6 +37,9 @@ def run_shape(cfg: DictConfig, run_dir: Path) -> ShapeRecord:
     if cfg.shape.median_every <= 0:
         raise GanmcError(f"shape.median_every must be positive, got {cfg.shape.median_every}")
     apply_threads(cfg)
+    kept = _kept_record(run_dir / "record.json", cfg)
+    if kept is not None:
+        return kept
     start = time.perf_counter()
     device = resolve_device(str(cfg.device))
     dataset = build_dataset(cfg)
@@ -76,4 +80,16 @@ def run_shape(cfg: DictConfig, run_dir: Path) -> ShapeRecord:
     else:
         log.info("shaped discriminator (%d iterations, final BCE %.4f) saved at %s", d.steps,
                  history[-1]["bce"] if history else float("nan"), path)
+    return record
+
+
+def _kept_record(path: Path, cfg: DictConfig) -> ShapeRecord | None:
+    """The folder's record when it is of the same config and its D is still on disk: a rerun keeps
+    it (it holds the shaping's history and time) instead of replacing it with a 'loaded' one."""
+    if not same_run(path, cfg):
+        return None
+    record = json.loads(path.read_text())
+    if not Path(str(record.get("checkpoint", ""))).is_file():
+        return None
+    log.info("skipping: %s already holds the record of this config (D at %s)", path.parent, record["checkpoint"])
     return record
