@@ -218,10 +218,13 @@ def test_fig10_table_groups_by_shaping_iterations(tmp_path):
             _stacked_record(runs, "dcgan32", 1000, "collab_fig10", seed, {"cs": cs + seed, "fd": 1.0},
                             {"kind": "shaped", "steps": steps}, dataset="digits")
     written = collab_fig10(find_records(runs), tmp_path / "out")
-    assert {p.name for p in written} == {"collab_fig10.md", "collab_fig10.csv", "collab_fig10.tex", "collab_fig10.png"}
+    assert {p.name for p in written} == {f"collab_fig10{v}.{e}" for v in ("", "_variants") for e in ("md", "csv", "tex")} \
+        | {"collab_fig10.png"}
     rows = list(csv.reader((tmp_path / "out" / "collab_fig10.csv").open()))
     assert [r[:2] for r in rows[1:]] == [["generator alone", "–"], ["raw", "0"], ["shaped", "100"]]
     assert rows[3][4] == "+1.500 ± 0.000 *"
+    versus = list(csv.reader((tmp_path / "out" / "collab_fig10_variants.csv").open()))  # against the generator
+    assert [r[:3] for r in versus[1:]] == [["raw", "0", "-0.500 ± 0.500"], ["shaped", "100", "+1.000 ± 0.500"]]
 
 
 @pytest.mark.parametrize("gan,its", [("dcgan16", 1000), ("wgan_gp_dcgan16", 2000)])
