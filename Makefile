@@ -221,9 +221,10 @@ reproduce-collab-fig10: install
 # logged values) and figure results/collab_mnist.{md,csv,tex,png}, the Fig. 9 and Fig. 11 grids of
 # seed 0 (results/collab_mnist_fig9.png, _fig11.png). Cost, measured 2026-12-04 with two jobs of
 # one thread each on the 2 cores: a D shaping 24-26 min per seed (0.7-0.8 s per iteration), a
-# refinement run 24-62 s, a generator run 4 s: ~85 min for the five seeds from the shipped GANs. SMOKE=1 runs the whole chain on a tiny budget (seeds 0 and 1, GANs of 4
-# iterations, D shaped 2 and 4 iterations, 2 refinement steps, 64 samples; give RUNS= and RESULTS=
-# elsewhere; ~2 min): a check of the wiring, not a result.
+# refinement run 24-62 s, a generator run 4 s: ~85 min for the five seeds from the shipped GANs.
+# SMOKE=1 runs the whole chain on a tiny budget (seeds 0 and 1, GANs of 4 iterations, D shaped 2
+# and 4 iterations, 2 refinement steps, 64 samples; give RUNS= and RESULTS= elsewhere; ~2 min): a
+# check of the wiring, not a result.
 CMNIST_SMOKE = $(call truthy,SMOKE)
 CMNIST_SEEDS = $(if $(CMNIST_SMOKE),0 1,0 1 2 3 4)
 CMNIST_TINY = $(if $(CMNIST_SMOKE),gan.train.iterations=4 n_samples=64)

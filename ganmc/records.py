@@ -71,15 +71,17 @@ def resolved_config(cfg: DictConfig) -> dict[str, Any]:
     return config  # type: ignore[return-value]
 
 
-def same_run(record_path: Path, cfg: DictConfig) -> bool:
-    """Whether ``record_path`` holds a finished run of the same resolved config."""
+def same_run_record(record_path: Path, cfg: DictConfig) -> dict[str, Any] | None:
+    """The record at ``record_path`` when it holds a finished run of the same resolved config, else None."""
     try:
-        old = json.loads(record_path.read_text())["config"]
+        record = json.loads(record_path.read_text())
+        old = record["config"]
     except (OSError, ValueError, KeyError, TypeError):
-        return False
+        return None
     new = resolved_config(cfg)
-    return {k: v for k, v in old.items() if k not in NOT_IDENTITY} == \
+    same = {k: v for k, v in old.items() if k not in NOT_IDENTITY} == \
         {k: v for k, v in new.items() if k not in NOT_IDENTITY}
+    return record if same else None
 
 
 def sampler_choice(sampler: Any) -> str:

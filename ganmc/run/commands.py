@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import replace
@@ -26,7 +25,7 @@ from ganmc.metrics.registry import (
 from ganmc.metrics.settings import MetricSettings
 from ganmc.models.checkpoint import cache_path
 from ganmc.record_schema import TARGET_SET, SampleRecord, TrainRecord
-from ganmc.records import provenance, resolved_config, same_run, sampler_choice
+from ganmc.records import provenance, resolved_config, same_run_record, sampler_choice
 from ganmc.run.folder import RunFolder
 from ganmc.run.gans import build_dataset, gan_lock, obtain_gan, resolve_device
 from ganmc.run.outputs import (
@@ -77,10 +76,11 @@ def run_sample(cfg: DictConfig, folder: RunFolder) -> SampleRecord:
     validate_run(cfg)
     apply_threads(cfg)  # before any torch work
     run_dir = folder.path
-    if same_run(run_dir / "record.json", cfg):
+    kept = same_run_record(run_dir / "record.json", cfg)
+    if kept is not None:
         folder.claim(fresh_log=False)
         log.info("skipping: %s already holds the record of this config", run_dir)
-        return json.loads((run_dir / "record.json").read_text())
+        return kept  # type: ignore[return-value]
     if folder.holds_record() and not cfg.get("overwrite"):
         raise GanmcError(f"{run_dir} holds the record of another config: choose another run folder "
                          "(hydra.run.dir=DIR) or pass overwrite=true to replace it")

@@ -8,7 +8,6 @@ settings loads it instead of shaping again; ``shape.out`` writes it elsewhere.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from ganmc.discriminators import derive
 from ganmc.errors import GanmcError
 from ganmc.io import derive_seed, sha256_file, write_json_atomic
 from ganmc.record_schema import ShapeRecord
-from ganmc.records import provenance, same_run
+from ganmc.records import provenance, same_run_record
 from ganmc.run.gans import build_dataset, obtain_gan, resolve_device
 from ganmc.run.sampler import construct_sampler
 from ganmc.samplers.collab import CollabSampler
@@ -86,10 +85,8 @@ def run_shape(cfg: DictConfig, run_dir: Path) -> ShapeRecord:
 def _kept_record(path: Path, cfg: DictConfig) -> ShapeRecord | None:
     """The folder's record when it is of the same config and its D is still on disk: a rerun keeps
     it (it holds the shaping's history and time) instead of replacing it with a 'loaded' one."""
-    if not same_run(path, cfg):
-        return None
-    record = json.loads(path.read_text())
-    if not Path(str(record.get("checkpoint", ""))).is_file():
+    record = same_run_record(path, cfg)
+    if record is None or not Path(str(record.get("checkpoint", ""))).is_file():
         return None
     log.info("skipping: %s already holds the record of this config (D at %s)", path.parent, record["checkpoint"])
-    return record
+    return record  # type: ignore[return-value]
