@@ -125,6 +125,8 @@ class RunConfig:
     n_samples: int = opt(10000, "samples drawn and measured (refused when they exceed the free memory or disk)")
     batch_size: int = opt(10000, "samples per sampling batch")
     device: str = opt("auto", "auto (CUDA when present), cpu or cuda[:N]")
+    deterministic: bool = opt(True, "on CUDA, deterministic kernels: the same seed gives the same samples "
+                              "(false: the library's faster defaults; CPU runs are deterministic anyway)")
     cache_dir: str = opt(f"${{oc.env:GANMC_CACHE,'{DEFAULT_CACHE_DIR}'}}",
                          "trained GANs, derived Ds, reference statistics, resume states")
     checkpoint_dirs: list[str] = opt([SHIPPED_CHECKPOINTS], "folders of shipped checkpoints, searched before training")

@@ -10,7 +10,8 @@
 2. The DDLS step (energy and its gradient in latent space) against a bare forward + backward of
    D(G(z)) at ``--batch``, with FLOPs counted by torch's FlopCounterMode and the fraction of the
    device's peak, under fp32, TF32 and bf16 autocast (with each one's largest deviation from fp32).
-3. Per-seed determinism: two generator + DDLS runs of one seed agree bit for bit, another seed differs.
+3. Per-seed determinism: two generator + DDLS runs of one seed agree bit for bit, another seed
+   differs; with deterministic kernels (``deterministic=true``, the default) and without.
 
 Prints one table (Markdown) and writes it to ``OUT/gpu_check.md``.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -37,6 +39,7 @@ import rehearse_table3  # noqa: E402
 from ganmc.config import register_configs  # noqa: E402
 from ganmc.models.adapters import load_foreign  # noqa: E402
 from ganmc.models.gan import GAN, build_gan  # noqa: E402
+from ganmc.run.gans import set_determinism  # noqa: E402
 from ganmc.run.sampler import construct_sampler  # noqa: E402
 from ganmc.settings import gan_config  # noqa: E402
 
@@ -121,7 +124,11 @@ def step_rows(path: Path, device: torch.device, batch: int, repeats: int) -> lis
     flops = count_flops(bare)
     peaks = peak_tflops(device)
     rows, reference = [], None
-    for mode in ("fp32", "tf32", "bf16") if device.type == "cuda" else ("fp32",):
+    modes = [("fp32", False), ("tf32", False), ("bf16", False), ("tf32", True)]
+    if device.type != "cuda":
+        modes = modes[:1]
+    for mode, deterministic in modes:
+        set_determinism(device, deterministic)
         with precision(mode, device):
             t_step = timed(lambda: ddls.energy_and_grad(z), device, repeats)
             t_bare = timed(bare, device, repeats)
@@ -130,7 +137,7 @@ def step_rows(path: Path, device: torch.device, batch: int, repeats: int) -> lis
         dev = float((grad - reference).abs().max() / reference.abs().max().clamp_min(1e-30))
         peak = None if peaks is None else peaks[1] if mode == "bf16" else peaks[0]
         frac = "–" if peak is None or mode == "fp32" else f"{flops / t_step / 1e12 / peak:.1%}"
-        rows.append([f"DDLS step, {mode}", f"batch {batch}", f"{t_step * 1e3:.1f} ms",
+        rows.append([f"DDLS step, {mode}" + (", deterministic" if deterministic else ""), f"batch {batch}", f"{t_step * 1e3:.1f} ms",
                      f"bare D(G(z)) fwd+bwd {t_bare * 1e3:.1f} ms (step/bare {t_step / t_bare:.2f})",
                      f"{flops / batch / 1e9:.2f} GFLOP/image, {flops / t_step / 1e12:.1f} TFLOP/s, peak {frac}",
                      f"max rel. grad deviation from fp32 {dev:.1e}"])
@@ -140,13 +147,14 @@ def step_rows(path: Path, device: torch.device, batch: int, repeats: int) -> lis
 def determinism_rows(path: Path, device: torch.device, n: int) -> list[list[str]]:
     """Generator and DDLS samples of one seed twice (equal?) and of another seed (different?)."""
     rows = []
-    for sampler in ("generator", "ddls"):
+    for deterministic, sampler in [(d, s) for d in (False, True) for s in ("generator", "ddls")]:
+        set_determinism(device, deterministic)
         _, s = sngan(path, device, sampler)
         s.cfg.n_steps = min(getattr(s.cfg, "n_steps", 0), 5)  # a short chain shows the same thing
         runs = [s.sample(n, torch.Generator().manual_seed(seed)).samples.float().cpu() for seed in (0, 0, 1)]
         same = bool(torch.equal(runs[0], runs[1]))
         differs = not torch.equal(runs[0], runs[2])
-        rows.append([f"determinism, {sampler}", f"n {n}", "same seed: " + ("bit-identical" if same else
+        rows.append([f"determinism, {sampler}, deterministic={str(deterministic).lower()}", f"n {n}", "same seed: " + ("bit-identical" if same else
                      f"differs (max {float((runs[0] - runs[1]).abs().max()):.1e})"),
                      "other seed: " + ("differs" if differs else "IDENTICAL (wrong)"), "", ""])
     return rows
@@ -191,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         device = torch.device("cuda")
     else:
         sys.exit("gpu_check: no CUDA device here (use --dry-run to rehearse it on the CPU)")
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # before the first cuBLAS handle
     header = "| check | size | time | detail | compute | note |\n|---|---|---|---|---|---|\n"
     rows, standin = rehearsal_rows(args.out.resolve(), args.n, args.samplers, args.smoke)
     rows += step_rows(standin, device, args.batch, args.repeats)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from omegaconf.errors import ConfigKeyError, ValidationError
 
 from ganmc.config import validate_run
 from ganmc.errors import GanmcError
-from ganmc.run.gans import build_dataset
+from ganmc.run.gans import build_dataset, set_determinism
 
 DATASETS = ["gaussians25", "swissroll", "imbal8", "mixture"]
 GANS = ["wgan_gp_mlp", "nsgan_mlp"]
@@ -99,3 +100,25 @@ def test_every_experiment_composes_with_each_swept_value(compose_cfg, experiment
             others = [f"{k}={str(v).split(',')[0]}" for k, v in params.items() if k != key]
             cfg = compose_cfg(f"experiment={experiment}", *others, f"{key}={value.strip()}")
             validate_run(cfg)
+
+
+def test_determinism_switches_cuda_kernels_and_leaves_cpu_alone(monkeypatch):
+    """deterministic=true asks CUDA for deterministic kernels and a fixed cuBLAS workspace (same
+    seed, same samples), false gives back the fast defaults; a CPU device changes nothing. Only
+    the switches are set, so no GPU is needed to check them."""
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    cudnn = torch.backends.cudnn
+    saved = (torch.are_deterministic_algorithms_enabled(),
+             torch.is_deterministic_algorithms_warn_only_enabled(), cudnn.deterministic, cudnn.benchmark)
+    try:
+        set_determinism(torch.device("cpu"), True)
+        assert not torch.are_deterministic_algorithms_enabled() and not cudnn.deterministic
+        assert "CUBLAS_WORKSPACE_CONFIG" not in os.environ
+        set_determinism(torch.device("cuda"), True)
+        assert torch.are_deterministic_algorithms_enabled() and cudnn.deterministic and not cudnn.benchmark
+        assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+        set_determinism(torch.device("cuda"), False)
+        assert not torch.are_deterministic_algorithms_enabled() and not cudnn.deterministic
+    finally:
+        torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
+        cudnn.deterministic, cudnn.benchmark = saved[2], saved[3]

@@ -4,6 +4,7 @@ the cache, the shipped checkpoints or a fresh training run (under the cache lock
 from __future__ import annotations
 
 import logging
+import os
 import re
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -35,13 +36,30 @@ from ganmc.weights import require_file
 log = logging.getLogger(__name__)
 
 
-def resolve_device(name: str) -> torch.device:
-    """'auto' -> CUDA when present, else CPU; an unavailable CUDA request is an error."""
+def resolve_device(name: str, deterministic: bool = True) -> torch.device:
+    """'auto' -> CUDA when present, else CPU; an unavailable CUDA request is an error. On CUDA,
+    its kernels are then set deterministic or not (:func:`set_determinism`)."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise GanmcError(f"device={name} asked for, but CUDA is not available here: use device=cpu")
-    return torch.device(name)
+    device = torch.device(name)
+    set_determinism(device, deterministic)
+    return device
+
+
+def set_determinism(device: torch.device, on: bool) -> None:
+    """On CUDA, deterministic kernels (cuDNN's deterministic algorithms, torch's deterministic
+    implementations, a fixed cuBLAS workspace) when ``on``, else the libraries' faster defaults.
+    Without it a DDLS chain's gradients differ between two runs of one seed (measured on an H200).
+    CPU kernels are deterministic for a fixed thread count: nothing is changed there."""
+    if device.type != "cuda":
+        return
+    if on:  # read when cuBLAS makes its handles, so before the run's first CUDA matmul
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.backends.cudnn.deterministic = on
+    torch.backends.cudnn.benchmark = False
+    torch.use_deterministic_algorithms(on, warn_only=True)
 
 
 def build_dataset(cfg: DictConfig) -> Dataset:
