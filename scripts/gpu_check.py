@@ -8,8 +8,8 @@
    with the seconds of each phase (sampling, target estimate, reference statistics, IS/FID) and
    the peak memory, read from the runs' records (timing only: the weights are random).
 2. The DDLS step (energy and its gradient in latent space) against a bare forward + backward of
-   D(G(z)) at ``--batch``, with FLOPs counted by torch's FlopCounterMode and the fraction of the
-   device's peak, under fp32, TF32 and bf16 autocast (with each one's largest deviation from fp32).
+   D(G(z)) at ``--batch``, with the step's FLOPs counted by torch's FlopCounterMode and the fraction
+   of the device's peak, under fp32, TF32 and bf16 autocast (with each one's largest deviation from fp32).
 3. Per-seed determinism: two generator + DDLS runs of one seed agree bit for bit, another seed
    differs; with deterministic kernels (``deterministic=true``, the default) and without.
 
@@ -121,7 +121,9 @@ def step_rows(path: Path, device: torch.device, batch: int, repeats: int) -> lis
     def bare() -> torch.Tensor:
         return forward_backward(gan, z)
 
-    flops = count_flops(bare)
+    # the step's own FLOPs: a forward and the input's backward half (no weight gradients), ~2/3 of
+    # the bare pass's, which also computes the weights' gradients
+    flops, bare_flops = count_flops(lambda: ddls.energy_and_grad(z)), count_flops(bare)
     peaks = peak_tflops(device)
     rows, reference = [], None
     modes = [("fp32", False), ("tf32", False), ("bf16", False), ("tf32", True)]
@@ -139,7 +141,8 @@ def step_rows(path: Path, device: torch.device, batch: int, repeats: int) -> lis
         frac = "–" if peak is None or mode == "fp32" else f"{flops / t_step / 1e12 / peak:.1%}"
         rows.append([f"DDLS step, {mode}" + (", deterministic" if deterministic else ""), f"batch {batch}", f"{t_step * 1e3:.1f} ms",
                      f"bare D(G(z)) fwd+bwd {t_bare * 1e3:.1f} ms (step/bare {t_step / t_bare:.2f})",
-                     f"{flops / batch / 1e9:.2f} GFLOP/image, {flops / t_step / 1e12:.1f} TFLOP/s, peak {frac}",
+                     f"step {flops / batch / 1e9:.2f} GFLOP/image (bare {bare_flops / batch / 1e9:.2f}), "
+                     f"{flops / t_step / 1e12:.1f} TFLOP/s, peak {frac}",
                      f"max rel. grad deviation from fp32 {dev:.1e}"])
     return rows
 

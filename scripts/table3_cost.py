@@ -51,12 +51,10 @@ def measure(standin: Path, threads: int, batch: int = 16) -> dict[str, Any]:
     cpu = torch.device("cpu")
     work = {"G": lambda: gan.generator(z), "D": lambda: gan.discriminator(x),
             "DDLS step": lambda: ddls.energy_and_grad(z), "Inception": lambda: inception(images)}
-    # FLOPs of a DDLS step: those of a forward and backward of D(G(z)) (the prior's are negligible)
-    counted = {**work, "DDLS step": lambda: gpu_check.forward_backward(gan, z)}
     out: dict[str, Any] = {"threads": threads, "batch": batch, "flops": {}, "seconds": {}}
     for name, fn in work.items():
         with torch.enable_grad() if name == "DDLS step" else torch.no_grad():
-            out["flops"][name] = gpu_check.count_flops(counted[name]) / batch
+            out["flops"][name] = gpu_check.count_flops(fn) / batch
             out["seconds"][name] = gpu_check.timed(fn, cpu, 3) / batch
     out["load"] = os.getloadavg()[0]
     out["inception_bench"] = bench_inception.bench(None, 16, [32], [1, 2], 16, float64=False)
