@@ -84,12 +84,18 @@ reproduce-table1: install
 	$(call TRAIN_FIRST,experiment=table1 gan.train.iterations=10000 'gan.train.snapshots=[2500]',table1) $(GANMC) sample experiment=table1 $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/table1
 	$(GANMC) table table1 records=$(RUNS)/table1 out_dir=$(RESULTS)
 
+# DDLS Table 2 with one exact OT per run (W2², iid real set: the protocol closest to the paper's);
+# VARIANTS=1 also solves W1 and W2² against a stratified real set (three OTs per run) into
+# runs/table2_variants, and table2_variants.md then shows them beside the mass TV.
+T2_VARIANTS := $(call truthy,VARIANTS)
+T2_RUNS := $(RUNS)/table2$(if $(T2_VARIANTS),_variants)
+T2 := experiment=table2 $(if $(T2_VARIANTS),'metric.emd_also=[euclidean/iid$(COMMA)sqeuclidean/stratified]') $(CKPT) $(LAUNCH)
 reproduce-table2: install
 	$(call TRAIN_FIRST,experiment=table2 dataset=gaussians25$(COMMA)swissroll gan.train.iterations=10000 'gan.train.snapshots=[2500]',table2) \
-		$(GANMC) sample experiment=table2 $(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/table2
-	$(GANMC) sample experiment=table2 gan.train.iterations=10000 +sampler=generator,dot,ddls,dgflow,dgflow_2d,latent_rs \
-		$(CKPT) $(LAUNCH) hydra.sweep.dir=$(RUNS)/table2
-	$(GANMC) table table2 records=$(RUNS)/table2 out_dir=$(RESULTS)
+		$(GANMC) sample $(T2) hydra.sweep.dir=$(T2_RUNS)
+	$(GANMC) sample $(T2) gan.train.iterations=10000 +sampler=generator,dot,ddls,dgflow,dgflow_2d,latent_rs \
+		hydra.sweep.dir=$(T2_RUNS)
+	$(GANMC) table table2 records=$(T2_RUNS) out_dir=$(RESULTS)
 
 # The sweep that chose DDLS's step size for the tables (seed 0; see results/NOTES.md).
 reproduce-ddls-sweep: install
@@ -134,8 +140,9 @@ reproduce-collab-table1: install
 # Trains the GANs of Tables 1 and 2 and of the training-length study (20,000 iterations with
 # snapshots at 2,500, 5,000 and 10,000; the default `gan=wgan_gp_mlp` is the 10,000-iteration one), of
 # the digits experiment and of collab_fig4; calibrates the Tables' 2,500-iteration discriminators
-# (ddls_cal / drs_cal share one), fine-tunes (MH-GAN) and shapes (collab) collab_fig4's; copies all
-# of it into checkpoints/ (derived Ds under checkpoints/calibrated/ and checkpoints/shaped/).
+# (ddls_cal / drs_cal share one), fine-tunes (MH-GAN) and shapes (collab) collab_fig4's, trains the
+# latent RS weight nets of Table 2's GANs; copies all of it into checkpoints/ (derived Ds under
+# checkpoints/calibrated/ and checkpoints/shaped/, weight nets under checkpoints/latent_weights/).
 CKPT_CACHE := $(CURDIR)/out/ckpt-cache
 FRESH := cache_dir=$(CKPT_CACHE) 'checkpoint_dirs=[]'
 checkpoints: install
@@ -151,7 +158,9 @@ checkpoints: install
 	$(call FIG10_SHAPE,$(FRESH))
 	$(GANMC) sample -m experiment=collab_fig4 +sampler=collab_shaped,mhgan_tuned n_samples=100 plot=false \
 		$(FRESH) $(LAUNCH) hydra.sweep.dir=out/shape-checkpoints
-	mkdir -p checkpoints/calibrated checkpoints/shaped
+	$(GANMC) sample -m experiment=table2 dataset=gaussians25,swissroll seed=0,1,2,3,4 gan.train.iterations=2500,10000 \
+		+sampler=latent_rs n_samples=100 plot=false $(FRESH) $(LAUNCH) hydra.sweep.dir=out/latent-checkpoints
+	mkdir -p checkpoints/calibrated checkpoints/shaped checkpoints/latent_weights
 	cp $(CKPT_CACHE)/checkpoints/digits-*-it1000-*.pt $(CKPT_CACHE)/checkpoints/imbal8-*-it1000-*.pt checkpoints/
 	cp $(CKPT_CACHE)/checkpoints/stacked_digits-*.pt checkpoints/
 	cp $(CKPT_CACHE)/shaped/digits-*.pt checkpoints/shaped/
@@ -161,6 +170,8 @@ checkpoints: install
 		$(CKPT_CACHE)/checkpoints/*-wgan_gp_mlp-it10000-*.pt $(CKPT_CACHE)/checkpoints/*-wgan_gp_mlp-it20000-*.pt \
 		checkpoints/
 	cp $(CKPT_CACHE)/calibrated/*-it2500-*.pt checkpoints/calibrated/
+	cp $(CKPT_CACHE)/latent_weights/*-wgan_gp_mlp-it2500-*.pt $(CKPT_CACHE)/latent_weights/*-wgan_gp_mlp-it10000-*.pt \
+		checkpoints/latent_weights/
 
 bench: install
 	$(PY) scripts/bench_samplers.py

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -50,7 +51,12 @@ def test_reduced_chain_and_gpu_check_dry_run(tmp_path: Path, capsys: pytest.Capt
     text = (tmp_path / "gpu_check.md").read_text()
     assert text.strip() in out.strip()
     assert "Table 3 run, generator" in text and "Table 3 run, ddls" in text and "DDLS step, fp32" in text
-    assert text.count("same seed: bit-identical") == 2 and text.count("other seed: differs") == 2
+    # generator and DDLS, each with and without deterministic kernels (on a CPU both are deterministic)
+    assert text.count("same seed: bit-identical") == 4 and text.count("other seed: differs") == 4
+    assert text.count("deterministic=true") == 2 and text.count("deterministic=false") == 2
+    # the step's own FLOPs (forward, backward to the latent) are 2/3 of a full forward + backward's
+    step, bare = map(float, re.search(r"step ([\d.]+) GFLOP/image \(bare ([\d.]+)\)", text).groups())
+    assert 0.6 < step / bare < 0.72
     assert sorted(p.name for p in (ROOT / "results").iterdir()) == results  # nothing under results/
 
 
