@@ -346,7 +346,7 @@ rehearse-table3: install
 # What Table 3 costs: the full rehearsal, the SN-GAN generator at n = 64, 256, 512 (seconds and
 # peak memory per phase from the records), FLOPs and seconds per image, the Inception pass at 1
 # and 2 threads, and the extrapolation to 50,000 samples: results/table3_rehearsal.md.
-reproduce-table3-rehearsal: install  # ~35 min on 2 cores
+reproduce-table3-rehearsal: install  # 12 min on 2 idle cores (35 on a slower, loaded one)
 	$(PY) scripts/table3_cost.py run out/table3-cost
 	$(PY) scripts/table3_cost.py report out/table3-cost $(RESULTS)/table3_rehearsal.md
 

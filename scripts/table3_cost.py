@@ -184,9 +184,9 @@ def report(out: Path, dest: Path) -> None:
         cpu = FULL * (e["G"] * secs["G"] + e["D"] * secs["D"]) + inception * secs["Inception"]
         gpu = (FULL * (e["G"] * flops["G"] + e["D"] * flops["D"]) + inception * flops["Inception"]) / 989.4e12
         lines.append(f"| {name} | {e['G']:.1f} | {e['D']:.1f} | {cpu / 86400:.2f} | {gpu / 60:.2f} |")
-    lines += ["", "No GPU was lent to this session (`device status`: not drawn): the GPU column is the FLOP "
-              "bound, not a measurement. On a CUDA machine `make gpu-check` runs the rehearsal at n = 50,000 "
-              "and the DDLS step benchmark and prints the measured table.", ""]
+    lines += ["", "The GPU column is the FLOP bound, not a measurement. On a CUDA machine `make gpu-check` runs the "
+              "rehearsal at n = 50,000 and the DDLS step benchmark and prints the measured table (one H200's: "
+              "[gpu_check_h200.md](gpu_check_h200.md)).", ""]
     dest.write_text("\n".join(lines))
     print(dest.read_text())
 
