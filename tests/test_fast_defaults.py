@@ -17,7 +17,7 @@ import torch
 from conftest import TINY
 
 import ganmc.training as training
-from ganmc.common import bar_disable
+from ganmc.common import bar_disable, enum_value
 from ganmc.config import ImageMetricConfig, MetricConfig, RunConfig, ShapingConfig, TableConfig
 from ganmc.record_schema import TARGET_SET
 from ganmc.run.gans import build_dataset, obtain_gan
@@ -78,6 +78,20 @@ def test_table_experiments_measure_the_emd_on_every_sample(compose_cfg, experime
     training-length study at 2,500) must not inherit that cap silently."""
     cfg = compose_cfg(f"experiment={experiment}")
     assert cfg.metric.emd_n == cfg.n_samples and cfg.n_samples > 2000
+
+
+# (main cost, extra protocols) each table reads: Table 2 solves one OT per run (VARIANTS=1 adds the
+# rest); the studies built on its config keep W1 as their main EMD, with W2² beside it.
+EMD_PROTOCOLS = {"table2": ("sqeuclidean", []),
+                 "ddls_training_length": ("euclidean", ["sqeuclidean/iid"]),
+                 "ddls_temperature": ("euclidean", ["sqeuclidean/iid", "sqeuclidean/stratified"]),
+                 "pareto_gaussians25": ("euclidean", ["sqeuclidean/iid"])}
+
+
+@pytest.mark.parametrize("experiment", EMD_PROTOCOLS)
+def test_experiments_measure_the_emd_protocols_their_tables_read(compose_cfg, experiment):
+    cfg = compose_cfg(f"experiment={experiment}")
+    assert (enum_value(cfg.metric.emd_cost), list(cfg.metric.emd_also)) == EMD_PROTOCOLS[experiment]
 
 
 @pytest.mark.parametrize("experiment", TARGET_ON + TARGET_OFF)
