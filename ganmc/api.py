@@ -182,7 +182,7 @@ def measure(samples: torch.Tensor | np.ndarray, dataset: str | Any = "gaussians2
     check_metric(data, settings)
     check_named_metrics(data, list(metrics or []))
     check_metric_files(data, settings, cfg.cache_dir)
-    device = resolve_device(str(cfg.device), bool(cfg.deterministic))
+    device = resolve_device(cfg)
     prepare_metrics(data, settings, cfg.cache_dir, device)
     out = compute_metrics(points.detach().cpu(), data, settings, int(seed), cfg.cache_dir, device)
     if labels is not None:
@@ -198,5 +198,5 @@ def load_gan(*overrides: str) -> GAN:
     validate_run(cfg)
     dataset = build_dataset(cfg)
     with gan_lock(cfg):
-        gan, _ = obtain_gan(cfg, dataset, resolve_device(str(cfg.device), bool(cfg.deterministic)))
+        gan, _ = obtain_gan(cfg, dataset, resolve_device(cfg))
     return gan

@@ -25,7 +25,8 @@ def default_cache_dir() -> Path:
 
 # Top-level config keys that do not change a run's numbers: two records whose configs differ
 # only in these are the same run (a finished one is skipped), and a sweep does not show them.
-NOT_IDENTITY = ("cache_dir", "checkpoint_dirs", "device", "deterministic", "plot", "batch_size", "threads", "overwrite")
+NOT_IDENTITY = ("cache_dir", "checkpoint_dirs", "device", "deterministic", "plot", "batch_size", "threads",
+                "overwrite")
 
 # Overrides left out of a sweep's run folder names (``hydra.job.config.override_dirname.
 # exclude_keys`` of the experiment configs, which must list these; tests check that they do).

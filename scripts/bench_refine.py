@@ -61,7 +61,7 @@ def main() -> None:
     with initialize_config_module("ganmc.conf", version_base="1.3"):
         cfg = compose("sample", overrides=["experiment=collab_fig4", "+sampler=collab", f"seed={args.seed}",
                                           f"device={args.device}"])
-    device = resolve_device(str(cfg.device), bool(cfg.deterministic))
+    device = resolve_device(cfg)
     dataset = build_dataset(cfg)
     gan, path = obtain_gan(cfg, dataset, device)
     gan.eval()

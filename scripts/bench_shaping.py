@@ -56,7 +56,7 @@ def main() -> None:
     with initialize_config_module("ganmc.conf", version_base="1.3"):
         cfg = compose("sample", overrides=[f"experiment={args.experiment}", f"+sampler={args.sampler}",
                                           f"seed={args.seed}", f"device={args.device}", *args.overrides])
-    device = resolve_device(str(cfg.device), bool(cfg.deterministic))
+    device = resolve_device(cfg)
     dataset = build_dataset(cfg)
     gan, path = obtain_gan(cfg, dataset, device)
     sampler = construct_sampler(cfg, gan)

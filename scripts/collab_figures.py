@@ -65,7 +65,7 @@ def refined(experiment: str, cfg_overrides: list[str], n: int, seed: int
     or None, the image size) under the study's sampler with ``cfg_overrides``."""
     cfg = _study_cfg(experiment, cfg_overrides, seed)
     apply_threads(cfg)
-    device = resolve_device(str(cfg.device), bool(cfg.deterministic))
+    device = resolve_device(cfg)
     dataset = build_dataset(cfg)
     gan, path = obtain_gan(cfg, dataset, device)
     sampler = build_sampler(cfg, gan, dataset, path)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -121,9 +120,12 @@ def step_rows(path: Path, device: torch.device, batch: int, repeats: int) -> lis
     def bare() -> torch.Tensor:
         return forward_backward(gan, z)
 
+    def step() -> tuple[torch.Tensor, torch.Tensor]:
+        return ddls.energy_and_grad(z)
+
     # the step's own FLOPs: a forward and the input's backward half (no weight gradients), ~2/3 of
     # the bare pass's, which also computes the weights' gradients
-    flops, bare_flops = count_flops(lambda: ddls.energy_and_grad(z)), count_flops(bare)
+    flops, bare_flops = count_flops(step), count_flops(bare)
     peaks = peak_tflops(device)
     rows, reference = [], None
     modes = [("fp32", False), ("tf32", False), ("bf16", False), ("tf32", True)]
@@ -132,14 +134,15 @@ def step_rows(path: Path, device: torch.device, batch: int, repeats: int) -> lis
     for mode, deterministic in modes:
         set_determinism(device, deterministic)
         with precision(mode, device):
-            t_step = timed(lambda: ddls.energy_and_grad(z), device, repeats)
+            t_step = timed(step, device, repeats)
             t_bare = timed(bare, device, repeats)
-            grad = ddls.energy_and_grad(z)[1].float()
+            grad = step()[1].float()
         reference = grad if reference is None else reference
         dev = float((grad - reference).abs().max() / reference.abs().max().clamp_min(1e-30))
         peak = None if peaks is None else peaks[1] if mode == "bf16" else peaks[0]
         frac = "–" if peak is None or mode == "fp32" else f"{flops / t_step / 1e12 / peak:.1%}"
-        rows.append([f"DDLS step, {mode}" + (", deterministic" if deterministic else ""), f"batch {batch}", f"{t_step * 1e3:.1f} ms",
+        rows.append([f"DDLS step, {mode}" + (", deterministic" if deterministic else ""), f"batch {batch}",
+                     f"{t_step * 1e3:.1f} ms",
                      f"bare D(G(z)) fwd+bwd {t_bare * 1e3:.1f} ms (step/bare {t_step / t_bare:.2f})",
                      f"step {flops / batch / 1e9:.2f} GFLOP/image (bare {bare_flops / batch / 1e9:.2f}), "
                      f"{flops / t_step / 1e12:.1f} TFLOP/s, peak {frac}",
@@ -157,8 +160,9 @@ def determinism_rows(path: Path, device: torch.device, n: int) -> list[list[str]
         runs = [s.sample(n, torch.Generator().manual_seed(seed)).samples.float().cpu() for seed in (0, 0, 1)]
         same = bool(torch.equal(runs[0], runs[1]))
         differs = not torch.equal(runs[0], runs[2])
-        rows.append([f"determinism, {sampler}, deterministic={str(deterministic).lower()}", f"n {n}", "same seed: " + ("bit-identical" if same else
-                     f"differs (max {float((runs[0] - runs[1]).abs().max()):.1e})"),
+        rows.append([f"determinism, {sampler}, deterministic={str(deterministic).lower()}", f"n {n}",
+                     "same seed: " + ("bit-identical" if same else
+                                      f"differs (max {float((runs[0] - runs[1]).abs().max()):.1e})"),
                      "other seed: " + ("differs" if differs else "IDENTICAL (wrong)"), "", ""])
     return rows
 
@@ -202,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         device = torch.device("cuda")
     else:
         sys.exit("gpu_check: no CUDA device here (use --dry-run to rehearse it on the CPU)")
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # before the first cuBLAS handle
+    # cuBLAS's fixed workspace before its first handle; each check then sets its own mode
+    set_determinism(device, True)
     header = "| check | size | time | detail | compute | note |\n|---|---|---|---|---|---|\n"
     rows, standin = rehearsal_rows(args.out.resolve(), args.n, args.samplers, args.smoke)
     rows += step_rows(standin, device, args.batch, args.repeats)

@@ -51,7 +51,7 @@ def run_train(cfg: DictConfig, folder: RunFolder) -> TrainRecord:
     validate_run(cfg)
     apply_threads(cfg)  # before any torch work
     start = time.perf_counter()
-    device = resolve_device(str(cfg.device), bool(cfg.deterministic))
+    device = resolve_device(cfg)
     dataset = build_dataset(cfg)
     preflight(cfg, folder.path, dataset)
     folder.claim(fresh_log=folder.holds_record())  # checked: the run writes into the folder from here
@@ -85,7 +85,7 @@ def run_sample(cfg: DictConfig, folder: RunFolder) -> SampleRecord:
         raise GanmcError(f"{run_dir} holds the record of another config: choose another run folder "
                          "(hydra.run.dir=DIR) or pass overwrite=true to replace it")
     start, started_at = time.perf_counter(), time.time()
-    device = resolve_device(str(cfg.device), bool(cfg.deterministic))
+    device = resolve_device(cfg)
     phases = Phases(device)
     dataset = build_dataset(cfg)
     metric = metric_settings(cfg.metric)

@@ -36,15 +36,16 @@ from ganmc.weights import require_file
 log = logging.getLogger(__name__)
 
 
-def resolve_device(name: str, deterministic: bool = True) -> torch.device:
-    """'auto' -> CUDA when present, else CPU; an unavailable CUDA request is an error. On CUDA,
-    its kernels are then set deterministic or not (:func:`set_determinism`)."""
+def resolve_device(cfg: DictConfig) -> torch.device:
+    """The run's ``device``: 'auto' -> CUDA when present, else CPU; an unavailable CUDA request is
+    an error. On CUDA its kernels are then set as ``deterministic`` asks (:func:`set_determinism`)."""
+    name = str(cfg.device)
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise GanmcError(f"device={name} asked for, but CUDA is not available here: use device=cpu")
     device = torch.device(name)
-    set_determinism(device, deterministic)
+    set_determinism(device, bool(cfg.deterministic))
     return device
 
 

@@ -40,7 +40,7 @@ def run_shape(cfg: DictConfig, run_dir: Path) -> ShapeRecord:
     if kept is not None:
         return kept
     start = time.perf_counter()
-    device = resolve_device(str(cfg.device), bool(cfg.deterministic))
+    device = resolve_device(cfg)
     dataset = build_dataset(cfg)
     preflight(cfg, run_dir, dataset)
     gan, parent = obtain_gan(cfg, dataset, device)
